@@ -1,0 +1,3 @@
+//! The REST paths of the platform APIs, as the seeds name them.
+
+pub const HEALTHZ: &str = "/healthz";

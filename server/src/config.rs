@@ -1,0 +1,40 @@
+//! Server settings, read from the environment with sensible defaults.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `CARESYNC_ADDR`, default `127.0.0.1:8080`.
+    pub addr: SocketAddr,
+    /// `CARESYNC_DATA`, default `./data`: where the SQLite database lives.
+    pub data_dir: PathBuf,
+    /// `CARESYNC_DIST`, default `./dist`: the built PWA.
+    pub dist_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("CARESYNC_ADDR={value:?} is not an address like 127.0.0.1:8080")]
+    BadAddr { value: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let addr_text =
+            std::env::var("CARESYNC_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+        let addr = addr_text
+            .parse()
+            .map_err(|_| ConfigError::BadAddr { value: addr_text })?;
+        let data_dir = std::env::var_os("CARESYNC_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let dist_dir = std::env::var_os("CARESYNC_DIST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("dist"));
+        Ok(Self {
+            addr,
+            data_dir,
+            dist_dir,
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! Starts the reference server: reads the environment, opens SQLite, serves until Ctrl-C.
+
+use caresync_server::{router, AppState, Config};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(%err, "caresync-server stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error(transparent)]
+    Config(#[from] caresync_server::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] caresync_server::db::DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+async fn run() -> Result<(), StartError> {
+    let config = Config::from_env()?;
+    let addr = config.addr;
+    let state = AppState::open(config)?;
+    let version = state.db.schema_version().await?;
+    tracing::info!(schema_version = version, data = %state.config.data_dir.display(), "database ready");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    let local = listener.local_addr().map_err(StartError::Serve)?;
+    // The one line scripts and people look for; printed, not logged, so it is always visible.
+    println!("caresync is serving on http://{local}/");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

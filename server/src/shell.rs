@@ -1,0 +1,176 @@
+//! Serving the built PWA from `dist/`: content types, cache rules and the Content-Security-Policy.
+//!
+//! Hashed assets are immutable; the entry points (`index.html`, `sw.js`, the manifest) must be
+//! revalidated on every load or a new release would never reach installed clients. API answers
+//! carry PHI and are never stored by any cache.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Router,
+};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt as _;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// The built app shell and the policy derived from it.
+#[derive(Clone)]
+pub struct Shell {
+    dist: Arc<PathBuf>,
+    csp: HeaderValue,
+}
+
+impl Shell {
+    /// Reads `index.html` once to allow exactly its inline loader script by hash.
+    pub fn load(dist: &Path) -> Self {
+        let index = std::fs::read_to_string(dist.join("index.html")).unwrap_or_else(|err| {
+            tracing::warn!(dist = %dist.display(), %err, "no built app shell; run `cargo xtask serve`");
+            String::new()
+        });
+        let policy = content_security_policy(&inline_script_hashes(&index));
+        // The policy is built from base64 and fixed text, so it is always a valid header value.
+        let csp = HeaderValue::from_str(&policy)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+        Self {
+            dist: Arc::new(dist.to_path_buf()),
+            csp,
+        }
+    }
+
+    pub fn csp(&self) -> HeaderValue {
+        self.csp.clone()
+    }
+
+    /// Static files, with an SPA fallback: a path without an extension is a page of the app.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .fallback(serve_shell)
+            .with_state(self.dist.clone())
+    }
+}
+
+async fn serve_shell(State(dist): State<Arc<PathBuf>>, req: Request) -> Response {
+    let last_segment = req.uri().path().rsplit('/').next().unwrap_or("");
+    let is_page = !last_segment.contains('.');
+    let index = dist.join("index.html");
+    if is_page && !index.exists() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The app is not built. Run `cargo xtask serve`.",
+        )
+            .into_response();
+    }
+    let served = if is_page {
+        ServeFile::new(index).oneshot(req).await
+    } else {
+        ServeDir::new(dist.as_path()).oneshot(req).await
+    };
+    match served {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// Adds the security headers and the cache rule to every response, API and shell alike.
+pub async fn headers(State(csp): State<HeaderValue>, req: Request, next: Next) -> Response {
+    let rule = cache_rule(req.uri().path());
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(rule));
+    response
+}
+
+/// The Cache-Control for a path. Trunk names hashed files `name-<16 hex>.ext`.
+pub fn cache_rule(path: &str) -> &'static str {
+    if path.starts_with("/api/") || path.starts_with("/v1/") || path.starts_with("/internal/") {
+        return "no-store";
+    }
+    let file = path.rsplit('/').next().unwrap_or("");
+    // wasm-bindgen appends `_bg` after Trunk's hash.
+    let stem = file.split('.').next().unwrap_or("").trim_end_matches("_bg");
+    let hashed = stem
+        .rsplit_once('-')
+        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
+}
+
+/// `sha256-…` sources for every inline `<script>` (one without `src`) in the page.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(tag_end) = rest.find('>') else { break };
+        let tag = &rest[..tag_end];
+        let body_start = tag_end + 1;
+        let Some(close) = rest[body_start..].find("</script>") else { break };
+        let body = &rest[body_start..body_start + close];
+        if !tag.contains(" src=") && !body.trim().is_empty() {
+            let digest = Sha256::digest(body.as_bytes());
+            let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+            hashes.push(format!("'sha256-{b64}'"));
+        }
+        rest = &rest[body_start + close..];
+    }
+    hashes
+}
+
+/// The strict policy: scripts only from this origin or by exact hash, wasm compilation allowed.
+pub fn content_security_policy(script_hashes: &[String]) -> String {
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for h in script_hashes {
+        script_src.push(' ');
+        script_src.push_str(h);
+    }
+    format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; \
+         base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_assets_are_immutable_and_entry_points_revalidate() {
+        assert_eq!(
+            cache_rule("/caresync-0123456789abcdef_bg.wasm"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_rule("/icons/icon-192.png"), "no-cache");
+        assert_eq!(
+            cache_rule("/caresync-0123456789abcdef.js"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_rule("/index.html"), "no-cache");
+        assert_eq!(cache_rule("/sw.js"), "no-cache");
+        assert_eq!(cache_rule("/api/v1/threads"), "no-store");
+    }
+
+    #[test]
+    fn only_inline_scripts_are_hashed() {
+        let html = r#"<script src="/a.js"></script><script type="module">boot()</script>"#;
+        let hashes = inline_script_hashes(html);
+        assert_eq!(hashes.len(), 1);
+        let policy = content_security_policy(&hashes);
+        assert!(policy.contains(&hashes[0]));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+}

@@ -1,0 +1,141 @@
+// The installable, offline app shell: service worker, installability, offline start, update prompt.
+import { test, expect, chromium, type Page } from '@playwright/test';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromiumArgs } from '../../playwright.config';
+
+const baseURL = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
+
+/** Waits until a service worker is active for this page's scope. */
+async function swReady(page: Page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+}
+
+/** Collects Content-Security-Policy violations reported to the console. */
+function cspViolations(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) seen.push(msg.text());
+  });
+  return seen;
+}
+
+test('first visit installs the service worker, which controls the page after a reload', async ({ page }) => {
+  const violations = cspViolations(page);
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+  await expect(page.getByRole('status')).toHaveText('Online');
+  await swReady(page);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+  const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
+  expect(controlled).toBe(true);
+  expect(violations).toEqual([]);
+});
+
+test('the page is a strict-CSP document with no inline-script allowance', async ({ request }) => {
+  const res = await request.get('/');
+  expect(res.status()).toBe(200);
+  const csp = res.headers()['content-security-policy'];
+  expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval' 'sha256-");
+  expect(csp).not.toContain('unsafe-inline');
+  expect(res.headers()['cache-control']).toBe('no-cache');
+  const sw = await request.get('/sw.js');
+  expect(sw.headers()['cache-control']).toBe('no-cache');
+  const html = await res.text();
+  const wasm = html.match(/href="\/([^"]+_bg\.wasm)"/);
+  expect(wasm).not.toBeNull();
+  const wasmRes = await request.get(`/${wasm![1]}`);
+  expect(wasmRes.headers()['content-type']).toBe('application/wasm');
+  expect(wasmRes.headers()['cache-control']).toContain('immutable');
+});
+
+test("Chromium's own installability check finds no errors", async () => {
+  // Chromium judges installability only outside incognito, so use a persistent profile.
+  const profile = mkdtempSync(join(tmpdir(), 'caresync-install-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: chromiumArgs,
+    baseURL,
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto('/');
+    await swReady(page);
+    await page.reload();
+    await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+    const cdp = await context.newCDPSession(page);
+    const verdict = await cdp.send('Page.getInstallabilityErrors');
+    expect(verdict.installabilityErrors).toEqual([]);
+    const manifest = await cdp.send('Page.getAppManifest');
+    expect(manifest.errors).toEqual([]);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('after one online visit the app starts offline and says "Offline"', async ({ page, context }) => {
+  await page.goto('/');
+  await swReady(page);
+  await page.reload();
+  await context.setOffline(true);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+  await expect(page.getByRole('status')).toHaveText('Offline');
+  await page.goto('/some/deep/link');
+  await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  await context.setOffline(false);
+  await expect(page.getByRole('status')).toHaveText('Online');
+});
+
+test('the service worker caches the app shell and never an API answer', async ({ page }) => {
+  await page.goto('/');
+  await swReady(page);
+  await page.evaluate(() => fetch('/healthz').then((r) => r.text()));
+  await page.evaluate(() => fetch('/api/v1/nothing-here').then((r) => r.status));
+  const urls = await page.evaluate(async () => {
+    const all: string[] = [];
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) all.push(new URL(req.url).pathname);
+    }
+    return all;
+  });
+  expect(urls.some((u) => u.endsWith('.wasm'))).toBe(true);
+  expect(urls.some((u) => u.endsWith('index.html'))).toBe(true);
+  expect(urls.filter((u) => u.startsWith('/api/') || u.startsWith('/healthz'))).toEqual([]);
+});
+
+test('a new service worker makes the running app offer "Reload"', async ({ page }) => {
+  const dist = process.env.E2E_DIST;
+  test.skip(!dist, 'E2E_DIST names the dist/ copy the server serves');
+  const swPath = join(dist!, 'sw.js');
+  const original = readFileSync(swPath, 'utf8');
+  try {
+    await page.goto('/');
+    await swReady(page);
+    await page.reload();
+    await expect(page.getByText('A new version is available')).toHaveCount(0);
+
+    // A new build: the same files with one precache revision changed.
+    const changed = original.replace(/(url:"\/?index\.html",revision:")([0-9a-f]+)"/, '$1$2ff"');
+    expect(changed).not.toBe(original);
+    writeFileSync(swPath, changed);
+    await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      await reg?.update();
+    });
+    await expect(page.getByText('A new version is available')).toBeVisible();
+    const reload = page.getByRole('button', { name: 'Reload' });
+    await expect(reload).toBeVisible();
+    await Promise.all([page.waitForEvent('load'), reload.click()]);
+    await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+    await expect(page.getByText('A new version is available')).toHaveCount(0);
+  } finally {
+    writeFileSync(swPath, original);
+  }
+});

@@ -1,0 +1,51 @@
+//! The project's two commands: `cargo xtask serve` and `cargo xtask test`.
+
+mod proc;
+mod serve;
+mod tiers;
+mod tools;
+
+use std::{path::PathBuf, process::ExitCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("`{cmd}` could not start: {source}")]
+    Spawn { cmd: String, source: std::io::Error },
+    #[error("`{cmd}` failed ({status})")]
+    Failed { cmd: String, status: String },
+    #[error("{0}")]
+    Setup(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+const USAGE: &str = "usage:
+  cargo xtask serve   install what is missing, build the PWA (release), serve it with the API
+                      on http://127.0.0.1:8080 (CARESYNC_ADDR, CARESYNC_DATA override)
+  cargo xtask test    install what is missing, then run every test tier";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve::run(&root),
+        Some("test") => tiers::run_all(&root),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}

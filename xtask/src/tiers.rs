@@ -1,0 +1,138 @@
+//! `cargo xtask test`: every test tier, in order, with a summary at the end.
+//!
+//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask);
+//! 2. browser: wasm-bindgen-test in headless Chromium, against a real IndexedDB;
+//! 3. e2e: Playwright driving Debian's Chromium against the reference server.
+
+use std::{
+    io::{Read as _, Write as _},
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::{
+    proc::{in_root, run, step},
+    serve, tools, TaskError,
+};
+
+pub fn run_all(root: &Path) -> Result<(), TaskError> {
+    let started = Instant::now();
+    tools::ensure_all(root)?;
+    let mut failures = Vec::new();
+    let mut tier = |name: &str, result: Result<(), TaskError>| {
+        if let Err(err) = result {
+            eprintln!("xtask: tier {name} failed: {err}");
+            failures.push(name.to_owned());
+        }
+    };
+    tier("native", native(root));
+    tier("browser", browser(root));
+    tier("e2e", serve::build_pwa(root).and_then(|()| e2e(root)));
+    println!(
+        "\n==> all tiers finished in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    if failures.is_empty() {
+        println!("    every tier passed");
+        Ok(())
+    } else {
+        Err(TaskError::Setup(format!("failed tiers: {}", failures.join(", "))))
+    }
+}
+
+fn native(root: &Path) -> Result<(), TaskError> {
+    step("tier 1/3: native tests (cargo test on the host)");
+    run(in_root(root, "cargo").args(["test", "--workspace", "--exclude", "caresync"])).map(drop)
+}
+
+fn browser(root: &Path) -> Result<(), TaskError> {
+    step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
+    run(in_root(root, "cargo")
+        .args(["test", "--package", "caresync", "--target", "wasm32-unknown-unknown"])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))
+    .map(drop)
+}
+
+fn e2e(root: &Path) -> Result<(), TaskError> {
+    let server = serve::build_server(root)?;
+    step("tier 3/3: end-to-end tests (Playwright, Debian Chromium, reference server)");
+    let work = serve::target_dir(root).join("e2e");
+    let dist = work.join("dist");
+    let data = work.join("data");
+    // A private copy of dist/ lets the update test change the service worker it serves.
+    let _ = std::fs::remove_dir_all(&work);
+    copy_dir(&root.join("dist"), &dist)?;
+    std::fs::create_dir_all(&data)?;
+    let addr = free_loopback_addr()?;
+    let child = Command::new(&server)
+        .current_dir(root)
+        .env("CARESYNC_ADDR", &addr)
+        .env("CARESYNC_DATA", &data)
+        .env("CARESYNC_DIST", &dist)
+        .env("CARESYNC_TEST_FAULTS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|source| TaskError::Spawn {
+            cmd: server.display().to_string(),
+            source,
+        })?;
+    let _guard = KillOnDrop(child);
+    wait_healthy(&addr, Duration::from_secs(30))?;
+    println!("    reference server up on http://{addr}/");
+    run(in_root(root, "npx")
+        .args(["playwright", "test"])
+        .env("BASE_URL", format!("http://{addr}"))
+        .env("E2E_DIST", &dist)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+    .map(drop)
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_loopback_addr() -> Result<String, TaskError> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.to_string())
+}
+
+fn wait_healthy(addr: &str, limit: Duration) -> Result<(), TaskError> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut reply = String::new();
+            if s.read_to_string(&mut reply).is_ok() && reply.starts_with("HTTP/1.0 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(TaskError::Setup(format!(
+        "the reference server did not answer /healthz on {addr} within {}s",
+        limit.as_secs()
+    )))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), TaskError> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
