@@ -46,7 +46,7 @@ test('the page is a strict-CSP document with no inline-script allowance', async 
   const sw = await request.get('/sw.js');
   expect(sw.headers()['cache-control']).toBe('no-cache');
   const html = await res.text();
-  const wasm = html.match(/href="\/([^"]+_bg\.wasm)"/);
+  const wasm = html.match(/href="?\/([^"\s>]+_bg\.wasm)/);
   expect(wasm).not.toBeNull();
   const wasmRes = await request.get(`/${wasm![1]}`);
   expect(wasmRes.headers()['content-type']).toBe('application/wasm');

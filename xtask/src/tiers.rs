@@ -38,7 +38,10 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
         println!("    every tier passed");
         Ok(())
     } else {
-        Err(TaskError::Setup(format!("failed tiers: {}", failures.join(", "))))
+        Err(TaskError::Setup(format!(
+            "failed tiers: {}",
+            failures.join(", ")
+        )))
     }
 }
 
@@ -50,7 +53,13 @@ fn native(root: &Path) -> Result<(), TaskError> {
 fn browser(root: &Path) -> Result<(), TaskError> {
     step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
     run(in_root(root, "cargo")
-        .args(["test", "--package", "caresync", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "test",
+            "--package",
+            "caresync",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))
     .map(drop)

@@ -26,7 +26,10 @@ pub fn ensure_all(root: &Path) -> Result<(), TaskError> {
 
 fn ensure_wasm_target() -> Result<(), TaskError> {
     let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         println!("    wasm32-unknown-unknown target: present");
         return Ok(());
     }
@@ -79,7 +82,13 @@ fn ensure_chromium() -> Result<(), TaskError> {
     println!("    chromium: installing Debian's chromium and chromium-driver");
     run(Command::new("apt-get").args(["update"]))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
         .env("DEBIAN_FRONTEND", "noninteractive"))
     .map(drop)
 }
