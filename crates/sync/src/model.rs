@@ -1,0 +1,184 @@
+//! The queued write and its life: `pending → in_flight → done | parked | conflict`.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch. The engine never reads a clock; callers pass `now`.
+pub type Millis = u64;
+
+/// Stable identity of a write, set once at creation (UUID v7) and sent on every retry.
+pub type ClientMutationId = uuid::Uuid;
+
+/// The ordering key: writes in one lane reach the server in the order they were made.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Lane(pub String);
+
+impl Lane {
+    pub fn new(key: impl Into<String>) -> Self {
+        Lane(key.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The aggregates the app writes; each has a [`crate::Policy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateKind {
+    Message,
+    ReadReceipt,
+    AsyncVisit,
+    VirtualSession,
+    RenderJob,
+    AuditEvent,
+    BedStatus,
+    MessageThread,
+    Template,
+    FacilityRegistry,
+}
+
+/// What is sent: method, path and JSON body (which carries `clientMutationId`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
+/// The server's decision, kept so the UI can reconcile (e.g. `messageId`, `sentAt`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub at: Millis,
+}
+
+/// What the user may do with a parked write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Retry,
+    Discard,
+    CopyText,
+    ReopenThread,
+    RefetchRegistry,
+}
+
+/// Why the server refused, in the server's code and words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParkReason {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MutationState {
+    Pending,
+    InFlight,
+    Done {
+        receipt: Receipt,
+    },
+    /// Refused for a reason the user must act on; blocks its lane until retried or discarded.
+    Parked {
+        reason: ParkReason,
+        actions: Vec<Action>,
+    },
+    /// The server's state moved on and the write no longer applies; `payload` is that state.
+    Conflict {
+        notice: String,
+        payload: serde_json::Value,
+    },
+}
+
+impl MutationState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MutationState::Pending => "pending",
+            MutationState::InFlight => "in_flight",
+            MutationState::Done { .. } => "done",
+            MutationState::Parked { .. } => "parked",
+            MutationState::Conflict { .. } => "conflict",
+        }
+    }
+
+    /// Blocks its lane: the user has to decide before later writes may pass.
+    pub fn is_blocking(&self) -> bool {
+        matches!(
+            self,
+            MutationState::Parked { .. } | MutationState::Conflict { .. }
+        )
+    }
+}
+
+/// A write as the caller describes it, before the outbox numbers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMutation {
+    pub id: ClientMutationId,
+    pub tenant: String,
+    pub actor: String,
+    pub kind: AggregateKind,
+    pub lane: Lane,
+    pub request: Request,
+    /// Last-writer-wins writes with the same key coalesce while still unsent.
+    pub coalesce_key: Option<String>,
+    /// For version-checked writes: the aggregate's statuses in which the action still applies,
+    /// and where to refetch it.
+    pub versioned: Option<Versioned>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned {
+    pub refetch_path: String,
+    pub applies_in: Vec<String>,
+}
+
+/// One queued write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mutation {
+    pub id: ClientMutationId,
+    pub tenant: String,
+    pub actor: String,
+    pub kind: AggregateKind,
+    pub lane: Lane,
+    /// Position within the lane; strictly increasing in creation order.
+    pub seq: u64,
+    pub request: Request,
+    pub created_at: Millis,
+    /// Sends that reached a decision point (answered or failed), for backoff.
+    pub attempts: u32,
+    pub next_attempt_at: Millis,
+    pub coalesce_key: Option<String>,
+    pub versioned: Option<Versioned>,
+    pub state: MutationState,
+}
+
+impl Mutation {
+    pub fn from_new(new: NewMutation, seq: u64, now: Millis) -> Self {
+        Mutation {
+            id: new.id,
+            tenant: new.tenant,
+            actor: new.actor,
+            kind: new.kind,
+            lane: new.lane,
+            seq,
+            request: new.request,
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            coalesce_key: new.coalesce_key,
+            versioned: new.versioned,
+            state: MutationState::Pending,
+        }
+    }
+
+    /// The text a person wrote, if the write carries one (for "Copy text").
+    pub fn user_text(&self) -> Option<&str> {
+        let body = &self.request.body;
+        ["body", "chiefComplaint"]
+            .iter()
+            .find_map(|k| body.get(k).and_then(|v| v.as_str()))
+    }
+}

@@ -1,0 +1,565 @@
+//! The outbox: commit locally, replay until the server decides, never lose a write silently.
+//!
+//! [`Outbox::begin`] and [`Outbox::finish`] are the two halves of one send, so a caller (or the
+//! simulation) can crash between them; [`Outbox::sync`] drives both over a [`Transport`].
+
+use std::collections::HashSet;
+
+use futures::stream::{FuturesUnordered, StreamExt as _};
+
+use crate::{
+    backoff::{Backoff, SplitMix64},
+    classify::{classify, Verdict},
+    events::{Event, Stats},
+    model::{AggregateKind, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation},
+    policy::Policy,
+    store::OutboxStore,
+    transport::{Answer, AuthError, BatchOutcome, Capabilities, NetError, Transport},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// The batch endpoint when the server offers it, per-resource REST otherwise.
+    Auto,
+    PerResource,
+    Batch,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Lanes replayed in parallel in per-resource mode (browsers open ~6 per origin).
+    pub concurrency: usize,
+    pub backoff: Backoff,
+    pub mode: UploadMode,
+    /// Upper bound on a batch; the server's own limit wins if lower.
+    pub max_batch: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            concurrency: 6,
+            backoff: Backoff::default(),
+            mode: UploadMode::Auto,
+            max_batch: 200,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError<E: std::error::Error + 'static> {
+    #[error("local store: {0}")]
+    Store(#[source] E),
+    #[error("no queued write {0}")]
+    Unknown(ClientMutationId),
+    #[error("write {id} is {state}; only a parked write can be retried and a parked or conflicting one discarded")]
+    NotResolvable {
+        id: ClientMutationId,
+        state: &'static str,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError<E: std::error::Error + 'static> {
+    #[error("{kind:?} changes are decided by the server: this action needs a connection")]
+    NeedsConnection { kind: AggregateKind },
+    #[error("local store: {0}")]
+    Store(#[source] E),
+}
+
+/// What the user decided about a parked or conflicting write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Retry,
+    Discard,
+}
+
+/// What one finished send leaves for the caller to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    Retrying,
+    Parked,
+    /// The token was refused: refresh it, then [`Outbox::auth_restored`].
+    Reauth,
+    /// A version conflict: fetch `path`, then [`Outbox::reapply`] with the answer.
+    Refetch { mutation: Mutation, path: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Offline,
+    SignInRequired,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub sent: usize,
+    pub delivered: usize,
+    pub stopped: Option<Stop>,
+}
+
+pub struct Outbox<S: OutboxStore> {
+    store: S,
+    config: Config,
+    rng: SplitMix64,
+    events: Vec<Event>,
+    auth_paused: bool,
+    last_success_at: Option<Millis>,
+    capabilities: Option<Capabilities>,
+}
+
+type Result<T, S> = std::result::Result<T, OutboxError<<S as OutboxStore>::Error>>;
+
+impl<S: OutboxStore> Outbox<S> {
+    /// Opens over a store, returning writes a crash left `in_flight` to `pending`: the
+    /// server deduplicates by `clientMutationId`, so sending them again is safe.
+    pub async fn open(store: S, config: Config, seed: u64) -> Result<Self, S> {
+        store.reset_in_flight().await.map_err(OutboxError::Store)?;
+        Ok(Outbox {
+            store,
+            config,
+            rng: SplitMix64(seed),
+            events: Vec::new(),
+            auth_paused: false,
+            last_success_at: None,
+            capabilities: None,
+        })
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub async fn stats(&self) -> Result<Stats, S> {
+        let mut s = self.store.stats().await.map_err(OutboxError::Store)?;
+        s.last_success_at = self.last_success_at;
+        Ok(s)
+    }
+
+    /// Commits a write locally (with its entity change, atomically) and queues it.
+    pub async fn enqueue(
+        &mut self,
+        now: Millis,
+        new: NewMutation,
+        change: Option<S::EntityChange>,
+    ) -> std::result::Result<Mutation, EnqueueError<S::Error>> {
+        let policy = Policy::for_kind(new.kind);
+        if !policy.can_queue() {
+            return Err(EnqueueError::NeedsConnection { kind: new.kind });
+        }
+        let replaced = match (&new.coalesce_key, policy) {
+            (Some(key), Policy::Lww) => self
+                .store
+                .take_unsent(&new.lane, key)
+                .await
+                .map_err(EnqueueError::Store)?,
+            _ => None,
+        };
+        let m = self
+            .store
+            .append(new, change, now)
+            .await
+            .map_err(EnqueueError::Store)?;
+        if let Some(old) = replaced {
+            self.events.push(Event::Coalesced {
+                replaced: old.id,
+                by: m.id,
+            });
+        }
+        self.events.push(Event::Enqueued {
+            id: m.id,
+            lane: m.lane.clone(),
+        });
+        Ok(m)
+    }
+
+    /// First half of a send: picks ready writes and marks them `in_flight`.
+    pub async fn begin(
+        &mut self,
+        now: Millis,
+        per_lane: usize,
+        total: usize,
+        exclude: &HashSet<Lane>,
+    ) -> Result<Vec<Mutation>, S> {
+        if self.auth_paused || total == 0 {
+            return Ok(Vec::new());
+        }
+        let mut ready = self
+            .store
+            .ready(now, per_lane, total, exclude)
+            .await
+            .map_err(OutboxError::Store)?;
+        for m in &mut ready {
+            m.state = MutationState::InFlight;
+            m.attempts += 1;
+        }
+        self.store.put(&ready).await.map_err(OutboxError::Store)?;
+        Ok(ready)
+    }
+
+    /// Second half of a send: applies the server's answer (or its absence).
+    pub async fn finish(
+        &mut self,
+        now: Millis,
+        m: Mutation,
+        result: std::result::Result<Answer, NetError>,
+    ) -> Result<Outcome, S> {
+        let verdict = classify(Policy::for_kind(m.kind), &m, &result, now);
+        self.apply(now, m, verdict).await
+    }
+
+    /// A write the batch endpoint did not apply because an earlier one of its lane failed:
+    /// the server says it never looked at it, so the attempt does not count.
+    pub async fn skipped(&mut self, m: Mutation) -> Result<(), S> {
+        self.requeue(m, true).await
+    }
+
+    /// Back to pending without backoff; it waits behind its lane's head.
+    async fn requeue(&mut self, mut m: Mutation, never_seen: bool) -> Result<(), S> {
+        m.state = MutationState::Pending;
+        if never_seen {
+            m.attempts = m.attempts.saturating_sub(1);
+        }
+        self.store.put(&[m]).await.map_err(OutboxError::Store)
+    }
+
+    async fn apply(&mut self, now: Millis, mut m: Mutation, verdict: Verdict) -> Result<Outcome, S> {
+        let outcome = match verdict {
+            Verdict::Done(receipt) => {
+                m.state = MutationState::Done {
+                    receipt: receipt.clone(),
+                };
+                self.store.complete(&m).await.map_err(OutboxError::Store)?;
+                self.last_success_at = Some(now);
+                self.events.push(Event::Delivered { id: m.id, receipt });
+                return Ok(Outcome::Delivered);
+            }
+            Verdict::Retry { retry_after_ms } => {
+                let delay = self
+                    .config
+                    .backoff
+                    .delay(m.attempts, retry_after_ms, &mut self.rng);
+                m.state = MutationState::Pending;
+                m.next_attempt_at = now.saturating_add(delay);
+                self.events.push(Event::RetryScheduled {
+                    id: m.id,
+                    at: m.next_attempt_at,
+                    attempts: m.attempts,
+                });
+                Outcome::Retrying
+            }
+            Verdict::Reauth => {
+                // The request never counted: it was refused before the server looked at it.
+                m.state = MutationState::Pending;
+                m.attempts = m.attempts.saturating_sub(1);
+                if !self.auth_paused {
+                    self.auth_paused = true;
+                    self.events.push(Event::AuthRequired);
+                }
+                Outcome::Reauth
+            }
+            Verdict::Park { reason, actions } => {
+                self.events.push(Event::Parked {
+                    id: m.id,
+                    reason: reason.clone(),
+                });
+                m.state = MutationState::Parked { reason, actions };
+                Outcome::Parked
+            }
+            Verdict::Refetch { .. } => match m.versioned.as_ref().map(|v| v.refetch_path.clone()) {
+                // Stays in flight until reapplied; a crash before that resends the old version
+                // and simply meets the same conflict again.
+                Some(path) => return Ok(Outcome::Refetch { mutation: m, path }),
+                None => {
+                    let reason = crate::model::ParkReason {
+                        status: 409,
+                        code: crate::classify::OPTIMISTIC_LOCK_CONFLICT.into(),
+                        message: "The record changed on the server.".into(),
+                    };
+                    let actions = crate::classify::actions_for(&reason.code, &m);
+                    self.events.push(Event::Parked {
+                        id: m.id,
+                        reason: reason.clone(),
+                    });
+                    m.state = MutationState::Parked { reason, actions };
+                    Outcome::Parked
+                }
+            },
+        };
+        self.store.put(&[m]).await.map_err(OutboxError::Store)?;
+        Ok(outcome)
+    }
+
+    /// After a version conflict: reapply on the current version if the action still applies,
+    /// otherwise keep it, visibly, as a conflict the user dismisses.
+    pub async fn reapply(
+        &mut self,
+        now: Millis,
+        mut m: Mutation,
+        fetched: std::result::Result<Answer, NetError>,
+    ) -> Result<(), S> {
+        let current = match fetched {
+            Ok(a) if (200..300).contains(&a.status) => a.body,
+            other => {
+                let retry_after_ms = other.ok().and_then(|a| a.retry_after_ms);
+                self.apply(now, m, Verdict::Retry { retry_after_ms }).await?;
+                return Ok(());
+            }
+        };
+        let status = current.get("status").and_then(|s| s.as_str()).unwrap_or("");
+        let version = current.get("version").and_then(|v| v.as_i64());
+        let applies = m
+            .versioned
+            .as_ref()
+            .is_some_and(|v| v.applies_in.iter().any(|s| s == status));
+        match (applies, version) {
+            (true, Some(version)) => {
+                if let Some(body) = m.request.body.as_object_mut() {
+                    body.insert("version".into(), version.into());
+                }
+                m.state = MutationState::Pending;
+                m.next_attempt_at = now;
+                self.events.push(Event::Reapplied { id: m.id, version });
+            }
+            _ => {
+                let notice = format!(
+                    "This was not applied: it is now {}.",
+                    if status.is_empty() { "changed" } else { status }
+                );
+                self.events.push(Event::Conflict {
+                    id: m.id,
+                    notice: notice.clone(),
+                });
+                m.state = MutationState::Conflict {
+                    notice,
+                    payload: current,
+                };
+            }
+        }
+        self.store.put(&[m]).await.map_err(OutboxError::Store)
+    }
+
+    /// The token was refreshed: writes may flow again.
+    pub fn auth_restored(&mut self) {
+        self.auth_paused = false;
+    }
+
+    /// The user's decision on a parked or conflicting write.
+    pub async fn resolve(
+        &mut self,
+        now: Millis,
+        id: ClientMutationId,
+        resolution: Resolution,
+    ) -> Result<(), S> {
+        let mut m = self
+            .store
+            .get(id)
+            .await
+            .map_err(OutboxError::Store)?
+            .ok_or(OutboxError::Unknown(id))?;
+        match (resolution, &m.state) {
+            (Resolution::Retry, MutationState::Parked { .. }) => {
+                m.state = MutationState::Pending;
+                m.next_attempt_at = now;
+                self.store.put(&[m]).await.map_err(OutboxError::Store)
+            }
+            (Resolution::Discard, MutationState::Parked { .. } | MutationState::Conflict { .. }) => {
+                self.store.remove(id).await.map_err(OutboxError::Store)?;
+                self.events.push(Event::Discarded { id });
+                Ok(())
+            }
+            (_, state) => Err(OutboxError::NotResolvable {
+                id,
+                state: state.name(),
+            }),
+        }
+    }
+
+    /// Replays everything due until the queue is drained, every lane has had its chance, or
+    /// the network or the session stops it. Call again on the next trigger.
+    pub async fn sync<T: Transport>(
+        &mut self,
+        transport: &T,
+        clock: &impl Fn() -> Millis,
+    ) -> Result<SyncReport, S> {
+        let mut report = SyncReport::default();
+        if self.auth_paused && !self.refresh(transport, &mut report).await {
+            return Ok(report);
+        }
+        let batch = match self.config.mode {
+            UploadMode::Batch => true,
+            UploadMode::PerResource => false,
+            UploadMode::Auto => match self.capabilities {
+                Some(c) => c.batch,
+                None => match transport.capabilities().await {
+                    Ok(c) => {
+                        self.capabilities = Some(c);
+                        c.batch
+                    }
+                    Err(_) => {
+                        report.stopped = Some(Stop::Offline);
+                        return Ok(report);
+                    }
+                },
+            },
+        };
+        if batch {
+            self.sync_batches(transport, clock, &mut report).await?;
+        } else {
+            self.sync_each(transport, clock, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn refresh<T: Transport>(&mut self, transport: &T, report: &mut SyncReport) -> bool {
+        match transport.refresh_auth().await {
+            Ok(()) => {
+                self.auth_restored();
+                true
+            }
+            Err(AuthError::SignInRequired) => {
+                self.events.push(Event::SignInRequired);
+                report.stopped = Some(Stop::SignInRequired);
+                false
+            }
+            Err(AuthError::Net(_)) => {
+                report.stopped = Some(Stop::Offline);
+                false
+            }
+        }
+    }
+
+    /// Per-resource REST: lane heads in parallel, up to `concurrency`, refilled as each ends.
+    async fn sync_each<T: Transport>(
+        &mut self,
+        transport: &T,
+        clock: &impl Fn() -> Millis,
+        report: &mut SyncReport,
+    ) -> Result<(), S> {
+        // A lane that failed is not tried again in this pass, so a dead network is not hammered.
+        let mut tried: HashSet<Lane> = HashSet::new();
+        let mut flights = FuturesUnordered::new();
+        loop {
+            if report.stopped.is_none() {
+                let room = self.config.concurrency.saturating_sub(flights.len());
+                for m in self.begin(clock(), 1, room, &tried).await? {
+                    report.sent += 1;
+                    flights.push(async move {
+                        let result = transport.send(&m).await;
+                        (m, result)
+                    });
+                }
+            }
+            let Some((m, result)) = flights.next().await else {
+                if self.auth_paused && report.stopped.is_none() && self.refresh(transport, report).await {
+                    continue;
+                }
+                return Ok(());
+            };
+            if matches!(result, Err(NetError::Offline)) {
+                report.stopped = Some(Stop::Offline);
+            }
+            let lane = m.lane.clone();
+            let outcome = self.finish(clock(), m, result).await?;
+            self.follow_up(transport, clock, outcome, lane, &mut tried, report)
+                .await?;
+        }
+    }
+
+    /// The sync endpoint: many writes per request, lanes kept in order by the server.
+    async fn sync_batches<T: Transport>(
+        &mut self,
+        transport: &T,
+        clock: &impl Fn() -> Millis,
+        report: &mut SyncReport,
+    ) -> Result<(), S> {
+        let limit = self
+            .capabilities
+            .map_or(self.config.max_batch, |c| c.max_batch.min(self.config.max_batch))
+            .max(1);
+        let mut tried: HashSet<Lane> = HashSet::new();
+        while report.stopped.is_none() {
+            let batch = self.begin(clock(), limit, limit, &tried).await?;
+            if batch.is_empty() {
+                if self.auth_paused && self.refresh(transport, report).await {
+                    continue;
+                }
+                break;
+            }
+            report.sent += batch.len();
+            let result = transport.push(&batch).await;
+            let outcomes = match result {
+                Ok(o) if o.len() == batch.len() => Ok(o),
+                Ok(_) => Err(NetError::Network("the batch answer did not match the request".into())),
+                Err(e) => Err(e),
+            };
+            match outcomes {
+                Err(err) => {
+                    if err == NetError::Offline {
+                        report.stopped = Some(Stop::Offline);
+                    }
+                    // Only each lane's head backs off; the rest wait behind it. Any of them may
+                    // have been committed before the answer was lost, so each keeps its attempt
+                    // (an attempted write is never coalesced away).
+                    let mut heads = HashSet::new();
+                    for m in batch {
+                        let lane = m.lane.clone();
+                        if heads.insert(lane.clone()) {
+                            let outcome = self.finish(clock(), m, Err(err.clone())).await?;
+                            self.follow_up(transport, clock, outcome, lane, &mut tried, report)
+                                .await?;
+                        } else {
+                            self.requeue(m, false).await?;
+                        }
+                    }
+                }
+                Ok(outcomes) => {
+                    for (m, outcome) in batch.into_iter().zip(outcomes) {
+                        let lane = m.lane.clone();
+                        match outcome {
+                            BatchOutcome::Skipped => self.skipped(m).await?,
+                            BatchOutcome::Answer(a) => {
+                                let outcome = self.finish(clock(), m, Ok(a)).await?;
+                                self.follow_up(transport, clock, outcome, lane, &mut tried, report)
+                                    .await?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn follow_up<T: Transport>(
+        &mut self,
+        transport: &T,
+        clock: &impl Fn() -> Millis,
+        outcome: Outcome,
+        lane: Lane,
+        tried: &mut HashSet<Lane>,
+        report: &mut SyncReport,
+    ) -> Result<(), S> {
+        match outcome {
+            Outcome::Delivered => report.delivered += 1,
+            Outcome::Retrying | Outcome::Parked => {
+                tried.insert(lane);
+            }
+            Outcome::Reauth => {}
+            Outcome::Refetch { mutation, path } => {
+                let fetched = transport.fetch(&path).await;
+                self.reapply(clock(), mutation, fetched).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! Where the outbox lives. Implementations: [`crate::memory::MemoryOutbox`] here, IndexedDB
+//! in the PWA. Every method is one atomic step; none loads the whole queue.
+
+use std::collections::HashSet;
+
+use crate::{
+    events::Stats,
+    model::{ClientMutationId, Lane, Millis, Mutation, NewMutation},
+};
+
+/// Writes that may be sent now, oldest lane first, in lane order.
+pub type Ready = Vec<Mutation>;
+
+#[allow(async_fn_in_trait)]
+pub trait OutboxStore {
+    type Error: std::error::Error + 'static;
+    /// The local record a write changes (a draft, an optimistic message), stored with it.
+    type EntityChange;
+
+    /// Commits the entity change and the new outbox entry in one transaction, numbering the
+    /// entry after every earlier one.
+    async fn append(
+        &self,
+        new: NewMutation,
+        change: Option<Self::EntityChange>,
+        now: Millis,
+    ) -> Result<Mutation, Self::Error>;
+
+    /// Removes and returns an entry of `lane` with this coalesce key that was never sent.
+    async fn take_unsent(&self, lane: &Lane, key: &str) -> Result<Option<Mutation>, Self::Error>;
+
+    async fn get(&self, id: ClientMutationId) -> Result<Option<Mutation>, Self::Error>;
+
+    /// Saves new states for existing entries.
+    async fn put(&self, mutations: &[Mutation]) -> Result<(), Self::Error>;
+
+    /// Records the receipt (the entry is `Done`) and reconciles the entity, atomically.
+    async fn complete(&self, mutation: &Mutation) -> Result<(), Self::Error>;
+
+    /// Deletes the entry and the optimistic entity it created (user chose "Discard").
+    async fn remove(&self, id: ClientMutationId) -> Result<(), Self::Error>;
+
+    /// For each lane whose head is pending and due at `now` and not in `exclude`: up to
+    /// `per_lane` consecutive pending entries from the head; `total` at most overall.
+    async fn ready(
+        &self,
+        now: Millis,
+        per_lane: usize,
+        total: usize,
+        exclude: &HashSet<Lane>,
+    ) -> Result<Ready, Self::Error>;
+
+    /// Crash recovery: entries left `in_flight` go back to `pending`. Returns how many.
+    async fn reset_in_flight(&self) -> Result<usize, Self::Error>;
+
+    /// Entries waiting for the user (parked or in conflict), oldest first.
+    async fn blocked(&self) -> Result<Vec<Mutation>, Self::Error>;
+
+    async fn stats(&self) -> Result<Stats, Self::Error>;
+}

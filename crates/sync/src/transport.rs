@@ -1,0 +1,73 @@
+//! How the outbox reaches the server: one request per write, or a batch to the sync endpoint.
+
+use crate::model::Mutation;
+
+/// An HTTP answer, reduced to what the engine decides on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After`, converted to milliseconds.
+    pub retry_after_ms: Option<u64>,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    pub fn new(status: u16, body: serde_json::Value) -> Self {
+        Answer {
+            status,
+            retry_after_ms: None,
+            body,
+        }
+    }
+
+    /// The documented error code (`{"code": "THREAD_ARCHIVED", ...}`), if any.
+    pub fn code(&self) -> Option<&str> {
+        self.body.get("code").and_then(|c| c.as_str())
+    }
+}
+
+/// No answer at all: the request may or may not have reached the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    #[error("the device is offline")]
+    Offline,
+    #[error("the request timed out")]
+    Timeout,
+    #[error("network error: {0}")]
+    Network(String),
+}
+
+/// The result of one mutation inside a batch push.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchOutcome {
+    Answer(Answer),
+    /// Not applied because an earlier write of the same lane in this batch failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server offers `POST /api/v1/sync/push`.
+    pub batch: bool,
+    pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the session has ended; sign in again")]
+    SignInRequired,
+    #[error(transparent)]
+    Net(#[from] NetError),
+}
+
+/// Carries requests. Implementations add `Idempotency-Key: {clientMutationId}` and the
+/// current bearer token to every write; the stored request never holds a token.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    async fn capabilities(&self) -> Result<Capabilities, NetError>;
+    async fn send(&self, mutation: &Mutation) -> Result<Answer, NetError>;
+    /// Answers come back in the order of `batch`.
+    async fn push(&self, batch: &[Mutation]) -> Result<Vec<BatchOutcome>, NetError>;
+    async fn fetch(&self, path: &str) -> Result<Answer, NetError>;
+    async fn refresh_auth(&self) -> Result<(), AuthError>;
+}
