@@ -47,7 +47,12 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The wait before the next attempt, after `attempts` failed ones.
-    pub fn delay(&self, attempts: u32, retry_after_ms: Option<u64>, rng: &mut impl RandomSource) -> u64 {
+    pub fn delay(
+        &self,
+        attempts: u32,
+        retry_after_ms: Option<u64>,
+        rng: &mut impl RandomSource,
+    ) -> u64 {
         let exp = attempts.saturating_sub(1).min(30);
         let ceiling = self.base_ms.saturating_mul(1u64 << exp).min(self.cap_ms);
         let jitter = rng.up_to(ceiling).max(self.min_ms);
@@ -67,7 +72,10 @@ mod tests {
             for _ in 0..100 {
                 let d = b.delay(attempts, None, &mut rng);
                 let ceiling = (1_000u64 << (attempts - 1).min(30)).min(b.cap_ms);
-                assert!(d >= b.min_ms && d <= ceiling.max(b.min_ms), "{attempts}: {d}");
+                assert!(
+                    d >= b.min_ms && d <= ceiling.max(b.min_ms),
+                    "{attempts}: {d}"
+                );
             }
         }
     }

@@ -15,7 +15,10 @@ pub enum Verdict {
     /// 401: pause, refresh the token, rebuild headers, send again.
     Reauth,
     /// A domain refusal: wait for the user, with the reason and what they can do.
-    Park { reason: ParkReason, actions: Vec<Action> },
+    Park {
+        reason: ParkReason,
+        actions: Vec<Action>,
+    },
     /// 409 `OPTIMISTIC_LOCK_CONFLICT` on a version-checked write: refetch and reapply.
     Refetch { current_version: Option<i64> },
 }
@@ -29,7 +32,11 @@ pub fn classify(
     now: Millis,
 ) -> Verdict {
     let answer = match result {
-        Err(_) => return Verdict::Retry { retry_after_ms: None },
+        Err(_) => {
+            return Verdict::Retry {
+                retry_after_ms: None,
+            }
+        }
         Ok(a) => a,
     };
     match answer.status {
@@ -117,29 +124,45 @@ mod tests {
     fn the_classification_table() {
         let m = message();
         let p = Policy::AppendOnly;
-        assert!(matches!(classify(p, &m, &answer(201, json!({})), 5), Verdict::Done(r) if r.at == 5));
+        assert!(
+            matches!(classify(p, &m, &answer(201, json!({})), 5), Verdict::Done(r) if r.at == 5)
+        );
         assert_eq!(
             classify(p, &m, &Err(NetError::Timeout), 0),
-            Verdict::Retry { retry_after_ms: None }
+            Verdict::Retry {
+                retry_after_ms: None
+            }
         );
         let mut busy = Answer::new(429, json!({}));
         busy.retry_after_ms = Some(2_000);
         assert_eq!(
             classify(p, &m, &Ok(busy), 0),
-            Verdict::Retry { retry_after_ms: Some(2_000) }
+            Verdict::Retry {
+                retry_after_ms: Some(2_000)
+            }
         );
-        assert!(matches!(classify(p, &m, &answer(503, json!({})), 0), Verdict::Retry { .. }));
+        assert!(matches!(
+            classify(p, &m, &answer(503, json!({})), 0),
+            Verdict::Retry { .. }
+        ));
         assert_eq!(classify(p, &m, &answer(401, json!({})), 0), Verdict::Reauth);
         let archived = classify(
             p,
             &m,
-            &answer(409, json!({"statusCode": 409, "code": "THREAD_ARCHIVED", "message": "archived"})),
+            &answer(
+                409,
+                json!({"statusCode": 409, "code": "THREAD_ARCHIVED", "message": "archived"}),
+            ),
             0,
         );
         assert_eq!(
             archived,
             Verdict::Park {
-                reason: ParkReason { status: 409, code: "THREAD_ARCHIVED".into(), message: "archived".into() },
+                reason: ParkReason {
+                    status: 409,
+                    code: "THREAD_ARCHIVED".into(),
+                    message: "archived".into()
+                },
                 actions: vec![Action::ReopenThread, Action::CopyText, Action::Discard],
             }
         );
@@ -148,10 +171,13 @@ mod tests {
     #[test]
     fn optimistic_lock_refetches_only_for_versioned_writes() {
         let m = message();
-        let body = json!({"statusCode": 409, "code": "OPTIMISTIC_LOCK_CONFLICT", "currentVersion": 3});
+        let body =
+            json!({"statusCode": 409, "code": "OPTIMISTIC_LOCK_CONFLICT", "currentVersion": 3});
         assert_eq!(
             classify(Policy::LwwVersion, &m, &answer(409, body.clone()), 0),
-            Verdict::Refetch { current_version: Some(3) }
+            Verdict::Refetch {
+                current_version: Some(3)
+            }
         );
         assert!(matches!(
             classify(Policy::AppendOnly, &m, &answer(409, body), 0),

@@ -4,17 +4,41 @@ use crate::model::{ClientMutationId, Lane, Millis, ParkReason, Receipt};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Enqueued { id: ClientMutationId, lane: Lane },
+    Enqueued {
+        id: ClientMutationId,
+        lane: Lane,
+    },
     /// An unsent last-writer-wins write was replaced by a newer one with the same key.
-    Coalesced { replaced: ClientMutationId, by: ClientMutationId },
-    Delivered { id: ClientMutationId, receipt: Receipt },
-    RetryScheduled { id: ClientMutationId, at: Millis, attempts: u32 },
-    Parked { id: ClientMutationId, reason: ParkReason },
+    Coalesced {
+        replaced: ClientMutationId,
+        by: ClientMutationId,
+    },
+    Delivered {
+        id: ClientMutationId,
+        receipt: Receipt,
+    },
+    RetryScheduled {
+        id: ClientMutationId,
+        at: Millis,
+        attempts: u32,
+    },
+    Parked {
+        id: ClientMutationId,
+        reason: ParkReason,
+    },
     /// A version-checked write was reapplied on the server's current version.
-    Reapplied { id: ClientMutationId, version: i64 },
+    Reapplied {
+        id: ClientMutationId,
+        version: i64,
+    },
     /// A version-checked write no longer applies; it waits, visible, for the user.
-    Conflict { id: ClientMutationId, notice: String },
-    Discarded { id: ClientMutationId },
+    Conflict {
+        id: ClientMutationId,
+        notice: String,
+    },
+    Discarded {
+        id: ClientMutationId,
+    },
     AuthRequired,
     SignInRequired,
 }

@@ -158,15 +158,18 @@ impl OutboxStore for MemoryOutbox {
             if out.len() >= total {
                 break;
             }
-            let mut taken = 0;
+            // `i` is the position in the lane: i == 0 is its head; followers ride on the head's due
+            // time, and i itself counts how many of this lane were taken.
             for (i, id) in seqs.values().enumerate() {
-                let Some(m) = inner.entries.get(id) else { break };
+                let Some(m) = inner.entries.get(id) else {
+                    break;
+                };
                 let due = i > 0 || m.next_attempt_at <= now;
-                if m.state != MutationState::Pending || !due || taken >= per_lane || out.len() >= total {
+                if m.state != MutationState::Pending || !due || i >= per_lane || out.len() >= total
+                {
                     break;
                 }
                 out.push(m.clone());
-                taken += 1;
             }
         }
         Ok(out)

@@ -83,7 +83,10 @@ pub enum Outcome {
     /// The token was refused: refresh it, then [`Outbox::auth_restored`].
     Reauth,
     /// A version conflict: fetch `path`, then [`Outbox::reapply`] with the answer.
-    Refetch { mutation: Mutation, path: String },
+    Refetch {
+        mutation: Box<Mutation>,
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,7 +235,12 @@ impl<S: OutboxStore> Outbox<S> {
         self.store.put(&[m]).await.map_err(OutboxError::Store)
     }
 
-    async fn apply(&mut self, now: Millis, mut m: Mutation, verdict: Verdict) -> Result<Outcome, S> {
+    async fn apply(
+        &mut self,
+        now: Millis,
+        mut m: Mutation,
+        verdict: Verdict,
+    ) -> Result<Outcome, S> {
         let outcome = match verdict {
             Verdict::Done(receipt) => {
                 m.state = MutationState::Done {
@@ -278,7 +286,12 @@ impl<S: OutboxStore> Outbox<S> {
             Verdict::Refetch { .. } => match m.versioned.as_ref().map(|v| v.refetch_path.clone()) {
                 // Stays in flight until reapplied; a crash before that resends the old version
                 // and simply meets the same conflict again.
-                Some(path) => return Ok(Outcome::Refetch { mutation: m, path }),
+                Some(path) => {
+                    return Ok(Outcome::Refetch {
+                        mutation: Box::new(m),
+                        path,
+                    })
+                }
                 None => {
                     let reason = crate::model::ParkReason {
                         status: 409,
@@ -311,7 +324,8 @@ impl<S: OutboxStore> Outbox<S> {
             Ok(a) if (200..300).contains(&a.status) => a.body,
             other => {
                 let retry_after_ms = other.ok().and_then(|a| a.retry_after_ms);
-                self.apply(now, m, Verdict::Retry { retry_after_ms }).await?;
+                self.apply(now, m, Verdict::Retry { retry_after_ms })
+                    .await?;
                 return Ok(());
             }
         };
@@ -372,7 +386,10 @@ impl<S: OutboxStore> Outbox<S> {
                 m.next_attempt_at = now;
                 self.store.put(&[m]).await.map_err(OutboxError::Store)
             }
-            (Resolution::Discard, MutationState::Parked { .. } | MutationState::Conflict { .. }) => {
+            (
+                Resolution::Discard,
+                MutationState::Parked { .. } | MutationState::Conflict { .. },
+            ) => {
                 self.store.remove(id).await.map_err(OutboxError::Store)?;
                 self.events.push(Event::Discarded { id });
                 Ok(())
@@ -460,7 +477,10 @@ impl<S: OutboxStore> Outbox<S> {
                 }
             }
             let Some((m, result)) = flights.next().await else {
-                if self.auth_paused && report.stopped.is_none() && self.refresh(transport, report).await {
+                if self.auth_paused
+                    && report.stopped.is_none()
+                    && self.refresh(transport, report).await
+                {
                     continue;
                 }
                 return Ok(());
@@ -484,7 +504,9 @@ impl<S: OutboxStore> Outbox<S> {
     ) -> Result<(), S> {
         let limit = self
             .capabilities
-            .map_or(self.config.max_batch, |c| c.max_batch.min(self.config.max_batch))
+            .map_or(self.config.max_batch, |c| {
+                c.max_batch.min(self.config.max_batch)
+            })
             .max(1);
         let mut tried: HashSet<Lane> = HashSet::new();
         while report.stopped.is_none() {
@@ -499,7 +521,9 @@ impl<S: OutboxStore> Outbox<S> {
             let result = transport.push(&batch).await;
             let outcomes = match result {
                 Ok(o) if o.len() == batch.len() => Ok(o),
-                Ok(_) => Err(NetError::Network("the batch answer did not match the request".into())),
+                Ok(_) => Err(NetError::Network(
+                    "the batch answer did not match the request".into(),
+                )),
                 Err(e) => Err(e),
             };
             match outcomes {
@@ -557,7 +581,7 @@ impl<S: OutboxStore> Outbox<S> {
             Outcome::Reauth => {}
             Outcome::Refetch { mutation, path } => {
                 let fetched = transport.fetch(&path).await;
-                self.reapply(clock(), mutation, fetched).await?;
+                self.reapply(clock(), *mutation, fetched).await?;
             }
         }
         Ok(())

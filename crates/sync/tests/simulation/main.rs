@@ -8,8 +8,8 @@ mod model_server;
 
 use std::{
     cell::Cell,
-    rc::Rc,
     collections::{HashMap, HashSet},
+    rc::Rc,
 };
 
 use caresync_sync::{
@@ -28,7 +28,10 @@ const DEFAULT_SEEDS: u64 = 10_000;
 
 #[test]
 fn simulation_holds_the_invariants_on_every_seed() {
-    if let Some(seed) = std::env::var("CARESYNC_SIM_SEED").ok().and_then(|s| s.parse().ok()) {
+    if let Some(seed) = std::env::var("CARESYNC_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         if let Err(why) = run_seed(seed) {
             panic!("seed {seed} failed: {why}");
         }
@@ -48,11 +51,29 @@ fn simulation_holds_the_invariants_on_every_seed() {
         }
     }
     println!(
-        "simulation: {seeds} seeds, {} writes, {} delivered, {} discarded, {} coalesced, {} crashes, {} duplicate answers absorbed",
-        totals.writes, totals.delivered, totals.discarded, totals.coalesced, totals.crashes, totals.server_dedupes
+        "simulation: {seeds} seeds, {} writes, {} delivered exactly once, {} parked, {} discarded by the user, \
+         {} coalesced, {} crashes mid-flight, {} duplicates answered from the dedupe table, {} token refreshes, \
+         {} version conflicts reapplied, {} shown as conflicts",
+        totals.writes, totals.delivered, totals.parked, totals.discarded, totals.coalesced, totals.crashes,
+        totals.server_dedupes, totals.reauths, totals.reapplied, totals.conflicts
     );
-    assert!(totals.delivered > seeds, "the simulation delivered almost nothing");
-    assert!(totals.crashes > 0 && totals.discarded > 0 && totals.coalesced > 0);
+    // Every fault path must actually have been walked, or the run proves less than it claims.
+    assert!(
+        totals.delivered > seeds,
+        "the simulation delivered almost nothing"
+    );
+    for (what, n) in [
+        ("crash", totals.crashes),
+        ("discard", totals.discarded),
+        ("coalesce", totals.coalesced),
+        ("dedupe", totals.server_dedupes),
+        ("reauth", totals.reauths),
+        ("reapply", totals.reapplied),
+        ("conflict", totals.conflicts),
+        ("park", totals.parked),
+    ] {
+        assert!(n > 0, "no {what} happened in {seeds} seeds");
+    }
 }
 
 #[derive(Default, Debug)]
@@ -63,6 +84,10 @@ struct Totals {
     coalesced: u64,
     crashes: u64,
     server_dedupes: u64,
+    reauths: u64,
+    reapplied: u64,
+    conflicts: u64,
+    parked: u64,
 }
 
 impl Totals {
@@ -73,6 +98,10 @@ impl Totals {
         self.coalesced += o.coalesced;
         self.crashes += o.crashes;
         self.server_dedupes += o.server_dedupes;
+        self.reauths += o.reauths;
+        self.reapplied += o.reapplied;
+        self.conflicts += o.conflicts;
+        self.parked += o.parked;
     }
 }
 
@@ -108,7 +137,11 @@ impl World {
             actor: "patient1".into(),
             kind,
             lane: Lane::new(lane),
-            request: Request { method: "POST".into(), path, body },
+            request: Request {
+                method: "POST".into(),
+                path,
+                body,
+            },
             coalesce_key: None,
             versioned: None,
         };
@@ -184,12 +217,28 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
     let server = ModelServer::new(seed, faults, batch);
     {
         let mut s = server.state.borrow_mut();
-        s.sessions.insert("s0".into(), Session { status: "scheduled", version: 1 });
-        s.sessions.insert("s1".into(), Session { status: "waiting", version: 4 });
+        s.sessions.insert(
+            "s0".into(),
+            Session {
+                status: "scheduled",
+                version: 1,
+            },
+        );
+        s.sessions.insert(
+            "s1".into(),
+            Session {
+                status: "waiting",
+                version: 4,
+            },
+        );
     }
     let config = Config {
         concurrency: 1 + world.pick(6) as usize,
-        mode: if batch { UploadMode::Auto } else { UploadMode::PerResource },
+        mode: if batch {
+            UploadMode::Auto
+        } else {
+            UploadMode::PerResource
+        },
         ..Config::default()
     };
     let mut outbox = Outbox::open(MemoryOutbox::new(), config, seed)
@@ -216,14 +265,21 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                 }
             }
             4..=6 => {
-                outbox.sync(&server, &clock).await.map_err(|e| e.to_string())?;
+                outbox
+                    .sync(&server, &clock)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             7 => server.offline.set(!server.offline.get()),
             8 => {
                 // Crash mid-flight: requests go out (some commit), answers are never handled.
                 // Per resource, only lane heads are ever on the wire; a batch carries lane runs.
                 let tried = HashSet::new();
-                let (per_lane, total) = if batch { (server.max_batch, server.max_batch) } else { (1, config.concurrency) };
+                let (per_lane, total) = if batch {
+                    (server.max_batch, server.max_batch)
+                } else {
+                    (1, config.concurrency)
+                };
                 let flight = outbox
                     .begin(world.now.get(), per_lane, total, &tried)
                     .await
@@ -268,7 +324,14 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
 
     // Calm weather: the network heals and the user deals with everything parked.
     server.offline.set(false);
-    server.faults.set(Faults { lost_request: 0, lost_response: 0, server_error: 0, too_many: 0, timeout: 0, duplicate: 0 });
+    server.faults.set(Faults {
+        lost_request: 0,
+        lost_response: 0,
+        server_error: 0,
+        too_many: 0,
+        timeout: 0,
+        duplicate: 0,
+    });
     for round in 0.. {
         if round > 60 {
             let stats = outbox.stats().await.map_err(|e| e.to_string())?;
@@ -276,7 +339,10 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
         }
         world.now.set(world.now.get() + 10 * 60_000);
         resolve_blocked(&mut outbox, &server, &mut world, true).await?;
-        outbox.sync(&server, &clock).await.map_err(|e| e.to_string())?;
+        outbox
+            .sync(&server, &clock)
+            .await
+            .map_err(|e| e.to_string())?;
         collect(&mut outbox, &mut world, &mut totals);
         let stats = outbox.stats().await.map_err(|e| e.to_string())?;
         if stats.pending + stats.in_flight + stats.parked + stats.conflict == 0 {
@@ -298,6 +364,10 @@ fn collect(outbox: &mut Outbox<MemoryOutbox>, world: &mut World, totals: &mut To
                 world.discarded.insert(id);
                 totals.discarded += 1;
             }
+            Event::AuthRequired => totals.reauths += 1,
+            Event::Reapplied { .. } => totals.reapplied += 1,
+            Event::Conflict { .. } => totals.conflicts += 1,
+            Event::Parked { .. } => totals.parked += 1,
             _ => {}
         }
     }
@@ -316,7 +386,9 @@ async fn resolve_blocked(
             continue;
         }
         let resolution = match &m.state {
-            MutationState::Parked { reason, .. } if reason.code == "THREAD_ARCHIVED" && world.pick(3) > 0 => {
+            MutationState::Parked { reason, .. }
+                if reason.code == "THREAD_ARCHIVED" && world.pick(3) > 0 =>
+            {
                 let thread = m.lane.as_str().trim_start_matches("thread:").to_owned();
                 server.state.borrow_mut().archived.remove(&thread);
                 Resolution::Retry
@@ -342,8 +414,12 @@ async fn check_invariants(
     for (id, _) in &state.effects {
         *effects.entry(*id).or_default() += 1;
     }
-    let stored: HashMap<ClientMutationId, _> =
-        outbox.store().all().into_iter().map(|m| (m.id, m)).collect();
+    let stored: HashMap<ClientMutationId, _> = outbox
+        .store()
+        .all()
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
     for (id, lane) in &world.created {
         let n = effects.get(id).copied().unwrap_or(0);
         if n > 1 {
@@ -351,20 +427,33 @@ async fn check_invariants(
         }
         if world.coalesced.contains(id) || world.discarded.contains(id) {
             if n != 0 {
-                return Err(format!("{id} was coalesced or discarded but reached the server"));
+                return Err(format!(
+                    "{id} was coalesced or discarded but reached the server"
+                ));
             }
             continue;
         }
         match stored.get(id).map(|m| &m.state) {
             Some(MutationState::Done { .. }) if n == 1 => totals.delivered += 1,
-            Some(MutationState::Done { .. }) => return Err(format!("{id} is done but the server never applied it")),
-            Some(other) => return Err(format!("{id} ended {} after the queue drained", other.name())),
+            Some(MutationState::Done { .. }) => {
+                return Err(format!("{id} is done but the server never applied it"))
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{id} ended {} after the queue drained",
+                    other.name()
+                ))
+            }
             None => return Err(format!("{id} vanished from the outbox without a trace")),
         }
     }
     // Lane order: effects of one lane arrive in creation order.
-    let order: HashMap<ClientMutationId, usize> =
-        world.created.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+    let order: HashMap<ClientMutationId, usize> = world
+        .created
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
     let mut last: HashMap<&Lane, usize> = HashMap::new();
     for (id, lane) in &state.effects {
         let pos = order[id];
@@ -374,6 +463,6 @@ async fn check_invariants(
             }
         }
     }
-    totals.server_dedupes += state.answers.len() as u64;
+    totals.server_dedupes += state.dedupe_hits;
     Ok(())
 }

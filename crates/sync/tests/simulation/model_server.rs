@@ -41,6 +41,8 @@ pub struct ServerState {
     pub sessions: HashMap<String, Session>,
     pub read_at: HashMap<String, u64>,
     pub token_epoch: u64,
+    /// Requests answered from the dedupe table instead of being applied again.
+    pub dedupe_hits: u64,
 }
 
 pub struct ModelServer {
@@ -73,8 +75,9 @@ impl ModelServer {
     /// The server's own handling of one write: dedupe, domain rules, effect.
     pub fn handle(&self, m: &Mutation) -> Answer {
         let mut s = self.state.borrow_mut();
-        if let Some(first) = s.answers.get(&m.id) {
-            return first.clone();
+        if let Some(first) = s.answers.get(&m.id).cloned() {
+            s.dedupe_hits += 1;
+            return first;
         }
         let path = m.request.path.as_str();
         let answer = if let Some(thread) = path
@@ -88,9 +91,15 @@ impl ModelServer {
                     json!({"statusCode": 409, "code": "THREAD_ARCHIVED", "message": "This conversation is archived."}),
                 );
             }
-            Answer::new(201, json!({"messageId": format!("m-{}", s.effects.len()), "sentAt": s.effects.len()}))
+            Answer::new(
+                201,
+                json!({"messageId": format!("m-{}", s.effects.len()), "sentAt": s.effects.len()}),
+            )
         } else if path == "/read" {
-            let msg = m.request.body["messageIds"][0].as_str().unwrap_or("").to_owned();
+            let msg = m.request.body["messageIds"][0]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
             let at = m.request.body["readAt"].as_u64().unwrap_or(0);
             let slot = s.read_at.entry(msg).or_insert(0);
             *slot = (*slot).max(at);
@@ -101,7 +110,10 @@ impl ModelServer {
         {
             let version = m.request.body["version"].as_i64().unwrap_or(-1);
             let Some(session) = s.sessions.get_mut(id) else {
-                return Answer::new(404, json!({"statusCode": 404, "code": "NOT_FOUND", "message": "no session"}));
+                return Answer::new(
+                    404,
+                    json!({"statusCode": 404, "code": "NOT_FOUND", "message": "no session"}),
+                );
             };
             if session.version != version {
                 return Answer::new(
@@ -117,9 +129,15 @@ impl ModelServer {
             }
             session.status = "cancelled";
             session.version += 1;
-            Answer::new(200, json!({"status": "cancelled", "version": session.version}))
+            Answer::new(
+                200,
+                json!({"status": "cancelled", "version": session.version}),
+            )
         } else {
-            return Answer::new(404, json!({"statusCode": 404, "code": "NOT_FOUND", "message": path}));
+            return Answer::new(
+                404,
+                json!({"statusCode": 404, "code": "NOT_FOUND", "message": path}),
+            );
         };
         s.effects.push((m.id, m.lane.clone()));
         s.answers.insert(m.id, answer.clone());
@@ -140,21 +158,33 @@ impl ModelServer {
             return Err(NetError::Network("connection reset".into()));
         }
         if self.chance(f.server_error) {
-            return Ok(Answer::new(503, json!({"statusCode": 503, "code": "UNAVAILABLE", "message": "busy"})));
+            return Ok(Answer::new(
+                503,
+                json!({"statusCode": 503, "code": "UNAVAILABLE", "message": "busy"}),
+            ));
         }
         if self.chance(f.too_many) {
-            let mut a = Answer::new(429, json!({"statusCode": 429, "code": "RATE_LIMITED", "message": "slow down"}));
+            let mut a = Answer::new(
+                429,
+                json!({"statusCode": 429, "code": "RATE_LIMITED", "message": "slow down"}),
+            );
             a.retry_after_ms = Some(2_000);
             return Ok(a);
         }
         if !self.authorised() {
-            return Ok(Answer::new(401, json!({"statusCode": 401, "code": "UNAUTHORIZED", "message": "expired"})));
+            return Ok(Answer::new(
+                401,
+                json!({"statusCode": 401, "code": "UNAUTHORIZED", "message": "expired"}),
+            ));
         }
         let answer = self.handle(m);
         if self.chance(f.duplicate) {
             // The network delivered the request twice; the server must not apply it twice.
             let again = self.handle(m);
-            assert_eq!(again.status, answer.status, "a duplicate must get the first answer");
+            assert_eq!(
+                again.status, answer.status,
+                "a duplicate must get the first answer"
+            );
         }
         if self.chance(f.lost_response) {
             return Err(NetError::Network("response lost after commit".into()));
@@ -190,8 +220,14 @@ impl Transport for ModelServer {
             return Err(NetError::Network("connection reset".into()));
         }
         if !self.authorised() {
-            let a = Answer::new(401, json!({"statusCode": 401, "code": "UNAUTHORIZED", "message": "expired"}));
-            return Ok(batch.iter().map(|_| BatchOutcome::Answer(a.clone())).collect());
+            let a = Answer::new(
+                401,
+                json!({"statusCode": 401, "code": "UNAUTHORIZED", "message": "expired"}),
+            );
+            return Ok(batch
+                .iter()
+                .map(|_| BatchOutcome::Answer(a.clone()))
+                .collect());
         }
         let mut failed: HashSet<&Lane> = HashSet::new();
         let mut out = Vec::with_capacity(batch.len());
@@ -222,8 +258,14 @@ impl Transport for ModelServer {
         let s = self.state.borrow();
         let id = path.trim_start_matches("/sessions/");
         Ok(match s.sessions.get(id) {
-            Some(session) => Answer::new(200, json!({"status": session.status, "version": session.version})),
-            None => Answer::new(404, json!({"statusCode": 404, "code": "NOT_FOUND", "message": "no session"})),
+            Some(session) => Answer::new(
+                200,
+                json!({"status": session.status, "version": session.version}),
+            ),
+            None => Answer::new(
+                404,
+                json!({"statusCode": 404, "code": "NOT_FOUND", "message": "no session"}),
+            ),
         })
     }
 
