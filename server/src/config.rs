@@ -10,12 +10,18 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `CARESYNC_DIST`, default `./dist`: the built PWA.
     pub dist_dir: PathBuf,
+    /// `CARESYNC_ACCESS_TTL_SECS`, default 900: access token lifetime (tests shorten it).
+    pub access_ttl_secs: u64,
+    /// `CARESYNC_TEST_FAULTS=1` mounts the fault-injection endpoint. Never set in production.
+    pub test_faults: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("CARESYNC_ADDR={value:?} is not an address like 127.0.0.1:8080")]
     BadAddr { value: String },
+    #[error("CARESYNC_ACCESS_TTL_SECS={value:?} is not a whole number of seconds")]
+    BadTtl { value: String },
 }
 
 impl Config {
@@ -31,10 +37,17 @@ impl Config {
         let dist_dir = std::env::var_os("CARESYNC_DIST")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("dist"));
+        let access_ttl_secs = match std::env::var("CARESYNC_ACCESS_TTL_SECS") {
+            Ok(v) => v.parse().map_err(|_| ConfigError::BadTtl { value: v })?,
+            Err(_) => 900,
+        };
+        let test_faults = std::env::var("CARESYNC_TEST_FAULTS").is_ok_and(|v| v == "1");
         Ok(Self {
             addr,
             data_dir,
             dist_dir,
+            access_ttl_secs,
+            test_faults,
         })
     }
 }

@@ -21,13 +21,16 @@ pub enum DbError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("the database worker stopped")]
     WorkerGone,
+    #[error("demo data: {0}")]
+    Seed(&'static str),
 }
 
 /// Versioned migrations; append only. `PRAGMA user_version` records how far a file is.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;",
-    )])
+    Migrations::new(vec![
+        M::up("CREATE TABLE server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"),
+        M::up(include_str!("migrations.sql")),
+    ])
 }
 
 /// One connection behind a mutex; every call runs on the blocking pool.
@@ -47,6 +50,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrations().to_latest(&mut conn)?;
+        crate::seed::ensure_demo_data(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -66,6 +70,18 @@ impl Db {
         })
         .await
         .map_err(|_| DbError::WorkerGone)?
+    }
+
+    /// Runs `f` on the calling thread: for start-up work before the server takes requests.
+    pub fn blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {

@@ -7,9 +7,31 @@ use axum::{
 };
 use caresync_contract::{ApiError, ErrorCode};
 
+use crate::db::DbError;
+
 /// An error a handler returns; it renders as the documented JSON body.
 #[derive(Debug)]
 pub struct HttpError(pub ApiError);
+
+pub type Outcome = Result<(u16, serde_json::Value), HttpError>;
+
+impl HttpError {
+    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+        HttpError(ApiError::new(status, code, message))
+    }
+
+    pub fn with(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        HttpError(self.0.with(key, value))
+    }
+
+    pub fn status(&self) -> u16 {
+        self.0.status_code
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(&self.0).unwrap_or_default()
+    }
+}
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
@@ -19,6 +41,53 @@ impl IntoResponse for HttpError {
     }
 }
 
-pub fn not_found(message: &str) -> HttpError {
-    HttpError(ApiError::new(404, ErrorCode::NotFound, message))
+impl From<DbError> for HttpError {
+    fn from(err: DbError) -> Self {
+        tracing::error!(%err, "database failure");
+        HttpError::new(
+            500,
+            ErrorCode::Internal,
+            "The server could not complete the request.",
+        )
+    }
+}
+
+impl From<rusqlite::Error> for HttpError {
+    fn from(err: rusqlite::Error) -> Self {
+        DbError::from(err).into()
+    }
+}
+
+pub fn not_found(message: impl Into<String>) -> HttpError {
+    HttpError::new(404, ErrorCode::NotFound, message)
+}
+
+pub fn invalid(message: impl Into<String>) -> HttpError {
+    HttpError::new(400, ErrorCode::InvalidBody, message)
+}
+
+/// Parses a JSON body into a typed request, with a clear 400 for each way it can be wrong.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        HttpError::new(
+            400,
+            ErrorCode::MalformedJson,
+            format!("The body is not valid JSON: {e}"),
+        )
+    })?;
+    from_value(value)
+}
+
+pub fn from_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, HttpError> {
+    serde_json::from_value(value)
+        .map_err(|e| invalid(format!("The body does not match the schema: {e}")))
+}
+
+/// A client-chosen id must be a UUID; anything else is refused before it reaches SQL.
+pub fn require_uuid(field: &str, value: &str) -> Result<(), HttpError> {
+    uuid::Uuid::parse_str(value)
+        .map(drop)
+        .map_err(|_| invalid(format!("{field} must be a UUID")))
 }

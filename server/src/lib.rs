@@ -1,50 +1,106 @@
 //! The caresync reference server: the platform's REST contracts on SQLite, plus the PWA shell.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod faults;
+pub mod idempotency;
+pub mod seed;
 pub mod shell;
+pub mod time;
 
 use std::sync::Arc;
 
-use axum::{routing::get, Router};
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use caresync_contract::ErrorCode;
 
 pub use config::Config;
+use error::HttpError;
+
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: db::Db,
+    pub keys: auth::Keys,
     pub config: Arc<Config>,
 }
 
 impl AppState {
     pub fn open(config: Config) -> Result<Self, db::DbError> {
         let db = db::Db::open(&config.data_dir)?;
+        let keys = db.blocking(|c| auth::Keys::load(c, config.access_ttl_secs))?;
         Ok(Self {
             db,
+            keys,
             config: Arc::new(config),
         })
     }
 }
 
 /// The whole HTTP surface: API routes first, then the app shell for everything else.
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`.
 pub fn router(state: AppState) -> Router {
     let shell = shell::Shell::load(&state.config.dist_dir);
-    Router::new()
+    let test_faults = state.config.test_faults;
+    let mut app = Router::new()
         .route(caresync_contract::paths::HEALTHZ, get(healthz))
-        .nest("/api", api_routes())
+        .nest(
+            "/api",
+            api::routes().layer(middleware::from_fn(json_errors)),
+        )
         .with_state(state)
-        .merge(shell.router())
-        .layer(axum::middleware::from_fn_with_state(
-            shell.csp(),
-            shell::headers,
-        ))
+        .merge(shell.router());
+    if test_faults {
+        let faults = faults::Faults::default();
+        let control = Router::new()
+            .route(
+                "/__test/faults",
+                post(faults::add_rule).delete(faults::clear),
+            )
+            .with_state(faults.clone());
+        app = app
+            .layer(middleware::from_fn_with_state(faults, faults::inject))
+            .merge(control);
+    }
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(shell.csp(), shell::headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-fn api_routes() -> Router<AppState> {
-    Router::new().fallback(|| async { error::not_found("no such API route") })
+/// Framework rejections (bad path parameter, body too large, wrong method) become the
+/// documented error body too, so a client always gets `{statusCode, code, message}`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (code, message) = match status.as_u16() {
+        404 => (ErrorCode::NotFound, "No such API route."),
+        405 => (ErrorCode::BadRequest, "This method is not allowed here."),
+        413 => (
+            ErrorCode::PayloadTooLarge,
+            "The request body is larger than 1 MiB.",
+        ),
+        415 => (ErrorCode::BadRequest, "Send the body as application/json."),
+        _ => (ErrorCode::BadRequest, "The request is malformed."),
+    };
+    HttpError::new(status.as_u16(), code, message).into_response()
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> &'static str {

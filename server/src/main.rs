@@ -46,7 +46,8 @@ async fn run() -> Result<(), StartError> {
     let local = listener.local_addr().map_err(StartError::Serve)?;
     // The one line scripts and people look for; printed, not logged, so it is always visible.
     println!("caresync is serving on http://{local}/");
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartError::Serve)?;

@@ -8,8 +8,21 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorCode {
     NotFound,
     BadRequest,
+    MalformedJson,
+    InvalidBody,
     Unauthorized,
+    TokenExpired,
+    InvalidCredentials,
+    Forbidden,
     PayloadTooLarge,
+    BatchTooLarge,
+    ThreadArchived,
+    OptimisticLockConflict,
+    IllegalTransition,
+    StaleReference,
+    IdempotencyKeyReused,
+    LaneBlocked,
+    Unavailable,
     Internal,
 }
 
@@ -18,8 +31,21 @@ impl ErrorCode {
         match self {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::MalformedJson => "MALFORMED_JSON",
+            ErrorCode::InvalidBody => "INVALID_BODY",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
+            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
+            ErrorCode::ThreadArchived => "THREAD_ARCHIVED",
+            ErrorCode::OptimisticLockConflict => "OPTIMISTIC_LOCK_CONFLICT",
+            ErrorCode::IllegalTransition => "ILLEGAL_TRANSITION",
+            ErrorCode::StaleReference => "STALE_REFERENCE",
+            ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ErrorCode::LaneBlocked => "LANE_BLOCKED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -45,6 +71,11 @@ impl ApiError {
             extra: serde_json::Map::new(),
         }
     }
+
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
 }
 
 #[cfg(test)]
@@ -59,6 +90,22 @@ mod tests {
             body,
             serde_json::json!({"statusCode": 404, "code": "NOT_FOUND", "message": "no such thread"})
         );
-        assert_eq!(ErrorCode::NotFound.as_str(), "NOT_FOUND");
+        let conflict = ApiError::new(409, ErrorCode::OptimisticLockConflict, "stale")
+            .with("currentVersion", 3);
+        let body = serde_json::to_value(conflict).expect("serialises");
+        assert_eq!(body["code"], "OPTIMISTIC_LOCK_CONFLICT");
+        assert_eq!(body["currentVersion"], 3);
+    }
+
+    #[test]
+    fn codes_round_trip_through_their_wire_names() {
+        for code in [
+            ErrorCode::ThreadArchived,
+            ErrorCode::IdempotencyKeyReused,
+            ErrorCode::LaneBlocked,
+        ] {
+            let wire = serde_json::to_value(code).expect("serialises");
+            assert_eq!(wire, code.as_str());
+        }
     }
 }

@@ -1,8 +1,11 @@
-//! The wire format shared by the PWA and the reference server: paths, error bodies and codes.
+//! The wire format shared by the PWA and the reference server: paths, DTOs, error bodies.
 //!
 //! One source of truth, so the client and the server cannot drift apart on a field name.
 
+pub mod auth;
+pub mod comms;
 pub mod error;
 pub mod paths;
+pub mod sync;
 
 pub use error::{ApiError, ErrorCode};

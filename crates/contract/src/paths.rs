@@ -1,3 +1,17 @@
 //! The REST paths of the platform APIs, as the seeds name them.
 
 pub const HEALTHZ: &str = "/healthz";
+pub const LOGIN: &str = "/api/v1/auth/login";
+pub const REFRESH: &str = "/api/v1/auth/refresh";
+pub const THREADS: &str = "/api/v1/threads";
+pub const READ: &str = "/api/v1/read";
+pub const SYNC_PUSH: &str = "/api/v1/sync/push";
+pub const SYNC_CAPABILITIES: &str = "/api/v1/sync/capabilities";
+
+pub fn thread_messages(thread_id: &str) -> String {
+    format!("/api/v1/threads/{thread_id}/messages")
+}
+
+pub fn thread_reopen(thread_id: &str) -> String {
+    format!("/api/v1/threads/{thread_id}/reopen")
+}

@@ -1,0 +1,244 @@
+//! Communication service (seed 004): threads, append-only messages, last-writer-wins receipts.
+
+use caresync_contract::{
+    comms::{
+        MessageDto, PostMessage, ReadReceiptDto, ReadRequest, ThreadDto, ThreadStatus,
+        MAX_MESSAGE_CHARS,
+    },
+    ErrorCode,
+};
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+
+use crate::{
+    auth::Caller,
+    error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    time::{iso, now_ms, parse_iso},
+};
+
+const THREAD_COLUMNS: &str = "t.id, t.subject, t.status, t.updated_at, \
+    (SELECT MAX(sent_at) FROM messages m WHERE m.thread_id = t.id), \
+    (SELECT COUNT(*) FROM messages m WHERE m.thread_id = t.id AND m.sender_id != ?2 \
+       AND NOT EXISTS (SELECT 1 FROM read_receipts r WHERE r.message_id = m.id AND r.user_id = ?2))";
+
+fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
+    let status: String = r.get(2)?;
+    Ok(ThreadDto {
+        thread_id: r.get(0)?,
+        subject: r.get(1)?,
+        status: if status == "archived" {
+            ThreadStatus::Archived
+        } else {
+            ThreadStatus::Open
+        },
+        updated_at: iso(r.get(3)?),
+        last_message_at: r.get::<_, Option<i64>>(4)?.map(iso),
+        unread_count: r.get(5)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.sender_id, u.display_name, m.body, m.sent_at, \
+    m.client_mutation_id, m.client_sent_at";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageDto> {
+    Ok(MessageDto {
+        message_id: r.get(0)?,
+        thread_id: r.get(1)?,
+        sender_id: r.get(2)?,
+        sender_name: r.get(3)?,
+        body: r.get(4)?,
+        sent_at: iso(r.get(5)?),
+        client_mutation_id: r.get(6)?,
+        client_sent_at: r.get(7)?,
+    })
+}
+
+/// The caller's view of one thread; another tenant's or user's thread does not exist for them.
+fn visible_thread(
+    conn: &Connection,
+    caller: &Caller,
+    thread_id: &str,
+) -> Result<ThreadDto, HttpError> {
+    conn.query_row(
+        &format!(
+            "SELECT {THREAD_COLUMNS} FROM threads t JOIN thread_members tm ON tm.thread_id = t.id \
+             WHERE t.id = ?1 AND tm.user_id = ?2 AND t.tenant_id = ?3"
+        ),
+        params![thread_id, caller.user, caller.tenant],
+        thread_row,
+    )
+    .optional()?
+    .ok_or_else(|| not_found("No such thread."))
+}
+
+/// Just the status, for the write path (no per-thread counts).
+fn thread_status(
+    conn: &Connection,
+    caller: &Caller,
+    thread_id: &str,
+) -> Result<ThreadStatus, HttpError> {
+    let status: String = conn
+        .query_row(
+            "SELECT t.status FROM threads t JOIN thread_members tm ON tm.thread_id = t.id \
+             WHERE t.id = ?1 AND tm.user_id = ?2 AND t.tenant_id = ?3",
+            params![thread_id, caller.user, caller.tenant],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| not_found("No such thread."))?;
+    Ok(if status == "archived" {
+        ThreadStatus::Archived
+    } else {
+        ThreadStatus::Open
+    })
+}
+
+pub fn list_threads(conn: &Connection, caller: &Caller) -> Result<Vec<ThreadDto>, HttpError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {THREAD_COLUMNS} FROM threads t JOIN thread_members tm ON tm.thread_id = t.id \
+         WHERE tm.user_id = ?2 AND t.tenant_id = ?1 ORDER BY t.updated_at DESC, t.id"
+    ))?;
+    let rows = stmt.query_map(params![caller.tenant, caller.user], thread_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Messages in `(sentAt, messageId)` order, optionally only those after a known message.
+pub fn list_messages(
+    conn: &Connection,
+    caller: &Caller,
+    thread_id: &str,
+    after: Option<&str>,
+) -> Result<Vec<MessageDto>, HttpError> {
+    visible_thread(conn, caller, thread_id)?;
+    let cursor: Option<(i64, String)> = match after {
+        None => None,
+        Some(id) => Some(
+            conn.query_row(
+                "SELECT sent_at, id FROM messages WHERE id = ?1 AND thread_id = ?2",
+                params![id, thread_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| invalid("`after` names no message of this thread"))?,
+        ),
+    };
+    let (at, id) = cursor.unwrap_or((i64::MIN, String::new()));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id \
+         WHERE m.thread_id = ?1 AND (m.sent_at, m.id) > (?2, ?3) ORDER BY m.sent_at, m.id"
+    ))?;
+    let rows = stmt.query_map(params![thread_id, at, id], message_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn message_by_mutation(
+    conn: &Connection,
+    caller: &Caller,
+    cmid: &str,
+) -> Result<Option<MessageDto>, HttpError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id \
+                 WHERE m.tenant_id = ?1 AND m.client_mutation_id = ?2"
+            ),
+            params![caller.tenant, cmid],
+            message_row,
+        )
+        .optional()?)
+}
+
+/// `POST /api/v1/threads/{threadId}/messages`: append-only, deduplicated by clientMutationId.
+pub fn post_message(
+    conn: &Connection,
+    caller: &Caller,
+    thread_id: &str,
+    body: serde_json::Value,
+) -> Outcome {
+    let req: PostMessage = from_value(body)?;
+    require_uuid("clientMutationId", &req.client_mutation_id)?;
+    if req.body.trim().is_empty() {
+        return Err(invalid("A message cannot be empty."));
+    }
+    if req.body.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(invalid(format!(
+            "A message can be at most {MAX_MESSAGE_CHARS} characters."
+        )));
+    }
+    let status = thread_status(conn, caller, thread_id)?;
+    // The first submission wins; a retry gets the same message and the same status.
+    if let Some(existing) = message_by_mutation(conn, caller, &req.client_mutation_id)? {
+        return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+    }
+    if status == ThreadStatus::Archived {
+        return Err(HttpError::new(
+            409,
+            ErrorCode::ThreadArchived,
+            "This conversation is archived.",
+        ));
+    }
+    let now = now_ms();
+    let id = uuid::Uuid::now_v7().to_string();
+    conn.execute(
+        "INSERT INTO messages (id, tenant_id, thread_id, sender_id, body, sent_at, client_mutation_id, client_sent_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![id, caller.tenant, thread_id, caller.user, req.body, now, req.client_mutation_id, req.client_sent_at],
+    )?;
+    conn.execute(
+        "UPDATE threads SET updated_at = ?1 WHERE id = ?2",
+        params![now, thread_id],
+    )?;
+    let created = message_by_mutation(conn, caller, &req.client_mutation_id)?
+        .ok_or_else(|| not_found("The message vanished after insert."))?;
+    Ok((201, serde_json::to_value(created).unwrap_or_default()))
+}
+
+/// `POST /api/v1/read`: per `(messageId, userId)` the latest `readAt` wins.
+pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
+    let req: ReadRequest = from_value(body)?;
+    if let Some(id) = &req.client_mutation_id {
+        require_uuid("clientMutationId", id)?;
+    }
+    let read_at =
+        parse_iso(&req.read_at).ok_or_else(|| invalid("readAt must be an RFC 3339 time"))?;
+    if req.message_ids.is_empty() || req.message_ids.len() > 500 {
+        return Err(invalid("messageIds must name 1 to 500 messages"));
+    }
+    let mut out = Vec::with_capacity(req.message_ids.len());
+    for message_id in &req.message_ids {
+        let visible: bool = conn
+            .query_row(
+                "SELECT 1 FROM messages m JOIN thread_members tm ON tm.thread_id = m.thread_id \
+                 WHERE m.id = ?1 AND m.tenant_id = ?2 AND tm.user_id = ?3",
+                params![message_id, caller.tenant, caller.user],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !visible {
+            return Err(not_found(format!("No such message: {message_id}")));
+        }
+        let winner: i64 = conn.query_row(
+            "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = MAX(read_at, excluded.read_at) \
+             RETURNING read_at",
+            params![message_id, caller.user, read_at],
+            |r| r.get(0),
+        )?;
+        out.push(ReadReceiptDto {
+            message_id: message_id.clone(),
+            user_id: caller.user.clone(),
+            read_at: iso(winner),
+        });
+    }
+    Ok((200, serde_json::to_value(out).unwrap_or_default()))
+}
+
+/// `POST /api/v1/threads/{threadId}/reopen`: an online request; the thread is open again.
+pub fn reopen(conn: &Connection, caller: &Caller, thread_id: &str) -> Result<ThreadDto, HttpError> {
+    visible_thread(conn, caller, thread_id)?;
+    conn.execute(
+        "UPDATE threads SET status = 'open', updated_at = ?1 WHERE id = ?2",
+        params![now_ms(), thread_id],
+    )?;
+    visible_thread(conn, caller, thread_id)
+}

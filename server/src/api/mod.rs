@@ -1,0 +1,161 @@
+//! The `/api` surface: reads per service, and every write through one [`dispatch`], whether it
+//! arrives per resource or inside a sync push — same dedupe, same rules, same answer.
+
+pub mod comms;
+pub mod sync_push;
+
+use axum::{
+    body::Bytes,
+    extract::{OriginalUri, Path, Query, State},
+    http::{HeaderMap, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use caresync_contract::ErrorCode;
+use rusqlite::Connection;
+use serde::Deserialize;
+
+use crate::{
+    auth::{self, Caller},
+    error::{not_found, HttpError, Outcome},
+    idempotency::{self, Write},
+    AppState,
+};
+
+/// Routes relative to `/api`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/threads", get(threads))
+        .route(
+            "/v1/threads/{thread_id}/messages",
+            get(messages).post(write),
+        )
+        .route("/v1/threads/{thread_id}/reopen", post(reopen))
+        .route("/v1/read", post(write))
+        .route("/v1/sync/push", post(sync_push::push))
+        .route("/v1/sync/capabilities", get(sync_push::capabilities))
+        .fallback(|| async { not_found("No such API route.") })
+}
+
+/// Every queued write the platform accepts, by method and path.
+pub fn dispatch(
+    conn: &Connection,
+    caller: &Caller,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> Outcome {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["api", "v1", "threads", thread_id, "messages"]) => {
+            comms::post_message(conn, caller, thread_id, body)
+        }
+        ("POST", ["api", "v1", "read"]) => comms::mark_read(conn, caller, body),
+        _ => Err(not_found(format!("No write route {method} {path}."))),
+    }
+}
+
+/// The per-resource write handler: parse, then the shared dispatch under `Idempotency-Key`.
+async fn write(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k.to_owned()),
+        Some(Err(_)) => {
+            return HttpError::new(
+                400,
+                ErrorCode::BadRequest,
+                "Idempotency-Key must be visible ASCII.",
+            )
+            .into_response()
+        }
+    };
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return HttpError::new(
+                400,
+                ErrorCode::MalformedJson,
+                format!("The body is not valid JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let path = uri.path().to_owned();
+    let result = state
+        .db
+        .call(move |conn| {
+            let write = Write {
+                method: method.as_str(),
+                path: &path,
+                body: &body,
+                key: key.as_deref(),
+            };
+            Ok(idempotency::run(conn, &caller, &write, |c| {
+                dispatch(c, &caller, method.as_str(), &path, body.clone())
+            }))
+        })
+        .await;
+    match result.map_err(HttpError::from).and_then(|o| o) {
+        Ok((status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(body),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
+    let list = state
+        .db
+        .call(move |conn| Ok(comms::list_threads(conn, &caller)))
+        .await??;
+    Ok(Json(list).into_response())
+}
+
+#[derive(Deserialize)]
+struct AfterQuery {
+    after: Option<String>,
+}
+
+async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(thread_id): Path<String>,
+    Query(q): Query<AfterQuery>,
+) -> Result<Response, HttpError> {
+    let list = state
+        .db
+        .call(move |conn| {
+            Ok(comms::list_messages(
+                conn,
+                &caller,
+                &thread_id,
+                q.after.as_deref(),
+            ))
+        })
+        .await??;
+    Ok(Json(list).into_response())
+}
+
+async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(thread_id): Path<String>,
+) -> Result<Response, HttpError> {
+    let thread = state
+        .db
+        .call(move |conn| Ok(comms::reopen(conn, &caller, &thread_id)))
+        .await??;
+    Ok(Json(thread).into_response())
+}

@@ -1,0 +1,94 @@
+//! `POST /api/v1/sync/push`: a batch of queued writes, each dispatched exactly as its own route
+//! would be, in order. Once a lane's write fails, its later writes in the batch are not applied
+//! and say so (424 `LANE_BLOCKED`), so lane order holds.
+
+use std::collections::HashSet;
+
+use axum::{body::Bytes, extract::State, Json};
+use caresync_contract::{
+    sync::{
+        SyncCapabilities, SyncPushRequest, SyncPushResponse, SyncResult, MAX_BATCH, SKIPPED_STATUS,
+    },
+    ErrorCode,
+};
+
+use crate::{
+    auth::Caller,
+    error::{parse_json, HttpError},
+    idempotency::{self, Write},
+    AppState,
+};
+
+pub async fn capabilities(_caller: Caller) -> Json<SyncCapabilities> {
+    Json(SyncCapabilities {
+        batch: true,
+        max_batch: MAX_BATCH,
+        push_path: caresync_contract::paths::SYNC_PUSH.to_owned(),
+    })
+}
+
+pub async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Json<SyncPushResponse>, HttpError> {
+    let req: SyncPushRequest = parse_json(&body)?;
+    if req.mutations.len() > MAX_BATCH {
+        return Err(HttpError::new(
+            413,
+            ErrorCode::BatchTooLarge,
+            format!(
+                "A push carries at most {MAX_BATCH} mutations; this one has {}.",
+                req.mutations.len()
+            ),
+        ));
+    }
+    let results = state
+        .db
+        .call(move |conn| {
+            // One transaction for the batch (one disk sync), one savepoint per write.
+            let mut tx = conn.transaction()?;
+            let mut blocked: HashSet<String> = HashSet::new();
+            let mut results = Vec::with_capacity(req.mutations.len());
+            for m in req.mutations {
+                if blocked.contains(&m.lane) {
+                    let skipped = HttpError::new(
+                        SKIPPED_STATUS,
+                        ErrorCode::LaneBlocked,
+                        "Not applied: an earlier write of this lane did not succeed.",
+                    );
+                    results.push(SyncResult {
+                        client_mutation_id: m.client_mutation_id,
+                        status: SKIPPED_STATUS,
+                        body: skipped.body(),
+                    });
+                    continue;
+                }
+                let write = Write {
+                    method: &m.method,
+                    path: &m.path,
+                    body: &m.body,
+                    key: Some(&m.client_mutation_id),
+                };
+                let outcome = idempotency::run_nested(&mut tx, &caller, &write, |c| {
+                    super::dispatch(c, &caller, &m.method, &m.path, m.body.clone())
+                });
+                let (status, body) = match outcome {
+                    Ok(ok) => ok,
+                    Err(e) => (e.status(), e.body()),
+                };
+                if !(200..300).contains(&status) {
+                    blocked.insert(m.lane.clone());
+                }
+                results.push(SyncResult {
+                    client_mutation_id: m.client_mutation_id,
+                    status,
+                    body,
+                });
+            }
+            tx.commit()?;
+            Ok(results)
+        })
+        .await?;
+    Ok(Json(SyncPushResponse { results }))
+}

@@ -1,0 +1,262 @@
+//! Sign-in, signed expiring access tokens, rotating refresh tokens, and the `Caller` extractor.
+//!
+//! Tenant and user come only from the token, never from a request body.
+
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use axum::{
+    body::Bytes,
+    extract::{FromRequestParts, State},
+    http::request::Parts,
+    Json,
+};
+use caresync_contract::{
+    auth::{LoginRequest, RefreshRequest, Role, TokenResponse},
+    ErrorCode,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use rusqlite::{params, Connection, OptionalExtension as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    db::DbError,
+    error::{parse_json, HttpError},
+    time::now_ms,
+    AppState,
+};
+
+const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The verified identity behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: String,
+    pub user: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    tid: String,
+    role: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// Token signing keys; the secret lives in the database so restarts keep sessions.
+#[derive(Clone)]
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pub access_ttl_secs: u64,
+}
+
+impl Keys {
+    pub fn load(conn: &Connection, access_ttl_secs: u64) -> Result<Self, DbError> {
+        let existing: Option<String> = conn
+            .query_row(
+                "SELECT value FROM server_meta WHERE key = 'token_secret'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let secret = match existing {
+            Some(s) => s,
+            None => {
+                let mut bytes = [0u8; 32];
+                OsRng.fill_bytes(&mut bytes);
+                let s = hex(&bytes);
+                conn.execute(
+                    "INSERT INTO server_meta (key, value) VALUES ('token_secret', ?1)",
+                    [&s],
+                )?;
+                s
+            }
+        };
+        Ok(Keys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            access_ttl_secs,
+        })
+    }
+
+    fn issue(&self, caller: &Caller) -> Result<String, HttpError> {
+        let now = (now_ms() / 1000) as u64;
+        let claims = Claims {
+            sub: caller.user.clone(),
+            tid: caller.tenant.clone(),
+            role: caller.role.as_str().to_owned(),
+            iat: now,
+            exp: now + self.access_ttl_secs,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| HttpError::new(500, ErrorCode::Internal, "could not sign a token"))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Caller, HttpError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => HttpError::new(
+                    401,
+                    ErrorCode::TokenExpired,
+                    "The access token has expired.",
+                ),
+                _ => unauthorized(),
+            },
+        )?;
+        let role = Role::parse(&data.claims.role).ok_or_else(unauthorized)?;
+        Ok(Caller {
+            tenant: data.claims.tid,
+            user: data.claims.sub,
+            role,
+        })
+    }
+}
+
+fn unauthorized() -> HttpError {
+    HttpError::new(401, ErrorCode::Unauthorized, "Sign in to continue.")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn hash_password(password: &str) -> Result<String, HttpError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| HttpError::new(500, ErrorCode::Internal, "could not hash a password"))
+}
+
+fn refresh_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(unauthorized)?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
+        state.keys.verify(token.trim())
+    }
+}
+
+/// `POST /api/v1/auth/login`
+pub async fn login(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<TokenResponse>, HttpError> {
+    let req: LoginRequest = parse_json(&body)?;
+    let found = state
+        .db
+        .call(move |conn| {
+            let row: Option<(String, String, String, String)> = conn
+                .query_row(
+                    "SELECT id, display_name, role, password_hash FROM users WHERE tenant_id = ?1 AND username = ?2",
+                    params![req.tenant_id, req.username],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            // Verified on the blocking pool: argon2 is deliberately slow.
+            Ok(row.and_then(|(id, name, role, hash)| {
+                let parsed = PasswordHash::new(&hash).ok()?;
+                Argon2::default()
+                    .verify_password(req.password.as_bytes(), &parsed)
+                    .ok()?;
+                let caller = Caller { tenant: req.tenant_id.clone(), user: id, role: Role::parse(&role)? };
+                Some((caller, name))
+            }))
+        })
+        .await?;
+    let (caller, name) = found.ok_or_else(|| {
+        HttpError::new(
+            401,
+            ErrorCode::InvalidCredentials,
+            "The tenant, username or password is wrong.",
+        )
+    })?;
+    let keys = state.keys.clone();
+    issue_pair(&state, &keys, caller, name).await.map(Json)
+}
+
+/// `POST /api/v1/auth/refresh`: the refresh token is single-use and rotated.
+pub async fn refresh(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<TokenResponse>, HttpError> {
+    let req: RefreshRequest = parse_json(&body)?;
+    let hash = refresh_hash(&req.refresh_token);
+    let found = state
+        .db
+        .call(move |conn| {
+            let row: Option<(String, String, String, String)> = conn
+                .query_row(
+                    "SELECT u.id, u.tenant_id, u.role, u.display_name FROM refresh_tokens t \
+                     JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND t.expires_at > ?2",
+                    params![hash, now_ms()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            conn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?1", [&hash])?;
+            Ok(row)
+        })
+        .await?;
+    let (user, tenant, role, name) = found.ok_or_else(|| {
+        HttpError::new(
+            401,
+            ErrorCode::Unauthorized,
+            "The session has ended; sign in again.",
+        )
+    })?;
+    let role = Role::parse(&role).ok_or_else(unauthorized)?;
+    let keys = state.keys.clone();
+    issue_pair(&state, &keys, Caller { tenant, user, role }, name)
+        .await
+        .map(Json)
+}
+
+async fn issue_pair(
+    state: &AppState,
+    keys: &Keys,
+    caller: Caller,
+    display_name: String,
+) -> Result<TokenResponse, HttpError> {
+    let access_token = keys.issue(&caller)?;
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    let refresh_token = hex(&raw);
+    let hash = refresh_hash(&refresh_token);
+    let user = caller.user.clone();
+    state
+        .db
+        .call(move |conn| {
+            conn.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![hash, user, now_ms() + REFRESH_TTL_MS],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        expires_in: keys.access_ttl_secs,
+        user_id: caller.user,
+        tenant_id: caller.tenant,
+        display_name,
+        role: caller.role,
+    })
+}

@@ -1,0 +1,114 @@
+//! `Idempotency-Key`: the same key and request within 24 h get the first success again; the
+//! same key with a different request is refused. Each write runs inside its own savepoint, so
+//! the effect and the remembered answer commit together or not at all.
+
+use caresync_contract::ErrorCode;
+use rusqlite::{params, Connection, OptionalExtension as _, Savepoint, Transaction};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::Caller,
+    error::{HttpError, Outcome},
+    time::now_ms,
+};
+
+const WINDOW_MS: i64 = 24 * 3600 * 1000;
+const MAX_KEY_LEN: usize = 200;
+
+/// One write as it arrives, per resource or inside a sync push.
+pub struct Write<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub body: &'a serde_json::Value,
+    pub key: Option<&'a str>,
+}
+
+impl Write<'_> {
+    fn fingerprint(&self) -> String {
+        // serde_json's maps are sorted, so equal bodies print equally.
+        let digest =
+            Sha256::digest(format!("{} {}\n{}", self.method, self.path, self.body).as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Runs `apply` at most once per key, in its own transaction.
+pub fn run(
+    conn: &mut Connection,
+    caller: &Caller,
+    write: &Write<'_>,
+    apply: impl FnOnce(&Connection) -> Outcome,
+) -> Outcome {
+    settle(conn.savepoint()?, caller, write, apply)
+}
+
+/// The same, nested in a batch's transaction (the sync endpoint).
+pub fn run_nested(
+    tx: &mut Transaction<'_>,
+    caller: &Caller,
+    write: &Write<'_>,
+    apply: impl FnOnce(&Connection) -> Outcome,
+) -> Outcome {
+    settle(tx.savepoint()?, caller, write, apply)
+}
+
+/// Keeps the effect and the remembered answer together, or neither.
+fn settle(
+    sp: Savepoint<'_>,
+    caller: &Caller,
+    write: &Write<'_>,
+    apply: impl FnOnce(&Connection) -> Outcome,
+) -> Outcome {
+    let outcome = run_in(&sp, caller, write, apply);
+    if matches!(&outcome, Ok((status, _)) if (200..300).contains(status)) {
+        sp.commit()?;
+    }
+    // Dropping an uncommitted savepoint rolls it back: a refusal leaves no trace.
+    outcome
+}
+
+fn run_in(
+    conn: &Connection,
+    caller: &Caller,
+    write: &Write<'_>,
+    apply: impl FnOnce(&Connection) -> Outcome,
+) -> Outcome {
+    let Some(key) = write.key else {
+        return apply(conn);
+    };
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(HttpError::new(
+            400,
+            ErrorCode::BadRequest,
+            format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters"),
+        ));
+    }
+    let fingerprint = write.fingerprint();
+    let seen: Option<(String, u16, String)> = conn
+        .query_row(
+            "SELECT fingerprint, status, body FROM idempotency_keys \
+             WHERE tenant_id = ?1 AND user_id = ?2 AND key = ?3 AND created_at > ?4",
+            params![caller.tenant, caller.user, key, now_ms() - WINDOW_MS],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((stored, status, body)) = seen {
+        if stored != fingerprint {
+            return Err(HttpError::new(
+                422,
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was already used for a different request.",
+            ));
+        }
+        return Ok((status, serde_json::from_str(&body).unwrap_or_default()));
+    }
+    let (status, body) = apply(conn)?;
+    if (200..300).contains(&status) {
+        conn.execute(
+            "INSERT OR REPLACE INTO idempotency_keys (tenant_id, user_id, key, fingerprint, status, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![caller.tenant, caller.user, key, fingerprint, status, body.to_string(), now_ms()],
+        )?;
+    }
+    Ok((status, body))
+}

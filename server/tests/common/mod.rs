@@ -1,0 +1,162 @@
+//! A real server on a loopback port with a fresh SQLite, and a small client for the tests.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use caresync_server::{router, AppState, Config};
+use serde_json::{json, Value};
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(900, true).await
+    }
+
+    pub async fn start_with(access_ttl_secs: u64, test_faults: bool) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: data.path().to_path_buf(),
+            dist_dir: data.path().join("no-dist"),
+            access_ttl_secs,
+            test_faults,
+        };
+        let state = AppState::open(config).expect("open state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            _data: data,
+        }
+    }
+
+    pub async fn login(&self, tenant: &str, user: &str) -> Session {
+        let (status, body) = self
+            .request(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"tenantId": tenant, "username": user, "password": "demo"})),
+            )
+            .await;
+        assert_eq!(status, 200, "login {tenant}/{user}: {body}");
+        Session {
+            token: body["accessToken"].as_str().expect("token").to_owned(),
+            refresh: body["refreshToken"].as_str().expect("refresh").to_owned(),
+            user_id: body["userId"].as_str().expect("user").to_owned(),
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.request_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut req = self.http.request(
+            method.parse().expect("method"),
+            format!("{}{path}", self.base),
+        );
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("send");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Raw bytes, for malformed bodies.
+    pub async fn raw(&self, path: &str, token: &str, body: Vec<u8>) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn threads(&self, s: &Session) -> Vec<Value> {
+        let (status, body) = self
+            .request("GET", "/api/v1/threads", Some(&s.token), None)
+            .await;
+        assert_eq!(status, 200);
+        body.as_array().expect("list").clone()
+    }
+
+    pub async fn thread_id(&self, s: &Session, subject: &str) -> String {
+        self.threads(s)
+            .await
+            .iter()
+            .find(|t| t["subject"] == subject)
+            .and_then(|t| t["threadId"].as_str())
+            .expect("thread by subject")
+            .to_owned()
+    }
+
+    pub async fn messages(&self, s: &Session, thread: &str) -> Vec<Value> {
+        let (status, body) = self
+            .request(
+                "GET",
+                &format!("/api/v1/threads/{thread}/messages"),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().expect("list").clone()
+    }
+}
+
+pub struct Session {
+    pub token: String,
+    pub refresh: String,
+    pub user_id: String,
+}
+
+pub fn cmid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub fn message(id: &str, text: &str) -> Value {
+    json!({"clientMutationId": id, "body": text, "clientSentAt": "2026-11-22T10:00:00.000Z"})
+}
