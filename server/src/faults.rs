@@ -59,11 +59,17 @@ pub struct Faults {
 impl Faults {
     fn take(&self, method: &str, path: &str) -> Option<Rule> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
-        let rule = rules.iter_mut().find(|r| {
-            r.times > 0 && r.method.eq_ignore_ascii_case(method) && matches(&r.path, path)
-        })?;
-        rule.times -= 1;
-        Some(rule.clone())
+        let at = rules
+            .iter()
+            .position(|r| r.method.eq_ignore_ascii_case(method) && matches(&r.path, path))?;
+        let rule = rules[at].clone();
+        // A rule is spent once it has fired `times` times.
+        if rule.times <= 1 {
+            rules.remove(at);
+        } else {
+            rules[at].times -= 1;
+        }
+        Some(rule)
     }
 }
 
@@ -105,6 +111,7 @@ pub async fn clear(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Json<Vec<Rule>>, HttpError> {
     loopback_only(&peer)?;
+    // Answers with the rules that had not fired yet.
     let left = std::mem::take(&mut *faults.rules.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(Json(left))
 }
