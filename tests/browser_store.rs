@@ -1,6 +1,6 @@
 //! Browser tier: the local store against a real IndexedDB in headless Chromium.
 
-use caresync::platform::store::{database_name, Store};
+use caresync::platform::idb::{self, database_name};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -8,17 +8,16 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen_test]
 async fn a_record_written_is_read_back_after_reopening() {
     let name = database_name("test-tenant", "reopen");
-    let store = Store::open(&name).await.expect("open");
-    store
-        .put_meta("greeting", &"hello from IndexedDB".to_owned())
+    let db = idb::open(&name).await.expect("open");
+    idb::put_meta(&db, "greeting", &"hello from IndexedDB".to_owned())
         .await
         .expect("put");
-    store.close();
+    db.close();
 
-    let store = Store::open(&name).await.expect("reopen");
-    let read: Option<String> = store.get_meta("greeting").await.expect("get");
+    let db = idb::open(&name).await.expect("reopen");
+    let read: Option<String> = idb::get_meta(&db, "greeting").await.expect("get");
     assert_eq!(read.as_deref(), Some("hello from IndexedDB"));
-    let missing: Option<String> = store.get_meta("absent").await.expect("get absent");
+    let missing: Option<String> = idb::get_meta(&db, "absent").await.expect("get absent");
     assert_eq!(missing, None);
 }
 

@@ -1,5 +1,6 @@
 //! Thin adapters over web platform APIs; the decisions live in `caresync-sync`.
 
+pub mod idb;
 pub mod online;
+pub mod outbox_store;
 pub mod service_worker;
-pub mod store;

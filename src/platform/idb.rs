@@ -1,0 +1,141 @@
+//! The local IndexedDB database: one per tenant and user, opened at a versioned schema.
+//!
+//! Each schema step runs in order from the version found on disk, so a device that skipped
+//! releases upgrades through every step and keeps its pending writes.
+
+use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode, KeyPath};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::JsValue;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = 3;
+
+pub const META: &str = "meta";
+pub const OUTBOX: &str = "outbox";
+pub const ENTITIES: &str = "entities";
+pub const RECEIPTS: &str = "receipts";
+pub const DRAFTS: &str = "drafts";
+
+/// Outbox indexes: lane order, lane enumeration, and per-state figures.
+pub const BY_LANE_SEQ: &str = "lane_seq";
+pub const BY_LANE: &str = "lane";
+pub const BY_STATE_CREATED: &str = "state_created";
+pub const BY_STATE_DUE: &str = "state_due";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the local database: {0}")]
+    Open(String),
+    #[error("local database operation failed: {0}")]
+    Op(String),
+    #[error("a stored record could not be read: {0}")]
+    Decode(String),
+}
+
+impl From<indexed_db_futures::error::Error> for StoreError {
+    fn from(e: indexed_db_futures::error::Error) -> Self {
+        StoreError::Op(e.to_string())
+    }
+}
+
+impl From<indexed_db_futures::error::OpenDbError> for StoreError {
+    fn from(e: indexed_db_futures::error::OpenDbError) -> Self {
+        StoreError::Open(e.to_string())
+    }
+}
+
+/// The name of a user's database: tenants and users never share one.
+pub fn database_name(tenant: &str, user: &str) -> String {
+    format!("caresync:{tenant}:{user}")
+}
+
+/// Plain JS objects (not `Map`s), so IndexedDB key paths reach nested fields.
+pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+pub async fn open(name: &str) -> Result<Database, StoreError> {
+    open_at(name, SCHEMA_VERSION).await
+}
+
+/// Opens at a given version; older versions exist only so migrations can be tested.
+pub async fn open_at(name: &str, version: u32) -> Result<Database, StoreError> {
+    let db = Database::open(name)
+        .with_version(version)
+        .with_on_upgrade_needed(move |event, db| {
+            let old = event.old_version() as u32;
+            if old < 1 {
+                db.create_object_store(META).build()?;
+            }
+            if old < 2 && version >= 2 {
+                let outbox = db
+                    .create_object_store(OUTBOX)
+                    .with_key_path(KeyPath::One("id"))
+                    .build()?;
+                outbox
+                    .create_index(BY_LANE_SEQ, KeyPath::from(vec!["lane", "seq"]))
+                    .build()?;
+                outbox.create_index(BY_LANE, KeyPath::One("lane")).build()?;
+                db.create_object_store(ENTITIES).build()?;
+                db.create_object_store(RECEIPTS)
+                    .with_key_path(KeyPath::One("id"))
+                    .build()?;
+            }
+            if old < 3 && version >= 3 {
+                // v3: per-state indexes for the status line, and composer drafts. The new
+                // store hands us the upgrade transaction, in which the existing outbox (and
+                // every entry already in it) gets its new indexes.
+                let drafts = db.create_object_store(DRAFTS).build()?;
+                let outbox = drafts.transaction().object_store(OUTBOX)?;
+                outbox
+                    .create_index(
+                        BY_STATE_CREATED,
+                        KeyPath::from(vec!["state.state", "createdAt"]),
+                    )
+                    .build()?;
+                outbox
+                    .create_index(
+                        BY_STATE_DUE,
+                        KeyPath::from(vec!["state.state", "nextAttemptAt"]),
+                    )
+                    .build()?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(db)
+}
+
+/// Small key-value records: counters, the last sync time.
+pub async fn put_meta<T: Serialize>(db: &Database, key: &str, value: &T) -> Result<(), StoreError> {
+    let tx = db
+        .transaction(META)
+        .with_mode(TransactionMode::Readwrite)
+        .build()?;
+    tx.object_store(META)?
+        .put(to_js(value)?)
+        .with_key(key.to_owned())
+        .primitive()?
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn get_meta<T: DeserializeOwned>(
+    db: &Database,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    let tx = db.transaction(META).build()?;
+    let value: Option<JsValue> = tx
+        .object_store(META)?
+        .get(key.to_owned())
+        .primitive()?
+        .await?;
+    value.map(from_js).transpose()
+}

@@ -1,0 +1,199 @@
+//! Browser tier: the IndexedDB outbox in real Chromium — durability, atomicity, migration,
+//! and the engine driving it.
+
+use std::collections::HashSet;
+
+use caresync::platform::{
+    idb,
+    outbox_store::{EntityChange, IdbOutbox},
+};
+use caresync_sync::{
+    AggregateKind, Config, Lane, MutationState, NewMutation, Outbox, OutboxStore, Request,
+};
+use serde_json::json;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::now_v7())
+}
+
+fn message(thread: &str, text: &str) -> NewMutation {
+    let id = uuid::Uuid::now_v7();
+    NewMutation {
+        id,
+        tenant: "north-clinic".into(),
+        actor: "usr-north-patient1".into(),
+        kind: AggregateKind::Message,
+        lane: Lane::new(format!("thread:{thread}")),
+        request: Request {
+            method: "POST".into(),
+            path: format!("/api/v1/threads/{thread}/messages"),
+            body: json!({"clientMutationId": id, "body": text}),
+        },
+        coalesce_key: None,
+        versioned: None,
+    }
+}
+
+fn optimistic(new: &NewMutation) -> EntityChange {
+    EntityChange {
+        key: format!("msg:{}:{}", new.lane.as_str(), new.id),
+        value: json!({"body": new.request.body["body"], "clientMutationId": new.id}),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn queued_writes_survive_closing_and_reopening_the_database() {
+    let name = unique("persist");
+    let db = idb::open(&name).await.expect("open");
+    let store = IdbOutbox::new(db.clone());
+    let mut ids = Vec::new();
+    for (i, text) in ["first", "second", "third"].iter().enumerate() {
+        let new = message(if i == 1 { "b" } else { "a" }, text);
+        ids.push(new.id);
+        let change = optimistic(&new);
+        store
+            .append(new, Some(change), 1_000 + i as u64)
+            .await
+            .expect("append");
+    }
+    db.close();
+
+    let db = idb::open(&name).await.expect("reopen");
+    let store = IdbOutbox::new(db);
+    let lane_a = store.lane("thread:a").await.expect("lane");
+    assert_eq!(
+        lane_a.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2]]
+    );
+    assert!(lane_a[0].seq < lane_a[1].seq);
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(
+        (stats.pending, stats.oldest_pending_created_at),
+        (3, Some(1_000))
+    );
+    let ready = store
+        .ready(5_000, 1, 10, &HashSet::new())
+        .await
+        .expect("ready");
+    assert_eq!(
+        ready.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[1]],
+        "lane heads, oldest first"
+    );
+    let ready = store
+        .ready(5_000, 5, 10, &HashSet::from([Lane::new("thread:b")]))
+        .await
+        .expect("ready");
+    assert_eq!(
+        ready.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2]]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_entity_and_its_outbox_entry_commit_together_or_not_at_all() {
+    let db = idb::open(&unique("atomic")).await.expect("open");
+    let store = IdbOutbox::new(db);
+    let first = message("a", "hello");
+    let change = optimistic(&first);
+    store
+        .append(first.clone(), Some(change.clone()), 1)
+        .await
+        .expect("append");
+    assert_eq!(
+        store.entity(&change.key).await.expect("entity"),
+        Some(change.value.clone())
+    );
+
+    // Same clientMutationId again: the outbox add fails, so the entity write must roll back.
+    let clash = EntityChange {
+        key: "msg:clash".into(),
+        value: json!({"body": "must not exist"}),
+    };
+    let err = store.append(first, Some(clash), 2).await;
+    assert!(err.is_err(), "a duplicate id is refused");
+    assert_eq!(store.entity("msg:clash").await.expect("entity"), None);
+    assert_eq!(store.stats().await.expect("stats").pending, 1);
+}
+
+#[wasm_bindgen_test]
+async fn upgrading_the_schema_keeps_pending_writes() {
+    let name = unique("migrate");
+    // A device still on schema v2 queued writes offline...
+    let v2 = idb::open_at(&name, 2).await.expect("open v2");
+    let old = IdbOutbox::new(v2.clone());
+    let mut ids = Vec::new();
+    for text in ["one", "two"] {
+        let new = message("a", text);
+        ids.push(new.id);
+        old.append(new, None, 10).await.expect("append on v2");
+    }
+    v2.close();
+
+    // ...then the app updated. v3 adds indexes over the existing entries.
+    let v3 = idb::open(&name).await.expect("open v3");
+    let store = IdbOutbox::new(v3);
+    let stats = store.stats().await.expect("stats via v3 indexes");
+    assert_eq!(stats.pending, 2);
+    assert_eq!(stats.next_attempt_at, Some(10));
+    let ready = store
+        .ready(10, 5, 10, &HashSet::new())
+        .await
+        .expect("ready");
+    assert_eq!(ready.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
+}
+
+#[wasm_bindgen_test]
+async fn the_engine_runs_on_indexeddb_through_crash_and_resolution() {
+    let db = idb::open(&unique("engine")).await.expect("open");
+    let mut outbox = Outbox::open(IdbOutbox::new(db), Config::default(), 7)
+        .await
+        .expect("outbox");
+    let new = message("a", "hi");
+    let id = new.id;
+    let change = optimistic(&new);
+    outbox
+        .enqueue(1, new, Some(change.clone()))
+        .await
+        .expect("enqueue");
+
+    // In flight when the tab dies; reopening returns it to pending.
+    let flight = outbox.begin(2, 1, 6, &HashSet::new()).await.expect("begin");
+    assert_eq!(flight.len(), 1);
+    let store = outbox.into_store();
+    assert_eq!(store.stats().await.expect("stats").in_flight, 1);
+    let mut outbox = Outbox::open(store, Config::default(), 8)
+        .await
+        .expect("reopen");
+    assert_eq!(outbox.stats().await.expect("stats").pending, 1);
+
+    // The server answers: the optimistic entity takes the server's id and time.
+    let m = outbox
+        .begin(3, 1, 6, &HashSet::new())
+        .await
+        .expect("begin")
+        .remove(0);
+    let answer = caresync_sync::Answer::new(
+        201,
+        json!({"messageId": "srv-1", "sentAt": "2026-11-22T10:00:00.000Z"}),
+    );
+    outbox.finish(4, m, Ok(answer)).await.expect("finish");
+    let entity = outbox
+        .store()
+        .entity(&change.key)
+        .await
+        .expect("entity")
+        .expect("kept");
+    assert_eq!(entity["messageId"], "srv-1");
+    assert_eq!(entity["body"], "hi");
+    let done = outbox.store().get(id).await.expect("get").expect("receipt");
+    assert!(matches!(done.state, MutationState::Done { .. }));
+    let stats = outbox.stats().await.expect("stats");
+    assert_eq!(
+        (stats.pending, stats.done, stats.last_success_at),
+        (0, 1, Some(4))
+    );
+}
