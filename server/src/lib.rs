@@ -71,11 +71,31 @@ pub fn router(state: AppState) -> Router {
             .with_state(faults.clone());
         app = app
             .layer(middleware::from_fn_with_state(faults, faults::inject))
-            .merge(control);
+            .merge(control)
+            .layer(test_cors());
     }
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(shell.csp(), shell::headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Test mode only: the browser test tier runs on its own loopback origin and calls this
+/// server directly. Production serves the app from the same origin and needs no CORS.
+fn test_cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(|origin: &HeaderValue, _| {
+            let o = origin.as_bytes();
+            o.starts_with(b"http://127.0.0.1:") || o.starts_with(b"http://localhost:")
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::RETRY_AFTER])
 }
 
 /// Framework rejections (bad path parameter, body too large, wrong method) become the

@@ -3,4 +3,7 @@
 pub mod idb;
 pub mod online;
 pub mod outbox_store;
+pub mod runtime;
 pub mod service_worker;
+pub mod transport;
+pub mod web_lock;

@@ -51,7 +51,11 @@ fn native(root: &Path) -> Result<(), TaskError> {
 }
 
 fn browser(root: &Path) -> Result<(), TaskError> {
+    let server = serve::build_server(root)?;
     step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
+    let work = serve::target_dir(root).join("browser-tier");
+    let (_server, addr) = start_server(root, &server, &work, None)?;
+    // The tests call the real reference server from their own loopback origin (test-mode CORS).
     run(in_root(root, "cargo")
         .args([
             "test",
@@ -61,7 +65,8 @@ fn browser(root: &Path) -> Result<(), TaskError> {
             "wasm32-unknown-unknown",
         ])
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("CARESYNC_TEST_API", format!("http://{addr}")))
     .map(drop)
 }
 
@@ -70,34 +75,47 @@ fn e2e(root: &Path) -> Result<(), TaskError> {
     step("tier 3/3: end-to-end tests (Playwright, Debian Chromium, reference server)");
     let work = serve::target_dir(root).join("e2e");
     let dist = work.join("dist");
-    let data = work.join("data");
     // A private copy of dist/ lets the update test change the service worker it serves.
     let _ = std::fs::remove_dir_all(&work);
     copy_dir(&root.join("dist"), &dist)?;
-    std::fs::create_dir_all(&data)?;
-    let addr = free_loopback_addr()?;
-    let child = Command::new(&server)
-        .current_dir(root)
-        .env("CARESYNC_ADDR", &addr)
-        .env("CARESYNC_DATA", &data)
-        .env("CARESYNC_DIST", &dist)
-        .env("CARESYNC_TEST_FAULTS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|source| TaskError::Spawn {
-            cmd: server.display().to_string(),
-            source,
-        })?;
-    let _guard = KillOnDrop(child);
-    wait_healthy(&addr, Duration::from_secs(30))?;
-    println!("    reference server up on http://{addr}/");
+    let (_server, addr) = start_server(root, &server, &work, Some(&dist))?;
     run(in_root(root, "npx")
         .args(["playwright", "test"])
         .env("BASE_URL", format!("http://{addr}"))
         .env("E2E_DIST", &dist)
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
     .map(drop)
+}
+
+/// The reference server in test mode, on a free loopback port with a fresh database.
+fn start_server(
+    root: &Path,
+    binary: &Path,
+    work: &Path,
+    dist: Option<&Path>,
+) -> Result<(KillOnDrop, String), TaskError> {
+    let data = work.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data)?;
+    let addr = free_loopback_addr()?;
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(root)
+        .env("CARESYNC_ADDR", &addr)
+        .env("CARESYNC_DATA", &data)
+        .env("CARESYNC_TEST_FAULTS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    if let Some(dist) = dist {
+        cmd.env("CARESYNC_DIST", dist);
+    }
+    let child = cmd.spawn().map_err(|source| TaskError::Spawn {
+        cmd: binary.display().to_string(),
+        source,
+    })?;
+    let guard = KillOnDrop(child);
+    wait_healthy(&addr, Duration::from_secs(30))?;
+    println!("    reference server up on http://{addr}/");
+    Ok((guard, addr))
 }
 
 struct KillOnDrop(Child);

@@ -118,8 +118,16 @@ impl<S: OutboxStore> Outbox<S> {
     /// Opens over a store, returning writes a crash left `in_flight` to `pending`: the
     /// server deduplicates by `clientMutationId`, so sending them again is safe.
     pub async fn open(store: S, config: Config, seed: u64) -> Result<Self, S> {
-        store.reset_in_flight().await.map_err(OutboxError::Store)?;
-        Ok(Outbox {
+        let mut outbox = Self::new(store, config, seed);
+        outbox.recover().await?;
+        Ok(outbox)
+    }
+
+    /// Wraps a store without touching it. Several tabs share one store, so a tab recovers
+    /// ([`Outbox::recover`]) only while it alone replays; otherwise it would reset writes
+    /// another tab has on the wire.
+    pub fn new(store: S, config: Config, seed: u64) -> Self {
+        Outbox {
             store,
             config,
             rng: SplitMix64(seed),
@@ -127,7 +135,15 @@ impl<S: OutboxStore> Outbox<S> {
             auth_paused: false,
             last_success_at: None,
             capabilities: None,
-        })
+        }
+    }
+
+    /// Crash recovery: writes left `in_flight` go back to `pending`. Returns how many.
+    pub async fn recover(&mut self) -> Result<usize, S> {
+        self.store
+            .reset_in_flight()
+            .await
+            .map_err(OutboxError::Store)
     }
 
     pub fn store(&self) -> &S {

@@ -1,0 +1,304 @@
+//! The sync runtime: when to replay, which tab replays, and what the UI sees.
+//!
+//! Triggers: start, the `online` event, the page becoming visible, the backoff timer, a
+//! manual "Sync now", and a short debounce after each enqueue. Only the tab holding the Web
+//! Lock for this tenant and user replays; the others hear about changes on a
+//! BroadcastChannel scoped the same way and refresh what they show.
+
+use std::{cell::RefCell, rc::Rc};
+
+use caresync_sync::{
+    outbox::{Resolution, SyncReport},
+    ClientMutationId, Config, EnqueueError, Millis, Mutation, NewMutation, Outbox, OutboxError,
+    OutboxStore,
+};
+use futures::lock::Mutex;
+use gloo_timers::callback::Timeout;
+use leptos::prelude::*;
+
+use super::{
+    idb::{self, StoreError},
+    outbox_store::{EntityChange, IdbOutbox},
+    transport::FetchTransport,
+    web_lock::{with_lock_if_available, LockError},
+};
+
+/// Whose data this is: one database, one lock, one channel per tenant and user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub tenant: String,
+    pub user: String,
+}
+
+impl Scope {
+    pub fn key(&self) -> String {
+        format!("caresync:{}:{}", self.tenant, self.user)
+    }
+}
+
+/// What the status line and the Sync page show; updated after every local change.
+#[derive(Clone, Copy)]
+pub struct SyncStatus {
+    /// Writes not yet decided by the server.
+    pub waiting: RwSignal<usize>,
+    /// Parked and conflicting writes, waiting for the user.
+    pub blocked: RwSignal<Vec<Mutation>>,
+    pub last_sync: RwSignal<Option<Millis>>,
+    pub syncing: RwSignal<bool>,
+    /// Bumped whenever local data changed, in this tab or another: views re-read.
+    pub revision: RwSignal<u64>,
+}
+
+impl SyncStatus {
+    fn new() -> Self {
+        SyncStatus {
+            waiting: RwSignal::new(0),
+            blocked: RwSignal::new(Vec::new()),
+            last_sync: RwSignal::new(None),
+            syncing: RwSignal::new(false),
+            revision: RwSignal::new(0),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Outbox(#[from] OutboxError<StoreError>),
+    #[error(transparent)]
+    Enqueue(#[from] EnqueueError<StoreError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pass {
+    Ran(SyncReport),
+    /// This tab or another is already replaying.
+    Busy,
+}
+
+const LAST_SYNC: &str = "lastSync";
+const DEBOUNCE_MS: u32 = 250;
+
+pub fn now_ms() -> Millis {
+    js_sys::Date::now() as Millis
+}
+
+pub struct SyncRuntime {
+    outbox: Mutex<Outbox<IdbOutbox>>,
+    store: IdbOutbox,
+    transport: FetchTransport,
+    scope: Scope,
+    pub status: SyncStatus,
+    notify: RefCell<Option<Rc<dyn Fn()>>>,
+    timer: RefCell<Option<Timeout>>,
+    debounce: RefCell<Option<Timeout>>,
+}
+
+impl SyncRuntime {
+    pub fn new(
+        store: IdbOutbox,
+        transport: FetchTransport,
+        scope: Scope,
+        config: Config,
+    ) -> Rc<Self> {
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        Rc::new(SyncRuntime {
+            outbox: Mutex::new(Outbox::new(store.clone(), config, seed)),
+            store,
+            transport,
+            scope,
+            status: SyncStatus::new(),
+            notify: RefCell::new(None),
+            timer: RefCell::new(None),
+            debounce: RefCell::new(None),
+        })
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub fn store(&self) -> &IdbOutbox {
+        &self.store
+    }
+
+    pub fn transport(&self) -> &FetchTransport {
+        &self.transport
+    }
+
+    /// Commits a write (and its entity) locally, then replays soon.
+    pub async fn enqueue(
+        self: &Rc<Self>,
+        new: NewMutation,
+        change: Option<EntityChange>,
+    ) -> Result<Mutation, RuntimeError> {
+        let m = self
+            .outbox
+            .lock()
+            .await
+            .enqueue(now_ms(), new, change)
+            .await?;
+        self.changed().await;
+        self.schedule(DEBOUNCE_MS, true);
+        Ok(m)
+    }
+
+    /// The user's decision on a parked or conflicting write.
+    pub async fn resolve(
+        self: &Rc<Self>,
+        id: ClientMutationId,
+        resolution: Resolution,
+    ) -> Result<(), RuntimeError> {
+        self.outbox
+            .lock()
+            .await
+            .resolve(now_ms(), id, resolution)
+            .await?;
+        self.changed().await;
+        if resolution == Resolution::Retry {
+            self.schedule(0, true);
+        }
+        Ok(())
+    }
+
+    /// One replay pass, if no other tab is replaying. Safe to call from any trigger.
+    pub async fn pass(self: &Rc<Self>) -> Result<Pass, RuntimeError> {
+        if self.status.syncing.get_untracked() {
+            return Ok(Pass::Busy);
+        }
+        self.status.syncing.set(true);
+        let this = self.clone();
+        let ran = with_lock_if_available(
+            &format!("{}:replay", self.scope.key()),
+            move || async move {
+                let mut outbox = this.outbox.lock().await;
+                // Holding the lock, nothing else is on the wire: leftovers are from a crash.
+                outbox.recover().await?;
+                let report = outbox.sync(&this.transport, &now_ms).await?;
+                Ok::<_, RuntimeError>(report)
+            },
+        )
+        .await;
+        self.status.syncing.set(false);
+        let outcome = match ran? {
+            None => Pass::Busy,
+            Some(report) => {
+                let report = report?;
+                if report.delivered > 0 {
+                    self.mark_synced(now_ms()).await?;
+                }
+                Pass::Ran(report)
+            }
+        };
+        self.changed().await;
+        self.schedule_backoff().await;
+        Ok(outcome)
+    }
+
+    /// Fire-and-forget pass for event handlers.
+    pub fn sync_now(self: &Rc<Self>) {
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(err) = this.pass().await {
+                leptos::logging::warn!("sync pass failed: {err}");
+            }
+        });
+    }
+
+    /// Records a successful exchange with the server (a delivery or a fresh read).
+    pub async fn mark_synced(&self, at: Millis) -> Result<(), RuntimeError> {
+        idb::put_meta(self.store.database(), LAST_SYNC, &at).await?;
+        self.status.last_sync.set(Some(at));
+        Ok(())
+    }
+
+    /// Re-reads the figures the UI shows from the store.
+    pub async fn refresh_status(&self) -> Result<(), RuntimeError> {
+        let stats = self.store.stats().await?;
+        let blocked = self.store.blocked().await?;
+        let last: Option<Millis> = idb::get_meta(self.store.database(), LAST_SYNC).await?;
+        self.status.waiting.set(stats.waiting());
+        self.status.blocked.set(blocked);
+        self.status.last_sync.set(last);
+        self.status.revision.update(|r| *r += 1);
+        Ok(())
+    }
+
+    /// Local data changed: refresh our view and tell the other tabs.
+    async fn changed(&self) {
+        if let Err(err) = self.refresh_status().await {
+            leptos::logging::warn!("could not read the outbox: {err}");
+        }
+        let notify = self.notify.borrow().clone();
+        if let Some(notify) = notify {
+            notify();
+        }
+    }
+
+    /// Wire the triggers; call once, inside the app's reactive owner.
+    pub fn start(self: &Rc<Self>) {
+        use codee::string::FromToStringCodec;
+        use leptos_use::{use_broadcast_channel, use_event_listener, UseBroadcastChannelReturn};
+
+        let UseBroadcastChannelReturn { message, post, .. } =
+            use_broadcast_channel::<String, FromToStringCodec>(&self.scope.key());
+        // Each notice is unique so a repeated change still registers as new.
+        let counter = Rc::new(std::cell::Cell::new(0u64));
+        *self.notify.borrow_mut() = Some(Rc::new(move || {
+            counter.set(counter.get() + 1);
+            post(&format!("changed:{}:{}", now_ms(), counter.get()));
+        }));
+        let this = self.clone();
+        Effect::new(move |_| {
+            if message.get().is_some() {
+                let this = this.clone();
+                leptos::task::spawn_local(async move {
+                    if let Err(err) = this.refresh_status().await {
+                        leptos::logging::warn!("could not read the outbox: {err}");
+                    }
+                });
+            }
+        });
+        let this = self.clone();
+        let _ = use_event_listener(window(), leptos::ev::online, move |_| this.sync_now());
+        let this = self.clone();
+        let _ = use_event_listener(document(), leptos::ev::visibilitychange, move |_| {
+            if document().visibility_state() == web_sys::VisibilityState::Visible {
+                this.sync_now();
+            }
+        });
+        self.sync_now();
+    }
+
+    /// Replay after `ms`; a debounced call replaces the pending one.
+    fn schedule(self: &Rc<Self>, ms: u32, debounced: bool) {
+        let this = self.clone();
+        let timeout = Timeout::new(ms, move || this.sync_now());
+        let slot = if debounced {
+            &self.debounce
+        } else {
+            &self.timer
+        };
+        *slot.borrow_mut() = Some(timeout);
+    }
+
+    /// Wake up when the earliest backed-off write becomes due.
+    async fn schedule_backoff(self: &Rc<Self>) {
+        let Ok(stats) = self.store.stats().await else {
+            return;
+        };
+        match stats.next_attempt_at {
+            Some(at) if stats.pending > 0 => {
+                let wait = at.saturating_sub(now_ms()).clamp(250, 10 * 60_000);
+                self.schedule(u32::try_from(wait).unwrap_or(u32::MAX), false);
+            }
+            _ => {
+                self.timer.borrow_mut().take();
+            }
+        }
+    }
+}

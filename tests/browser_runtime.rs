@@ -1,0 +1,174 @@
+//! Browser tier: the runtime against the real reference server (started by `cargo xtask test`,
+//! named in CARESYNC_TEST_API): fetch transport, Web Lock, exactly-once delivery.
+
+use std::{cell::RefCell, rc::Rc};
+
+use caresync::platform::{
+    idb,
+    outbox_store::{EntityChange, IdbOutbox},
+    runtime::{Pass, Scope, SyncRuntime},
+    transport::{FetchTransport, Tokens},
+};
+use caresync_contract::auth::TokenResponse;
+use caresync_sync::{AggregateKind, Config, Lane, NewMutation, Request, UploadMode};
+use gloo_net::http::Request as Http;
+use leptos::prelude::GetUntracked as _;
+use serde_json::{json, Value};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn api() -> &'static str {
+    option_env!("CARESYNC_TEST_API")
+        .expect("CARESYNC_TEST_API names the reference server; run the browser tier with `cargo xtask test`")
+}
+
+async fn login(user: &str) -> TokenResponse {
+    let res = Http::post(&format!("{}/api/v1/auth/login", api()))
+        .json(&json!({"tenantId": "north-clinic", "username": user, "password": "demo"}))
+        .expect("body")
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("tokens")
+}
+
+async fn get(token: &str, path: &str) -> Value {
+    let res = Http::get(&format!("{}{path}", api()))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("get");
+    res.json().await.expect("json")
+}
+
+async fn open_thread(token: &str) -> String {
+    let threads = get(token, "/api/v1/threads").await;
+    threads
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["status"] == "open"))
+        .and_then(|t| t["threadId"].as_str())
+        .expect("an open thread")
+        .to_owned()
+}
+
+fn message(thread: &str, text: &str) -> (NewMutation, EntityChange) {
+    let id = uuid::Uuid::now_v7();
+    let new = NewMutation {
+        id,
+        tenant: "north-clinic".into(),
+        actor: "usr-north-patient1".into(),
+        kind: AggregateKind::Message,
+        lane: Lane::new(format!("thread:{thread}")),
+        request: Request {
+            method: "POST".into(),
+            path: format!("/api/v1/threads/{thread}/messages"),
+            body: json!({"clientMutationId": id, "body": text}),
+        },
+        coalesce_key: None,
+        versioned: None,
+    };
+    let change = EntityChange {
+        key: format!("msg:{thread}:{id}"),
+        value: json!({"body": text}),
+    };
+    (new, change)
+}
+
+async fn runtime(db_name: &str, tokens: &TokenResponse, mode: UploadMode) -> Rc<SyncRuntime> {
+    let db = idb::open(db_name).await.expect("open");
+    let transport = FetchTransport::new(api(), Rc::new(RefCell::new(Some(Tokens::from(tokens)))));
+    let scope = Scope {
+        tenant: "north-clinic".into(),
+        user: tokens.user_id.clone(),
+    };
+    SyncRuntime::new(
+        IdbOutbox::new(db),
+        transport,
+        scope,
+        Config {
+            mode,
+            ..Config::default()
+        },
+    )
+}
+
+async fn run_two_tabs(mode: UploadMode) {
+    let tokens = login("patient1").await;
+    let thread = open_thread(&tokens.access_token).await;
+    let name = format!("tabs-{}", uuid::Uuid::now_v7());
+    let (a, b) = (
+        runtime(&name, &tokens, mode).await,
+        runtime(&name, &tokens, mode).await,
+    );
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (new, change) = message(&thread, &format!("two tabs {mode:?} {i}"));
+        ids.push(new.id.to_string());
+        // Queue through both tabs, as two open windows would.
+        let tab = if i % 2 == 0 { &a } else { &b };
+        tab.store_write(new, change).await;
+    }
+    let (pa, pb) = futures::join!(a.pass(), b.pass());
+    let (pa, pb) = (pa.expect("pass a"), pb.expect("pass b"));
+    let ran = [&pa, &pb]
+        .iter()
+        .filter(|p| matches!(p, Pass::Ran(_)))
+        .count();
+    assert_eq!(ran, 1, "exactly one tab replays: {pa:?} / {pb:?}");
+    let idle = if matches!(pa, Pass::Busy) { &a } else { &b };
+    assert_eq!(
+        idle.transport().requests_sent(),
+        0,
+        "the other tab sent nothing"
+    );
+    let report = match (pa, pb) {
+        (Pass::Ran(r), _) | (_, Pass::Ran(r)) => r,
+        _ => unreachable!(),
+    };
+    assert_eq!(report.delivered, 5);
+
+    let msgs = get(
+        &tokens.access_token,
+        &format!("/api/v1/threads/{thread}/messages"),
+    )
+    .await;
+    let seen: Vec<String> = msgs
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["clientMutationId"].as_str())
+        .filter(|id| ids.iter().any(|x| x == id))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(seen, ids, "each write exactly once, in order");
+    a.refresh_status().await.expect("status");
+    assert_eq!(a.status.waiting.get_untracked(), 0);
+    assert!(a.status.last_sync.get_untracked().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_one_replayer_per_resource() {
+    run_two_tabs(UploadMode::PerResource).await;
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_one_replayer_through_the_batch_endpoint() {
+    run_two_tabs(UploadMode::Auto).await;
+}
+
+/// Enqueue without triggering the debounced pass, so the test controls who replays.
+trait StoreWrite {
+    async fn store_write(&self, new: NewMutation, change: EntityChange);
+}
+
+impl StoreWrite for Rc<SyncRuntime> {
+    async fn store_write(&self, new: NewMutation, change: EntityChange) {
+        use caresync_sync::OutboxStore as _;
+        self.store()
+            .append(new, Some(change), caresync::platform::runtime::now_ms())
+            .await
+            .expect("append");
+    }
+}
