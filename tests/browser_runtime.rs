@@ -19,8 +19,11 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn api() -> &'static str {
-    option_env!("CARESYNC_TEST_API")
-        .expect("CARESYNC_TEST_API names the reference server; run the browser tier with `cargo xtask test`")
+    // Read at compile time: a wasm test cannot see the environment when it runs.
+    match option_env!("CARESYNC_TEST_API") {
+        Some(base) => base,
+        None => panic!("CARESYNC_TEST_API names the reference server; run the browser tier with `cargo xtask test`"),
+    }
 }
 
 async fn login(user: &str) -> TokenResponse {

@@ -1,7 +1,7 @@
 //! The outbox on IndexedDB. A write and its entity change commit in one transaction with
 //! `durability: "strict"`; replay reads lane heads through indexes, never the whole queue.
 
-use std::collections::HashSet;
+use std::{cell::Cell, collections::HashSet, rc::Rc};
 
 use caresync_sync::{
     ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation, OutboxStore, Ready, Stats,
@@ -9,11 +9,11 @@ use caresync_sync::{
 use indexed_db_futures::{
     cursor::CursorDirection,
     database::Database,
+    object_store::ObjectStore,
     prelude::*,
     transaction::{TransactionDurability, TransactionMode, TransactionOptions},
     KeyRange,
 };
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 use super::idb::{
@@ -31,19 +31,11 @@ pub struct EntityChange {
     pub value: serde_json::Value,
 }
 
-/// An outbox row: the engine's mutation plus where its entity lives, for reconciliation.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Row {
-    #[serde(flatten)]
-    mutation: Mutation,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    entity_key: Option<String>,
-}
-
 #[derive(Clone)]
 pub struct IdbOutbox {
     db: Database,
+    /// The highest sequence this tab has written; read from disk by its first commit.
+    last_seq: Rc<Cell<Option<u64>>>,
 }
 
 fn strict() -> TransactionOptions {
@@ -56,24 +48,123 @@ fn key2(a: &str, b: f64) -> JsValue {
     js_sys::Array::of2(&JsValue::from_str(a), &JsValue::from_f64(b)).into()
 }
 
+/// The optimistic record takes the server's ids and timestamps (`messageId`, `sentAt`).
+async fn reconcile(
+    entities: &ObjectStore<'_>,
+    key: &str,
+    receipt: &caresync_sync::Receipt,
+) -> Result<(), StoreError> {
+    let found: Option<JsValue> = entities.get(key.to_owned()).primitive()?.await?;
+    let Some(found) = found else { return Ok(()) };
+    let mut entity: serde_json::Value = from_js(found)?;
+    if let (Some(obj), Some(server)) = (entity.as_object_mut(), receipt.body.as_object()) {
+        for (k, v) in server {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    entities
+        .put(to_js(&entity)?)
+        .with_key(key.to_owned())
+        .primitive()?;
+    Ok(())
+}
+
+/// Flips a stored pending row to in flight with one more attempt; false if it is not pending.
+fn mark_in_flight(row: &JsValue) -> Result<bool, StoreError> {
+    use js_sys::Reflect;
+    let err = |e: JsValue| StoreError::Decode(format!("{e:?}"));
+    let state = Reflect::get(row, &"state".into()).map_err(err)?;
+    if Reflect::get(&state, &"state".into())
+        .map_err(err)?
+        .as_string()
+        .as_deref()
+        != Some("pending")
+    {
+        return Ok(false);
+    }
+    Reflect::set(&state, &"state".into(), &"in_flight".into()).map_err(err)?;
+    let attempts = Reflect::get(row, &"attempts".into())
+        .map_err(err)?
+        .as_f64()
+        .unwrap_or(0.0);
+    Reflect::set(row, &"attempts".into(), &JsValue::from_f64(attempts + 1.0)).map_err(err)?;
+    Ok(true)
+}
+
 /// Every key of a compound index whose first part is `first`.
 fn prefix(first: &str) -> KeyRange<JsValue> {
     KeyRange::Bound(key2(first, 0.0), false, key2(first, MAX_KEY), false)
 }
 
-fn rows(
+fn mutations(
     values: impl IntoIterator<Item = indexed_db_futures::Result<JsValue>>,
-) -> Result<Vec<Row>, StoreError> {
-    values.into_iter().map(|v| from_js::<Row>(v?)).collect()
+) -> Result<Vec<Mutation>, StoreError> {
+    values
+        .into_iter()
+        .map(|v| from_js::<Mutation>(v?))
+        .collect()
 }
 
 impl IdbOutbox {
     pub fn new(db: Database) -> Self {
-        IdbOutbox { db }
+        IdbOutbox {
+            db,
+            last_seq: Rc::new(Cell::new(None)),
+        }
     }
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The next lane sequence. It must grow across tabs sharing this database without a read
+    /// in the commit path, so it follows the clock (ms scaled by 1000, plus this tab's count)
+    /// and never falls below what this tab has already used.
+    fn next_seq(&self, stored: u64, now: Millis) -> u64 {
+        let last = self.last_seq.get().unwrap_or(stored).max(stored);
+        let seq = (last + 1).max(now.saturating_mul(1000));
+        self.last_seq.set(Some(seq));
+        seq
+    }
+
+    /// The stored high-water mark, read only by this tab's first commit.
+    async fn stored_seq(&self, meta: &ObjectStore<'_>) -> Result<u64, StoreError> {
+        if self.last_seq.get().is_some() {
+            return Ok(0);
+        }
+        let last: Option<JsValue> = meta.get("seq").primitive()?.await?;
+        Ok(last.and_then(|v| v.as_f64()).unwrap_or(0.0) as u64)
+    }
+
+    /// Queues many writes in one transaction (an import, or a benchmark's 10,000-entry
+    /// backlog); each still gets its own sequence number in order.
+    pub async fn append_many(
+        &self,
+        writes: Vec<NewMutation>,
+        now: Millis,
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .db
+            .transaction([OUTBOX, META])
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(strict())
+            .build()?;
+        let meta = tx.object_store(META)?;
+        let stored = self.stored_seq(&meta).await?;
+        let outbox = tx.object_store(OUTBOX)?;
+        let n = writes.len();
+        let mut seq = stored;
+        for new in writes {
+            seq = self.next_seq(stored, now);
+            outbox
+                .add(to_js(&Mutation::from_new(new, seq, now))?)
+                .primitive()?;
+        }
+        meta.put(JsValue::from_f64(seq as f64))
+            .with_key("seq")
+            .primitive()?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Undecided entries of one lane, in order.
@@ -86,7 +177,7 @@ impl IdbOutbox {
             .with_query::<JsValue, _>(prefix(lane))
             .primitive()?
             .await?;
-        Ok(rows(found)?.into_iter().map(|r| r.mutation).collect())
+        mutations(found)
     }
 
     /// An entity by key (an optimistic message, a draft).
@@ -100,18 +191,31 @@ impl IdbOutbox {
         found.map(from_js).transpose()
     }
 
-    async fn by_state(&self, state: &str, limit: Option<u32>) -> Result<Vec<Mutation>, StoreError> {
+    async fn by_state(&self, state: &str) -> Result<Vec<Mutation>, StoreError> {
         let tx = self.db.transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
         let index = store.index(BY_STATE_CREATED)?;
-        let query = index
+        let found = index
             .get_all::<JsValue>()
-            .with_query::<JsValue, _>(prefix(state));
-        let found = match limit {
-            Some(n) => query.with_limit(n).primitive()?.await?,
-            None => query.primitive()?.await?,
-        };
-        Ok(rows(found)?.into_iter().map(|r| r.mutation).collect())
+            .with_query::<JsValue, _>(prefix(state))
+            .primitive()?
+            .await?;
+        mutations(found)
+    }
+
+    /// The first pending entry of an index ordered by (state, some time).
+    async fn first_pending(
+        store: &ObjectStore<'_>,
+        index: &str,
+    ) -> Result<Option<Mutation>, StoreError> {
+        let found = store
+            .index(index)?
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(prefix("pending"))
+            .with_limit(1)
+            .primitive()?
+            .await?;
+        Ok(mutations(found)?.into_iter().next())
     }
 }
 
@@ -132,17 +236,16 @@ impl OutboxStore for IdbOutbox {
             .with_options(strict())
             .build()?;
         let meta = tx.object_store(META)?;
-        let last: Option<JsValue> = meta.get("seq").primitive()?.await?;
-        let seq = last.and_then(|v| v.as_f64()).unwrap_or(0.0) as u64 + 1;
+        let stored = self.stored_seq(&meta).await?;
+        let seq = self.next_seq(stored, now);
         meta.put(JsValue::from_f64(seq as f64))
             .with_key("seq")
             .primitive()?;
-        let mutation = Mutation::from_new(new, seq, now);
-        let row = Row {
-            mutation,
-            entity_key: change.as_ref().map(|c| c.key.clone()),
-        };
-        tx.object_store(OUTBOX)?.add(to_js(&row)?).primitive()?;
+        let mut mutation = Mutation::from_new(new, seq, now);
+        mutation.entity_key = change.as_ref().map(|c| c.key.clone());
+        tx.object_store(OUTBOX)?
+            .add(to_js(&mutation)?)
+            .primitive()?;
         if let Some(change) = change {
             tx.object_store(ENTITIES)?
                 .put(to_js(&change.value)?)
@@ -150,7 +253,7 @@ impl OutboxStore for IdbOutbox {
                 .primitive()?;
         }
         tx.commit().await?;
-        Ok(row.mutation)
+        Ok(mutation)
     }
 
     async fn take_unsent(&self, lane: &Lane, key: &str) -> Result<Option<Mutation>, StoreError> {
@@ -166,20 +269,20 @@ impl OutboxStore for IdbOutbox {
             .with_query::<JsValue, _>(prefix(lane.as_str()))
             .primitive()?
             .await?;
-        let unsent = rows(found)?.into_iter().find(|r| {
-            r.mutation.state == MutationState::Pending
-                && r.mutation.attempts == 0
-                && r.mutation.coalesce_key.as_deref() == Some(key)
+        let unsent = mutations(found)?.into_iter().find(|m| {
+            m.state == MutationState::Pending
+                && m.attempts == 0
+                && m.coalesce_key.as_deref() == Some(key)
         });
-        let Some(row) = unsent else { return Ok(None) };
-        outbox.delete(row.mutation.id.to_string()).primitive()?;
-        if let Some(entity) = &row.entity_key {
+        let Some(m) = unsent else { return Ok(None) };
+        outbox.delete(m.id.to_string()).primitive()?;
+        if let Some(entity) = &m.entity_key {
             tx.object_store(ENTITIES)?
                 .delete(entity.clone())
                 .primitive()?;
         }
         tx.commit().await?;
-        Ok(Some(row.mutation))
+        Ok(Some(m))
     }
 
     async fn get(&self, id: ClientMutationId) -> Result<Option<Mutation>, StoreError> {
@@ -191,14 +294,14 @@ impl OutboxStore for IdbOutbox {
                 .primitive()?
                 .await?;
             if let Some(v) = found {
-                return Ok(Some(from_js::<Row>(v)?.mutation));
+                return Ok(Some(from_js(v)?));
             }
         }
         Ok(None)
     }
 
-    async fn put(&self, mutations: &[Mutation]) -> Result<(), StoreError> {
-        if mutations.is_empty() {
+    async fn put(&self, updated: &[Mutation]) -> Result<(), StoreError> {
+        if updated.is_empty() {
             return Ok(());
         }
         // State changes need not survive a power cut: a lost one is still pending, which is safe.
@@ -208,62 +311,70 @@ impl OutboxStore for IdbOutbox {
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let outbox = tx.object_store(OUTBOX)?;
-        for m in mutations {
-            let old: Option<JsValue> = outbox.get(m.id.to_string()).primitive()?.await?;
-            let Some(old) = old else { continue };
-            let entity_key = from_js::<Row>(old)?.entity_key;
-            outbox
-                .put(to_js(&Row {
-                    mutation: m.clone(),
-                    entity_key,
-                })?)
-                .primitive()?;
+        for m in updated {
+            outbox.put(to_js(m)?).primitive()?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn complete(&self, m: &Mutation) -> Result<(), StoreError> {
+    async fn claim(&self, candidates: &[Mutation]) -> Result<Vec<Mutation>, StoreError> {
+        self.settle(&[], candidates).await
+    }
+
+    async fn complete(&self, done: &[Mutation]) -> Result<(), StoreError> {
+        self.settle(done, &[]).await.map(drop)
+    }
+
+    async fn settle(
+        &self,
+        done: &[Mutation],
+        next: &[Mutation],
+    ) -> Result<Vec<Mutation>, StoreError> {
+        if done.is_empty() && next.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Relaxed durability on purpose: a completion or claim lost to a power cut leaves the
+        // write pending, and its replay is answered from the server's dedupe table.
         let tx = self
             .db
             .transaction([OUTBOX, ENTITIES, RECEIPTS])
             .with_mode(TransactionMode::Readwrite)
-            .with_options(strict())
             .build()?;
         let outbox = tx.object_store(OUTBOX)?;
-        let old: Option<JsValue> = outbox.get(m.id.to_string()).primitive()?.await?;
-        let entity_key = old
-            .map(from_js::<Row>)
-            .transpose()?
-            .and_then(|r| r.entity_key);
-        if let (Some(key), MutationState::Done { receipt }) = (&entity_key, &m.state) {
-            // Reconcile: the optimistic record takes the server's ids and timestamps.
+        // The claim reads go out first, so they overlap the completion writes.
+        let mut reads = Vec::with_capacity(next.len());
+        for c in next {
+            reads.push(outbox.get::<JsValue, _, _>(c.id.to_string()).primitive()?);
+        }
+        if !done.is_empty() {
             let entities = tx.object_store(ENTITIES)?;
-            let found: Option<JsValue> = entities.get(key.clone()).primitive()?.await?;
-            if let Some(found) = found {
-                let mut entity: serde_json::Value = from_js(found)?;
-                if let (Some(obj), Some(server)) =
-                    (entity.as_object_mut(), receipt.body.as_object())
-                {
-                    for (k, v) in server {
-                        obj.insert(k.clone(), v.clone());
-                    }
+            let receipts = tx.object_store(RECEIPTS)?;
+            for m in done {
+                if let (Some(key), MutationState::Done { receipt }) = (&m.entity_key, &m.state) {
+                    reconcile(&entities, key, receipt).await?;
                 }
-                entities
-                    .put(to_js(&entity)?)
-                    .with_key(key.clone())
-                    .primitive()?;
+                outbox.delete(m.id.to_string()).primitive()?;
+                receipts.put(to_js(m)?).primitive()?;
             }
         }
-        outbox.delete(m.id.to_string()).primitive()?;
-        tx.object_store(RECEIPTS)?
-            .put(to_js(&Row {
-                mutation: m.clone(),
-                entity_key,
-            })?)
-            .primitive()?;
+        let mut claimed = Vec::new();
+        for (candidate, read) in next.iter().zip(reads) {
+            let Some(found) = read.await? else { continue };
+            // Only a write still pending is sent: one coalesced away meanwhile is not. The
+            // stored object is updated in place; a pending write's content changes only here,
+            // so the candidate the caller holds is current and need not be decoded again.
+            if !mark_in_flight(&found)? {
+                continue;
+            }
+            outbox.put(found).primitive()?;
+            let mut m = candidate.clone();
+            m.state = MutationState::InFlight;
+            m.attempts += 1;
+            claimed.push(m);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(claimed)
     }
 
     async fn remove(&self, id: ClientMutationId) -> Result<(), StoreError> {
@@ -276,9 +387,9 @@ impl OutboxStore for IdbOutbox {
         let outbox = tx.object_store(OUTBOX)?;
         let old: Option<JsValue> = outbox.get(id.to_string()).primitive()?.await?;
         if let Some(key) = old
-            .map(from_js::<Row>)
+            .map(from_js::<Mutation>)
             .transpose()?
-            .and_then(|r| r.entity_key)
+            .and_then(|m| m.entity_key)
         {
             tx.object_store(ENTITIES)?.delete(key).primitive()?;
         }
@@ -312,16 +423,22 @@ impl OutboxStore for IdbOutbox {
             }
         }
         let by_lane = store.index(BY_LANE_SEQ)?;
+        let limit = u32::try_from(per_lane.min(total))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let mut reads = Vec::with_capacity(lanes.len());
+        for lane in &lanes {
+            reads.push(
+                by_lane
+                    .get_all::<JsValue>()
+                    .with_query::<JsValue, _>(prefix(lane))
+                    .with_limit(limit)
+                    .primitive()?,
+            );
+        }
         let mut runs = Vec::new();
-        for lane in lanes {
-            let limit = u32::try_from(per_lane).unwrap_or(u32::MAX).max(1);
-            let found = by_lane
-                .get_all::<JsValue>()
-                .with_query::<JsValue, _>(prefix(&lane))
-                .with_limit(limit)
-                .primitive()?
-                .await?;
-            let run: Vec<Mutation> = rows(found)?.into_iter().map(|r| r.mutation).collect();
+        for read in reads {
+            let run = mutations(read.await?)?;
             let due = run.first().is_some_and(|head| {
                 head.state == MutationState::Pending && head.next_attempt_at <= now
             });
@@ -346,8 +463,7 @@ impl OutboxStore for IdbOutbox {
     }
 
     async fn reset_in_flight(&self) -> Result<usize, StoreError> {
-        let stuck = self.by_state("in_flight", None).await?;
-        let n = stuck.len();
+        let stuck = self.by_state("in_flight").await?;
         let reset: Vec<Mutation> = stuck
             .into_iter()
             .map(|mut m| {
@@ -356,12 +472,12 @@ impl OutboxStore for IdbOutbox {
             })
             .collect();
         self.put(&reset).await?;
-        Ok(n)
+        Ok(reset.len())
     }
 
     async fn blocked(&self) -> Result<Vec<Mutation>, StoreError> {
-        let mut out = self.by_state("parked", None).await?;
-        out.extend(self.by_state("conflict", None).await?);
+        let mut out = self.by_state("parked").await?;
+        out.extend(self.by_state("conflict").await?);
         out.sort_by_key(|m| m.seq);
         Ok(out)
     }
@@ -381,24 +497,8 @@ impl OutboxStore for IdbOutbox {
                 .primitive()?
                 .await? as usize;
         }
-        let first = |found: Vec<Row>| found.into_iter().next().map(|r| r.mutation);
-        let oldest = first(rows(
-            by_state
-                .get_all::<JsValue>()
-                .with_query::<JsValue, _>(prefix("pending"))
-                .with_limit(1)
-                .primitive()?
-                .await?,
-        )?);
-        let due_index = outbox.index(BY_STATE_DUE)?;
-        let soonest = first(rows(
-            due_index
-                .get_all::<JsValue>()
-                .with_query::<JsValue, _>(prefix("pending"))
-                .with_limit(1)
-                .primitive()?
-                .await?,
-        )?);
+        let oldest = Self::first_pending(&outbox, BY_STATE_CREATED).await?;
+        let soonest = Self::first_pending(&outbox, BY_STATE_DUE).await?;
         let done = tx.object_store(RECEIPTS)?.count().primitive()?.await? as usize;
         Ok(Stats {
             pending: counts[0],

@@ -88,7 +88,11 @@ pub fn now_ms() -> Millis {
 }
 
 pub struct SyncRuntime {
-    outbox: Mutex<Outbox<IdbOutbox>>,
+    /// Commits and user decisions. Separate from the replayer so that a patient's commit
+    /// never waits for a long replay pass to finish.
+    writer: Mutex<Outbox<IdbOutbox>>,
+    /// Held for a whole replay pass.
+    replayer: Mutex<Outbox<IdbOutbox>>,
     store: IdbOutbox,
     transport: FetchTransport,
     scope: Scope,
@@ -107,7 +111,8 @@ impl SyncRuntime {
     ) -> Rc<Self> {
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         Rc::new(SyncRuntime {
-            outbox: Mutex::new(Outbox::new(store.clone(), config, seed)),
+            writer: Mutex::new(Outbox::new(store.clone(), config, seed)),
+            replayer: Mutex::new(Outbox::new(store.clone(), config, seed.wrapping_add(1))),
             store,
             transport,
             scope,
@@ -137,7 +142,7 @@ impl SyncRuntime {
         change: Option<EntityChange>,
     ) -> Result<Mutation, RuntimeError> {
         let m = self
-            .outbox
+            .writer
             .lock()
             .await
             .enqueue(now_ms(), new, change)
@@ -153,7 +158,7 @@ impl SyncRuntime {
         id: ClientMutationId,
         resolution: Resolution,
     ) -> Result<(), RuntimeError> {
-        self.outbox
+        self.writer
             .lock()
             .await
             .resolve(now_ms(), id, resolution)
@@ -175,7 +180,7 @@ impl SyncRuntime {
         let ran = with_lock_if_available(
             &format!("{}:replay", self.scope.key()),
             move || async move {
-                let mut outbox = this.outbox.lock().await;
+                let mut outbox = this.replayer.lock().await;
                 // Holding the lock, nothing else is on the wire: leftovers are from a crash.
                 outbox.recover().await?;
                 let report = outbox.sync(&this.transport, &now_ms).await?;

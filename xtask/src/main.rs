@@ -1,5 +1,6 @@
 //! The project's two commands: `cargo xtask serve` and `cargo xtask test`.
 
+mod bench;
 mod proc;
 mod serve;
 mod tiers;
@@ -22,7 +23,8 @@ pub enum TaskError {
 const USAGE: &str = "usage:
   cargo xtask serve   install what is missing, build the PWA (release), serve it with the API
                       on http://127.0.0.1:8080 (CARESYNC_ADDR, CARESYNC_DATA override)
-  cargo xtask test    install what is missing, then run every test tier";
+  cargo xtask test    install what is missing, then run every test tier
+  cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
+        Some("bench") => bench::run(&root),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -88,7 +88,7 @@ fn e2e(root: &Path) -> Result<(), TaskError> {
 }
 
 /// The reference server in test mode, on a free loopback port with a fresh database.
-fn start_server(
+pub fn start_server(
     root: &Path,
     binary: &Path,
     work: &Path,
@@ -118,7 +118,7 @@ fn start_server(
     Ok((guard, addr))
 }
 
-struct KillOnDrop(Child);
+pub struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

@@ -42,6 +42,27 @@ impl MemoryOutbox {
     pub fn entity(&self, id: ClientMutationId) -> Option<serde_json::Value> {
         self.inner.borrow().entities.get(&id).cloned()
     }
+
+    fn complete_one(&self, mutation: &Mutation) {
+        let mut inner = self.inner.borrow_mut();
+        if let Some(seqs) = inner.lanes.get_mut(&mutation.lane) {
+            seqs.remove(&mutation.seq);
+        }
+        if let MutationState::Done { receipt } = &mutation.state {
+            // Reconcile: the optimistic entity takes the server's ids and timestamps.
+            if let (Some(entity), Some(server)) = (
+                inner.entities.get_mut(&mutation.id),
+                receipt.body.as_object(),
+            ) {
+                if let Some(obj) = entity.as_object_mut() {
+                    for (k, v) in server {
+                        obj.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        inner.entries.insert(mutation.id, mutation.clone());
+    }
 }
 
 impl OutboxStore for MemoryOutbox {
@@ -56,7 +77,8 @@ impl OutboxStore for MemoryOutbox {
     ) -> Result<Mutation, Infallible> {
         let mut inner = self.inner.borrow_mut();
         inner.next_seq += 1;
-        let m = Mutation::from_new(new, inner.next_seq, now);
+        let mut m = Mutation::from_new(new, inner.next_seq, now);
+        m.entity_key = change.as_ref().map(|_| m.id.to_string());
         inner
             .lanes
             .entry(m.lane.clone())
@@ -105,25 +127,25 @@ impl OutboxStore for MemoryOutbox {
         Ok(())
     }
 
-    async fn complete(&self, mutation: &Mutation) -> Result<(), Infallible> {
+    async fn claim(&self, candidates: &[Mutation]) -> Result<Vec<Mutation>, Infallible> {
         let mut inner = self.inner.borrow_mut();
-        if let Some(seqs) = inner.lanes.get_mut(&mutation.lane) {
-            seqs.remove(&mutation.seq);
-        }
-        if let MutationState::Done { receipt } = &mutation.state {
-            // Reconcile: the optimistic entity takes the server's ids and timestamps.
-            if let (Some(entity), Some(server)) = (
-                inner.entities.get_mut(&mutation.id),
-                receipt.body.as_object(),
-            ) {
-                if let Some(obj) = entity.as_object_mut() {
-                    for (k, v) in server {
-                        obj.insert(k.clone(), v.clone());
-                    }
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            if let Some(m) = inner.entries.get_mut(&c.id) {
+                if m.state == MutationState::Pending {
+                    m.state = MutationState::InFlight;
+                    m.attempts += 1;
+                    claimed.push(m.clone());
                 }
             }
         }
-        inner.entries.insert(mutation.id, mutation.clone());
+        Ok(claimed)
+    }
+
+    async fn complete(&self, mutations: &[Mutation]) -> Result<(), Infallible> {
+        for m in mutations {
+            self.complete_one(m);
+        }
         Ok(())
     }
 

@@ -152,6 +152,10 @@ pub struct Mutation {
     pub next_attempt_at: Millis,
     pub coalesce_key: Option<String>,
     pub versioned: Option<Versioned>,
+    /// The local record this write created (an optimistic message), reconciled on delivery.
+    /// Set by the store when the write is committed with its entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_key: Option<String>,
     pub state: MutationState,
 }
 
@@ -170,6 +174,7 @@ impl Mutation {
             next_attempt_at: now,
             coalesce_key: new.coalesce_key,
             versioned: new.versioned,
+            entity_key: None,
             state: MutationState::Pending,
         }
     }

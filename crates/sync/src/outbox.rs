@@ -3,9 +3,12 @@
 //! [`Outbox::begin`] and [`Outbox::finish`] are the two halves of one send, so a caller (or the
 //! simulation) can crash between them; [`Outbox::sync`] drives both over a [`Transport`].
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
-use futures::stream::{FuturesUnordered, StreamExt as _};
+use futures::{
+    stream::{FuturesUnordered, StreamExt as _},
+    FutureExt as _,
+};
 
 use crate::{
     backoff::{Backoff, SplitMix64},
@@ -212,17 +215,12 @@ impl<S: OutboxStore> Outbox<S> {
         if self.auth_paused || total == 0 {
             return Ok(Vec::new());
         }
-        let mut ready = self
+        let ready = self
             .store
             .ready(now, per_lane, total, exclude)
             .await
             .map_err(OutboxError::Store)?;
-        for m in &mut ready {
-            m.state = MutationState::InFlight;
-            m.attempts += 1;
-        }
-        self.store.put(&ready).await.map_err(OutboxError::Store)?;
-        Ok(ready)
+        self.store.claim(&ready).await.map_err(OutboxError::Store)
     }
 
     /// Second half of a send: applies the server's answer (or its absence).
@@ -236,19 +234,65 @@ impl<S: OutboxStore> Outbox<S> {
         self.apply(now, m, verdict).await
     }
 
+    /// Several answers at once: deliveries are recorded in one store transaction.
+    pub async fn finish_many(
+        &mut self,
+        now: Millis,
+        results: Vec<(Mutation, std::result::Result<Answer, NetError>)>,
+    ) -> Result<Vec<(Lane, Outcome)>, S> {
+        let (outcomes, delivered) = self.judge(now, results).await?;
+        self.store
+            .complete(&delivered)
+            .await
+            .map_err(OutboxError::Store)?;
+        Ok(outcomes)
+    }
+
+    /// Applies every verdict but delivery, and returns the delivered writes (marked `Done`)
+    /// for the caller to record, possibly together with its next claim.
+    async fn judge(
+        &mut self,
+        now: Millis,
+        results: Vec<(Mutation, std::result::Result<Answer, NetError>)>,
+    ) -> Result<(Vec<(Lane, Outcome)>, Vec<Mutation>), S> {
+        let mut outcomes = Vec::with_capacity(results.len());
+        let mut delivered = Vec::new();
+        for (mut m, result) in results {
+            let lane = m.lane.clone();
+            match classify(Policy::for_kind(m.kind), &m, &result, now) {
+                Verdict::Done(receipt) => {
+                    self.events.push(Event::Delivered {
+                        id: m.id,
+                        receipt: receipt.clone(),
+                    });
+                    m.state = MutationState::Done { receipt };
+                    delivered.push(m);
+                    outcomes.push((lane, Outcome::Delivered));
+                }
+                verdict => outcomes.push((lane, self.apply(now, m, verdict).await?)),
+            }
+        }
+        if !delivered.is_empty() {
+            self.last_success_at = Some(now);
+        }
+        Ok((outcomes, delivered))
+    }
+
     /// A write the batch endpoint did not apply because an earlier one of its lane failed:
     /// the server says it never looked at it, so the attempt does not count.
     pub async fn skipped(&mut self, m: Mutation) -> Result<(), S> {
-        self.requeue(m, true).await
+        self.requeue(vec![m], true).await
     }
 
-    /// Back to pending without backoff; it waits behind its lane's head.
-    async fn requeue(&mut self, mut m: Mutation, never_seen: bool) -> Result<(), S> {
-        m.state = MutationState::Pending;
-        if never_seen {
-            m.attempts = m.attempts.saturating_sub(1);
+    /// Back to pending without backoff; they wait behind their lanes' heads.
+    async fn requeue(&mut self, mut writes: Vec<Mutation>, never_seen: bool) -> Result<(), S> {
+        for m in &mut writes {
+            m.state = MutationState::Pending;
+            if never_seen {
+                m.attempts = m.attempts.saturating_sub(1);
+            }
         }
-        self.store.put(&[m]).await.map_err(OutboxError::Store)
+        self.store.put(&writes).await.map_err(OutboxError::Store)
     }
 
     async fn apply(
@@ -262,7 +306,10 @@ impl<S: OutboxStore> Outbox<S> {
                 m.state = MutationState::Done {
                     receipt: receipt.clone(),
                 };
-                self.store.complete(&m).await.map_err(OutboxError::Store)?;
+                self.store
+                    .complete(&[m.clone()])
+                    .await
+                    .map_err(OutboxError::Store)?;
                 self.last_success_at = Some(now);
                 self.events.push(Event::Delivered { id: m.id, receipt });
                 return Ok(Outcome::Delivered);
@@ -472,27 +519,59 @@ impl<S: OutboxStore> Outbox<S> {
     }
 
     /// Per-resource REST: lane heads in parallel, up to `concurrency`, refilled as each ends.
+    /// Ready heads are looked up in bulk and answers that arrive together are recorded
+    /// together, so the store is not on the critical path of every request.
     async fn sync_each<T: Transport>(
         &mut self,
         transport: &T,
         clock: &impl Fn() -> Millis,
         report: &mut SyncReport,
     ) -> Result<(), S> {
+        const LOOKAHEAD: usize = 64;
         // A lane that failed is not tried again in this pass, so a dead network is not hammered.
         let mut tried: HashSet<Lane> = HashSet::new();
+        let mut queued: VecDeque<Mutation> = VecDeque::new();
+        let mut on_wire: HashSet<Lane> = HashSet::new();
         let mut flights = FuturesUnordered::new();
+        // Deliveries not yet recorded: they are stored with the next claim, in one transaction.
+        let mut delivered: Vec<Mutation> = Vec::new();
         loop {
-            if report.stopped.is_none() {
-                let room = self.config.concurrency.saturating_sub(flights.len());
-                for m in self.begin(clock(), 1, room, &tried).await? {
-                    report.sent += 1;
-                    flights.push(async move {
-                        let result = transport.send(&m).await;
-                        (m, result)
-                    });
+            let room = self.config.concurrency.saturating_sub(flights.len());
+            let mut take = Vec::new();
+            if report.stopped.is_none() && !self.auth_paused && room > 0 {
+                if queued.len() < room {
+                    // Record deliveries first: a delivered head still marked in flight would
+                    // hide the rest of its lane from the scan.
+                    self.store
+                        .complete(&std::mem::take(&mut delivered))
+                        .await
+                        .map_err(OutboxError::Store)?;
+                    let mut busy = tried.clone();
+                    busy.extend(on_wire.iter().cloned());
+                    busy.extend(queued.iter().map(|m| m.lane.clone()));
+                    let more = self
+                        .store
+                        .ready(clock(), 1, LOOKAHEAD, &busy)
+                        .await
+                        .map_err(OutboxError::Store)?;
+                    queued.extend(more);
                 }
+                take = queued.drain(..room.min(queued.len())).collect();
             }
-            let Some((m, result)) = flights.next().await else {
+            let claimed = self
+                .store
+                .settle(&std::mem::take(&mut delivered), &take)
+                .await
+                .map_err(OutboxError::Store)?;
+            for m in claimed {
+                report.sent += 1;
+                on_wire.insert(m.lane.clone());
+                flights.push(async move {
+                    let result = transport.send(&m).await;
+                    (m, result)
+                });
+            }
+            let Some(first) = flights.next().await else {
                 if self.auth_paused
                     && report.stopped.is_none()
                     && self.refresh(transport, report).await
@@ -501,23 +580,35 @@ impl<S: OutboxStore> Outbox<S> {
                 }
                 return Ok(());
             };
-            if matches!(result, Err(NetError::Offline)) {
-                report.stopped = Some(Stop::Offline);
+            let mut landed = vec![first];
+            while let Some(Some(more)) = flights.next().now_or_never() {
+                landed.push(more);
             }
-            let lane = m.lane.clone();
-            let outcome = self.finish(clock(), m, result).await?;
-            self.follow_up(transport, clock, outcome, lane, &mut tried, report)
-                .await?;
+            for (m, result) in &landed {
+                on_wire.remove(&m.lane);
+                if matches!(result, Err(NetError::Offline)) {
+                    report.stopped = Some(Stop::Offline);
+                }
+            }
+            let (outcomes, done) = self.judge(clock(), landed).await?;
+            delivered = done;
+            for (lane, outcome) in outcomes {
+                self.follow_up(transport, clock, outcome, lane, &mut tried, report)
+                    .await?;
+            }
         }
     }
 
-    /// The sync endpoint: many writes per request, lanes kept in order by the server.
+    /// The sync endpoint: many writes per request, lanes kept in order by the server. Batches
+    /// take whole runs of disjoint lanes, so two can be on the wire at once without any lane
+    /// overtaking itself.
     async fn sync_batches<T: Transport>(
         &mut self,
         transport: &T,
         clock: &impl Fn() -> Millis,
         report: &mut SyncReport,
     ) -> Result<(), S> {
+        const BATCHES_ON_WIRE: usize = 2;
         let limit = self
             .capabilities
             .map_or(self.config.max_batch, |c| {
@@ -525,16 +616,35 @@ impl<S: OutboxStore> Outbox<S> {
             })
             .max(1);
         let mut tried: HashSet<Lane> = HashSet::new();
-        while report.stopped.is_none() {
-            let batch = self.begin(clock(), limit, limit, &tried).await?;
-            if batch.is_empty() {
-                if self.auth_paused && self.refresh(transport, report).await {
+        let mut on_wire: HashSet<Lane> = HashSet::new();
+        let mut flights = FuturesUnordered::new();
+        loop {
+            if report.stopped.is_none() && !self.auth_paused && flights.len() < BATCHES_ON_WIRE {
+                let mut busy = tried.clone();
+                busy.extend(on_wire.iter().cloned());
+                let batch = self.begin(clock(), limit, limit, &busy).await?;
+                if !batch.is_empty() {
+                    report.sent += batch.len();
+                    on_wire.extend(batch.iter().map(|m| m.lane.clone()));
+                    flights.push(async move {
+                        let result = transport.push(&batch).await;
+                        (batch, result)
+                    });
                     continue;
                 }
-                break;
             }
-            report.sent += batch.len();
-            let result = transport.push(&batch).await;
+            let Some((batch, result)) = flights.next().await else {
+                if self.auth_paused
+                    && report.stopped.is_none()
+                    && self.refresh(transport, report).await
+                {
+                    continue;
+                }
+                return Ok(());
+            };
+            for m in &batch {
+                on_wire.remove(&m.lane);
+            }
             let outcomes = match result {
                 Ok(o) if o.len() == batch.len() => Ok(o),
                 Ok(_) => Err(NetError::Network(
@@ -542,6 +652,8 @@ impl<S: OutboxStore> Outbox<S> {
                 )),
                 Err(e) => Err(e),
             };
+            let mut answered = Vec::with_capacity(batch.len());
+            let mut skipped = Vec::new();
             match outcomes {
                 Err(err) => {
                     if err == NetError::Offline {
@@ -551,33 +663,31 @@ impl<S: OutboxStore> Outbox<S> {
                     // have been committed before the answer was lost, so each keeps its attempt
                     // (an attempted write is never coalesced away).
                     let mut heads = HashSet::new();
+                    let mut behind = Vec::new();
                     for m in batch {
-                        let lane = m.lane.clone();
-                        if heads.insert(lane.clone()) {
-                            let outcome = self.finish(clock(), m, Err(err.clone())).await?;
-                            self.follow_up(transport, clock, outcome, lane, &mut tried, report)
-                                .await?;
+                        if heads.insert(m.lane.clone()) {
+                            answered.push((m, Err(err.clone())));
                         } else {
-                            self.requeue(m, false).await?;
+                            behind.push(m);
                         }
                     }
+                    self.requeue(behind, false).await?;
                 }
                 Ok(outcomes) => {
                     for (m, outcome) in batch.into_iter().zip(outcomes) {
-                        let lane = m.lane.clone();
                         match outcome {
-                            BatchOutcome::Skipped => self.skipped(m).await?,
-                            BatchOutcome::Answer(a) => {
-                                let outcome = self.finish(clock(), m, Ok(a)).await?;
-                                self.follow_up(transport, clock, outcome, lane, &mut tried, report)
-                                    .await?;
-                            }
+                            BatchOutcome::Skipped => skipped.push(m),
+                            BatchOutcome::Answer(a) => answered.push((m, Ok(a))),
                         }
                     }
                 }
             }
+            self.requeue(skipped, true).await?;
+            for (lane, outcome) in self.finish_many(clock(), answered).await? {
+                self.follow_up(transport, clock, outcome, lane, &mut tried, report)
+                    .await?;
+            }
         }
-        Ok(())
     }
 
     async fn follow_up<T: Transport>(

@@ -34,8 +34,24 @@ pub trait OutboxStore {
     /// Saves new states for existing entries.
     async fn put(&self, mutations: &[Mutation]) -> Result<(), Self::Error>;
 
-    /// Records the receipt (the entry is `Done`) and reconciles the entity, atomically.
-    async fn complete(&self, mutation: &Mutation) -> Result<(), Self::Error>;
+    /// Marks the candidates that are still pending as in flight (one more attempt) and
+    /// returns those, in one transaction. A candidate that changed meanwhile (coalesced away
+    /// by a newer write, say) is left alone and not sent.
+    async fn claim(&self, candidates: &[Mutation]) -> Result<Vec<Mutation>, Self::Error>;
+
+    /// Records each receipt (the entries are `Done`) and reconciles their entities, atomically.
+    async fn complete(&self, mutations: &[Mutation]) -> Result<(), Self::Error>;
+
+    /// Records deliveries and claims the next writes; a store may do both in one transaction,
+    /// which takes a round trip off every request of a per-resource replay.
+    async fn settle(
+        &self,
+        delivered: &[Mutation],
+        next: &[Mutation],
+    ) -> Result<Vec<Mutation>, Self::Error> {
+        self.complete(delivered).await?;
+        self.claim(next).await
+    }
 
     /// Deletes the entry and the optimistic entity it created (user chose "Discard").
     async fn remove(&self, id: ClientMutationId) -> Result<(), Self::Error>;
