@@ -131,6 +131,15 @@ async fn run_two_tabs(mode: UploadMode) {
         _ => unreachable!(),
     };
     assert_eq!(report.delivered, 5);
+    let ran_tab = if Rc::ptr_eq(idle, &a) { &b } else { &a };
+    let delivered = ran_tab
+        .status
+        .events
+        .get_untracked()
+        .iter()
+        .filter(|e| matches!(e, caresync_sync::Event::Delivered { .. }))
+        .count();
+    assert_eq!(delivered, 5, "the UI sees one Delivered event per write");
 
     let msgs = get(
         &tokens.access_token,

@@ -9,8 +9,8 @@ use std::{cell::RefCell, rc::Rc};
 
 use caresync_sync::{
     outbox::{Resolution, SyncReport},
-    ClientMutationId, Config, EnqueueError, Millis, Mutation, NewMutation, Outbox, OutboxError,
-    OutboxStore,
+    ClientMutationId, Config, EnqueueError, Event, Millis, Mutation, NewMutation, Outbox,
+    OutboxError, OutboxStore,
 };
 use futures::lock::Mutex;
 use gloo_timers::callback::Timeout;
@@ -47,6 +47,8 @@ pub struct SyncStatus {
     pub syncing: RwSignal<bool>,
     /// Bumped whenever local data changed, in this tab or another: views re-read.
     pub revision: RwSignal<u64>,
+    /// The engine's latest events in this tab (delivered, parked, conflict...), newest last.
+    pub events: RwSignal<Vec<Event>>,
 }
 
 impl SyncStatus {
@@ -57,6 +59,7 @@ impl SyncStatus {
             last_sync: RwSignal::new(None),
             syncing: RwSignal::new(false),
             revision: RwSignal::new(0),
+            events: RwSignal::new(Vec::new()),
         }
     }
 }
@@ -82,6 +85,8 @@ pub enum Pass {
 
 const LAST_SYNC: &str = "lastSync";
 const DEBOUNCE_MS: u32 = 250;
+/// How many recent engine events the UI can look back on.
+const EVENTS_KEPT: usize = 100;
 
 pub fn now_ms() -> Millis {
     js_sys::Date::now() as Millis
@@ -141,12 +146,12 @@ impl SyncRuntime {
         new: NewMutation,
         change: Option<EntityChange>,
     ) -> Result<Mutation, RuntimeError> {
-        let m = self
-            .writer
-            .lock()
-            .await
-            .enqueue(now_ms(), new, change)
-            .await?;
+        let m = {
+            let mut writer = self.writer.lock().await;
+            let m = writer.enqueue(now_ms(), new, change).await?;
+            self.publish(writer.drain_events());
+            m
+        };
         self.changed().await;
         self.schedule(DEBOUNCE_MS, true);
         Ok(m)
@@ -158,11 +163,11 @@ impl SyncRuntime {
         id: ClientMutationId,
         resolution: Resolution,
     ) -> Result<(), RuntimeError> {
-        self.writer
-            .lock()
-            .await
-            .resolve(now_ms(), id, resolution)
-            .await?;
+        {
+            let mut writer = self.writer.lock().await;
+            writer.resolve(now_ms(), id, resolution).await?;
+            self.publish(writer.drain_events());
+        }
         self.changed().await;
         if resolution == Resolution::Retry {
             self.schedule(0, true);
@@ -184,6 +189,7 @@ impl SyncRuntime {
                 // Holding the lock, nothing else is on the wire: leftovers are from a crash.
                 outbox.recover().await?;
                 let report = outbox.sync(&this.transport, &now_ms).await?;
+                this.publish(outbox.drain_events());
                 Ok::<_, RuntimeError>(report)
             },
         )
@@ -202,6 +208,17 @@ impl SyncRuntime {
         self.changed().await;
         self.schedule_backoff().await;
         Ok(outcome)
+    }
+
+    fn publish(&self, fresh: Vec<Event>) {
+        if fresh.is_empty() {
+            return;
+        }
+        self.status.events.update(|kept| {
+            kept.extend(fresh);
+            let excess = kept.len().saturating_sub(EVENTS_KEPT);
+            kept.drain(..excess);
+        });
     }
 
     /// Fire-and-forget pass for event handlers.
