@@ -1,9 +1,12 @@
 //! Thin adapters over web platform APIs; the decisions live in `caresync-sync`.
 
+pub mod cache;
 pub mod idb;
 pub mod online;
 pub mod outbox_store;
 pub mod runtime;
 pub mod service_worker;
+pub mod session;
 pub mod transport;
 pub mod web_lock;
+pub mod writes;

@@ -36,12 +36,20 @@ impl From<&TokenResponse> for Tokens {
     }
 }
 
+/// Called with each rotated token pair.
+type RefreshHook = Box<dyn Fn(&Tokens)>;
+/// Reads the newest refresh token: another tab may have rotated it since this one read it.
+type LatestRefresh = Box<dyn Fn() -> futures::future::LocalBoxFuture<'static, Option<String>>>;
+
 pub struct FetchTransport {
     base: String,
     tokens: Rc<RefCell<Option<Tokens>>>,
     timeout_ms: u32,
     /// Requests put on the wire, for observability and the one-replayer test.
     sent: Cell<usize>,
+    /// Told about every rotated token pair, so the refresh token can be kept.
+    on_refresh: RefCell<Option<RefreshHook>>,
+    latest_refresh: RefCell<Option<LatestRefresh>>,
 }
 
 impl FetchTransport {
@@ -52,7 +60,39 @@ impl FetchTransport {
             tokens,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             sent: Cell::new(0),
+            on_refresh: RefCell::new(None),
+            latest_refresh: RefCell::new(None),
         }
+    }
+
+    pub fn latest_refresh(
+        &self,
+        f: impl Fn() -> futures::future::LocalBoxFuture<'static, Option<String>> + 'static,
+    ) {
+        *self.latest_refresh.borrow_mut() = Some(Box::new(f));
+    }
+
+    pub fn on_refresh(&self, f: impl Fn(&Tokens) + 'static) {
+        *self.on_refresh.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// GET with the session's token, refreshing it once on a 401.
+    pub async fn get(&self, path: &str) -> Result<Answer, NetError> {
+        let answer = self.fetch(path).await?;
+        if answer.status != 401 || self.refresh_auth().await.is_err() {
+            return Ok(answer);
+        }
+        self.fetch(path).await
+    }
+
+    /// An online action (not queued), with the same token handling.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, NetError> {
+        let send = || self.call(self.builder(Method::POST, path), Some(body.to_string()));
+        let answer = send().await?;
+        if answer.status != 401 || self.refresh_auth().await.is_err() {
+            return Ok(answer);
+        }
+        send().await
     }
 
     pub fn requests_sent(&self) -> usize {
@@ -142,9 +182,8 @@ fn method(name: &str) -> Method {
 
 impl Transport for FetchTransport {
     async fn capabilities(&self) -> Result<Capabilities, NetError> {
-        let answer = self
-            .call(self.builder(Method::GET, paths::SYNC_CAPABILITIES), None)
-            .await?;
+        // Through `get`: after an offline reload the first request has no access token yet.
+        let answer = self.get(paths::SYNC_CAPABILITIES).await?;
         Ok(match answer.status {
             200 => match serde_json::from_value::<SyncCapabilities>(answer.body) {
                 Ok(c) => Capabilities {
@@ -216,7 +255,14 @@ impl Transport for FetchTransport {
     }
 
     async fn refresh_auth(&self) -> Result<(), AuthError> {
-        let Some(refresh) = self.tokens.borrow().as_ref().map(|t| t.refresh.clone()) else {
+        let reading = self.latest_refresh.borrow().as_ref().map(|read| read());
+        let latest = match reading {
+            Some(fut) => fut.await,
+            None => None,
+        };
+        let Some(refresh) =
+            latest.or_else(|| self.tokens.borrow().as_ref().map(|t| t.refresh.clone()))
+        else {
             return Err(AuthError::SignInRequired);
         };
         let body = serde_json::json!({ "refreshToken": refresh }).to_string();
@@ -231,7 +277,11 @@ impl Transport for FetchTransport {
             200 => {
                 let fresh: TokenResponse = serde_json::from_value(answer.body)
                     .map_err(|e| AuthError::Net(NetError::Network(e.to_string())))?;
-                *self.tokens.borrow_mut() = Some(Tokens::from(&fresh));
+                let tokens = Tokens::from(&fresh);
+                if let Some(f) = self.on_refresh.borrow().as_ref() {
+                    f(&tokens);
+                }
+                *self.tokens.borrow_mut() = Some(tokens);
                 Ok(())
             }
             401 | 403 => {

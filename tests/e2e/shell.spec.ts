@@ -26,11 +26,11 @@ function cspViolations(page: Page): string[] {
 test('first visit installs the service worker, which controls the page after a reload', async ({ page }) => {
   const violations = cspViolations(page);
   await page.goto('/');
-  await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await expect(page.getByRole('status')).toHaveText('Online');
   await swReady(page);
   await page.reload();
-  await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
   expect(controlled).toBe(true);
   expect(violations).toEqual([]);
@@ -66,7 +66,7 @@ test("Chromium's own installability check finds no errors", async () => {
     await page.goto('/');
     await swReady(page);
     await page.reload();
-    await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     const cdp = await context.newCDPSession(page);
     const verdict = await cdp.send('Page.getInstallabilityErrors');
     expect(verdict.installabilityErrors).toEqual([]);
@@ -84,7 +84,7 @@ test('after one online visit the app starts offline and says "Offline"', async (
   await page.reload();
   await context.setOffline(true);
   await page.reload();
-  await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await expect(page.getByRole('status')).toHaveText('Offline');
   await page.goto('/some/deep/link');
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
@@ -133,7 +133,7 @@ test('a new service worker makes the running app offer "Reload"', async ({ page 
     const reload = page.getByRole('button', { name: 'Reload' });
     await expect(reload).toBeVisible();
     await Promise.all([page.waitForEvent('load'), reload.click()]);
-    await expect(page.getByRole('heading', { name: 'Welcome to caresync' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     await expect(page.getByText('A new version is available')).toHaveCount(0);
   } finally {
     writeFileSync(swPath, original);

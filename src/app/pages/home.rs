@@ -1,16 +1,71 @@
-//! The home page: what caresync does for the person holding the device.
+//! The start page: sign in, or straight on to the messages.
 
-use leptos::prelude::*;
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_router::components::Redirect;
+
+use crate::{app::use_host, platform::session};
 
 #[component]
 pub fn Home() -> impl IntoView {
+    let host = use_host();
+    move || {
+        if host.session.with(Option::is_some) {
+            view! { <Redirect path="/threads" /> }.into_any()
+        } else {
+            view! { <SignIn /> }.into_any()
+        }
+    }
+}
+
+#[component]
+fn SignIn() -> impl IntoView {
+    let host = use_host();
+    let tenant = RwSignal::new(String::new());
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (t, u, p) = (
+            tenant.get_untracked(),
+            username.get_untracked(),
+            password.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            match session::sign_in(t.trim(), u.trim(), &p).await {
+                Ok(signed_in) => host.begin(signed_in),
+                Err(err) => error.set(Some(err.to_string())),
+            }
+            busy.set(false);
+        });
+    };
     view! {
-        <section class="page" aria-labelledby="home-title">
-            <h1 id="home-title">"Welcome to caresync"</h1>
-            <p>
-                "Your messages to your care team are kept on this device, so you can read and "
-                "write them with no network. Anything you write is sent as soon as you are back online."
-            </p>
+        <section class="page sign-in" aria-labelledby="sign-in-title">
+            <h1 id="sign-in-title">"Sign in"</h1>
+            <p>"Your messages stay on this device, so you can read and write them with no network."</p>
+            <form on:submit=submit>
+                <label for="tenant">"Tenant"</label>
+                <input id="tenant" name="tenant" autocomplete="organization" required
+                    prop:value=tenant on:input=move |ev| tenant.set(event_target_value(&ev)) />
+                <label for="username">"Username"</label>
+                <input id="username" name="username" autocomplete="username" required
+                    prop:value=username on:input=move |ev| username.set(event_target_value(&ev)) />
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
+                <Show when=move || error.with(Option::is_some)>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <button type="submit" prop:disabled=busy>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
         </section>
     }
 }

@@ -2,6 +2,12 @@
 
 mod home;
 mod not_found;
+mod sync_page;
+mod thread;
+mod threads;
 
 pub use home::Home;
 pub use not_found::NotFound;
+pub use sync_page::SyncPage;
+pub use thread::Thread;
+pub use threads::Threads;

@@ -1,0 +1,170 @@
+//! What the screens show, derived from the local cache and the outbox: plain data with
+//! plain methods, so the components stay thin.
+
+use caresync_contract::comms::{MessageDto, ThreadDto, ThreadStatus};
+use caresync_sync::{Action, Mutation, MutationState};
+
+use crate::platform::cache::PendingMessage;
+
+/// Where a message stands, in the words the user reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Sent,
+    Sending,
+    WaitingForNetwork,
+    NotSent {
+        reason: String,
+        actions: Vec<Action>,
+    },
+}
+
+impl Delivery {
+    pub fn label(&self) -> Option<String> {
+        match self {
+            Delivery::Sent => None,
+            Delivery::Sending => Some("Sending…".into()),
+            Delivery::WaitingForNetwork => Some("Waiting for network".into()),
+            Delivery::NotSent { reason, .. } => Some(format!("Not sent: {reason}")),
+        }
+    }
+
+    /// The reason for a refusal, as the user should read it.
+    pub fn from_park(code: &str, message: &str) -> String {
+        match code {
+            "THREAD_ARCHIVED" => "this conversation is archived".into(),
+            _ => message.trim_end_matches('.').to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRow {
+    /// Stable across reconciliation: the clientMutationId for the user's own messages.
+    pub key: String,
+    pub sender: String,
+    pub body: String,
+    pub sent_at: Option<String>,
+    pub mine: bool,
+    pub delivery: Delivery,
+    /// The queued write behind a message the user wrote, while it is in the outbox.
+    pub mutation: Option<caresync_sync::ClientMutationId>,
+}
+
+impl MessageRow {
+    /// Server messages in `(sentAt, messageId)` order, then the user's own not yet on the
+    /// server, in the order written. A confirmed message is never shown twice.
+    pub fn list(
+        server: Vec<MessageDto>,
+        pending: Vec<PendingMessage>,
+        outbox: &[Mutation],
+        online: bool,
+        me: &str,
+    ) -> Vec<MessageRow> {
+        let confirmed: std::collections::HashSet<&str> = server
+            .iter()
+            .filter_map(|m| m.client_mutation_id.as_deref())
+            .collect();
+        let mut rows: Vec<MessageRow> = server
+            .iter()
+            .map(|m| MessageRow {
+                key: m
+                    .client_mutation_id
+                    .clone()
+                    .unwrap_or_else(|| m.message_id.clone()),
+                sender: if m.sender_id == me {
+                    "You".into()
+                } else {
+                    m.sender_name.clone()
+                },
+                body: m.body.clone(),
+                sent_at: Some(m.sent_at.clone()),
+                mine: m.sender_id == me,
+                delivery: Delivery::Sent,
+                mutation: None,
+            })
+            .collect();
+        let mut mine: Vec<(u64, MessageRow)> = pending
+            .into_iter()
+            .filter(|p| !confirmed.contains(p.client_mutation_id.as_str()))
+            .map(|p| {
+                let queued = outbox
+                    .iter()
+                    .find(|m| m.id.to_string() == p.client_mutation_id);
+                let delivery = match (queued.map(|m| &m.state), &p.message_id) {
+                    (None, _) | (Some(MutationState::Done { .. }), _) => Delivery::Sent,
+                    (Some(MutationState::Parked { reason, actions }), _) => Delivery::NotSent {
+                        reason: Delivery::from_park(&reason.code, &reason.message),
+                        actions: actions.clone(),
+                    },
+                    (Some(MutationState::Conflict { notice, .. }), _) => Delivery::NotSent {
+                        reason: notice.trim_end_matches('.').to_owned(),
+                        actions: vec![Action::Discard],
+                    },
+                    (Some(MutationState::InFlight), _) => Delivery::Sending,
+                    (Some(MutationState::Pending), _) if online => Delivery::Sending,
+                    (Some(MutationState::Pending), _) => Delivery::WaitingForNetwork,
+                };
+                let order = queued.map_or(u64::MAX, |m| m.seq);
+                let row = MessageRow {
+                    key: p.client_mutation_id.clone(),
+                    sender: "You".into(),
+                    body: p.body,
+                    sent_at: p.sent_at,
+                    mine: true,
+                    delivery,
+                    mutation: queued.map(|m| m.id),
+                };
+                (order, row)
+            })
+            .collect();
+        // Delivered ones (with a server time) join the timeline; the rest follow in order.
+        mine.sort_by_key(|(order, _)| *order);
+        let (timed, untimed): (Vec<_>, Vec<_>) = mine
+            .into_iter()
+            .map(|(_, r)| r)
+            .partition(|r| r.sent_at.is_some());
+        rows.extend(timed);
+        rows.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
+        rows.extend(untimed);
+        rows
+    }
+}
+
+/// A thread as the list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadRow {
+    pub id: String,
+    pub subject: String,
+    pub archived: bool,
+    pub last_activity: String,
+    pub unread: u32,
+}
+
+impl From<&ThreadDto> for ThreadRow {
+    fn from(t: &ThreadDto) -> Self {
+        ThreadRow {
+            id: t.thread_id.clone(),
+            subject: t.subject.clone(),
+            archived: t.status == ThreadStatus::Archived,
+            last_activity: t
+                .last_message_at
+                .clone()
+                .unwrap_or_else(|| t.updated_at.clone()),
+            unread: t.unread_count,
+        }
+    }
+}
+
+/// A time the way this device's user reads it.
+pub fn local_time(iso: &str) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(iso));
+    if date.get_time().is_nan() {
+        return iso.to_owned();
+    }
+    String::from(date.to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+pub fn local_time_ms(ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    String::from(date.to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED))
+}

@@ -1,0 +1,78 @@
+//! Everything waiting for the user: parked and conflicting writes, with reasons and actions.
+
+use caresync_sync::{outbox::Resolution, Mutation, MutationState};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::app::{model::Delivery, use_session};
+
+fn describe(m: &Mutation) -> (String, String) {
+    let what = match m.kind {
+        caresync_sync::AggregateKind::Message => "A message",
+        caresync_sync::AggregateKind::ReadReceipt => "A read receipt",
+        _ => "A change",
+    };
+    let why = match &m.state {
+        MutationState::Parked { reason, .. } => format!(
+            "Not sent: {}",
+            Delivery::from_park(&reason.code, &reason.message)
+        ),
+        MutationState::Conflict { notice, .. } => notice.clone(),
+        _ => String::new(),
+    };
+    (what.to_owned(), why)
+}
+
+#[component]
+pub fn SyncPage() -> impl IntoView {
+    let session = use_session();
+    move || {
+        let Some(s) = session.get() else {
+            return view! { <Redirect path="/" /> }.into_any();
+        };
+        let blocked = s.runtime.status.blocked;
+        let list = move || {
+            let rows = blocked.get();
+            if rows.is_empty() {
+                return view! { <p>"Nothing needs your attention. Every change has been sent or is on its way."</p> }.into_any();
+            }
+            view! {
+                <ul class="blocked">
+                    {rows.into_iter().map(|m| {
+                        let (what, why) = describe(&m);
+                        let text = m.user_text().map(str::to_owned);
+                        let thread = m.lane.as_str().strip_prefix("thread:").map(str::to_owned);
+                        let id = m.id;
+                        let can_retry = matches!(m.state, MutationState::Parked { .. });
+                        view! {
+                            <li class="blocked-item">
+                                <p><strong>{what}</strong>" — "{why}</p>
+                                {text.map(|t| view! { <p class="message-body">{t}</p> })}
+                                <div class="actions">
+                                    {thread.map(|t| view! { <a href=format!("/threads/{t}")>"Open the conversation"</a> })}
+                                    {can_retry.then(|| view! {
+                                        <button type="button" on:click=move |_| {
+                                            let Some(s) = session.get_untracked() else { return };
+                                            leptos::task::spawn_local(async move { let _ = s.runtime.resolve(id, Resolution::Retry).await; });
+                                        }>"Retry"</button>
+                                    })}
+                                    <button type="button" class="secondary" on:click=move |_| {
+                                        let Some(s) = session.get_untracked() else { return };
+                                        leptos::task::spawn_local(async move { let _ = s.runtime.resolve(id, Resolution::Discard).await; });
+                                    }>"Discard"</button>
+                                </div>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        };
+        view! {
+            <section class="page" aria-labelledby="sync-title">
+                <h1 id="sync-title">"Sync status"</h1>
+                {list}
+            </section>
+        }
+        .into_any()
+    }
+}

@@ -1,0 +1,126 @@
+//! One conversation: messages in order, the user's own with their state in words, the
+//! offline banner, and the composer.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_params_map};
+
+use crate::{
+    app::{
+        components::{Composer, MessageItem},
+        model::{local_time_ms, MessageRow},
+        use_online, use_session,
+    },
+    platform::{session::SignedIn, writes},
+};
+
+#[component]
+pub fn Thread() -> impl IntoView {
+    let session = use_session();
+    let params = use_params_map();
+    move || {
+        let id = params.read().get("id").unwrap_or_default();
+        match session.get() {
+            Some(s) => view! { <ThreadView s=s id=id /> }.into_any(),
+            None => view! { <Redirect path="/" /> }.into_any(),
+        }
+    }
+}
+
+/// What the view renders, read from the device in one go.
+#[derive(Clone)]
+struct Loaded {
+    subject: String,
+    archived: bool,
+    rows: Vec<MessageRow>,
+}
+
+#[component]
+fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
+    let online = use_online();
+    let status = s.runtime.status;
+    let loader = StoredValue::new_local(s.clone());
+    let thread_id = id.clone();
+    let data = LocalResource::new(move || {
+        status.revision.track();
+        let online = online.get();
+        let (s, id) = (loader.get_value(), thread_id.clone());
+        async move {
+            let thread = s.cache.thread(&id).await.map_err(|e| e.to_string())?;
+            let server = s.cache.messages(&id).await.map_err(|e| e.to_string())?;
+            let pending = s.cache.pending(&id).await.map_err(|e| e.to_string())?;
+            let queued = s
+                .runtime
+                .store()
+                .lane(writes::thread_lane(&id).as_str())
+                .await
+                .map_err(|e| e.to_string())?;
+            let rows = MessageRow::list(server, pending, &queued, online, &s.user.user_id);
+            Ok::<_, String>(thread.map(|t| Loaded {
+                subject: t.subject,
+                archived: t.status == caresync_contract::comms::ThreadStatus::Archived,
+                rows,
+            }))
+        }
+    });
+    // Revalidate when the thread opens and whenever the connection comes back; then mark
+    // what others wrote as read.
+    let fresh = StoredValue::new_local(s.clone());
+    let thread_id = id.clone();
+    Effect::new(move |_| {
+        let online = online.get();
+        let (s, id) = (fresh.get_value(), thread_id.clone());
+        leptos::task::spawn_local(async move {
+            if online {
+                if let Err(err) = writes::revalidate_thread(&s, &id).await {
+                    leptos::logging::warn!("thread not refreshed: {err}");
+                }
+            }
+            if let Ok(messages) = s.cache.messages(&id).await {
+                writes::mark_read(&s, &id, &messages).await;
+            }
+        });
+    });
+    let banner = move || {
+        (!online.get()).then(|| {
+            let text = match status.last_sync.get() {
+                Some(at) => format!("Offline - latest messages at {}", local_time_ms(at)),
+                None => "Offline - these messages have not been synced yet".to_owned(),
+            };
+            view! { <p class="offline-banner">{text}</p> }
+        })
+    };
+    let composer_s = s.clone();
+    let composer_id = id.clone();
+    let items_s = StoredValue::new_local(s.clone());
+    let items_id = id.clone();
+    view! {
+        <section class="page thread-page" aria-labelledby="thread-title">
+            <p><a href="/threads">"Back to messages"</a></p>
+            <Transition fallback=|| view! { <p>"Loading the conversation…"</p> }>
+                {move || data.get().map(|found| match found {
+                    Err(err) => view! { <p class="error" role="alert">{format!("This conversation could not be read from this device: {err}")}</p> }.into_any(),
+                    Ok(None) => view! {
+                        <h1 id="thread-title">"Conversation"</h1>
+                        <p>"This conversation is not on this device yet. It appears once you are online."</p>
+                    }.into_any(),
+                    Ok(Some(loaded)) => {
+                        let (s, id) = (items_s.get_value(), items_id.clone());
+                        view! {
+                            <h1 id="thread-title">{loaded.subject.clone()}</h1>
+                            {loaded.archived.then_some(view! {
+                                <p class="note">"This conversation is archived. Messages you send are kept until it is reopened."</p>
+                            })}
+                            {banner}
+                            <ol class="messages" aria-label="Messages">
+                                {loaded.rows.into_iter().map(|row| view! { <MessageItem s=s.clone() thread=id.clone() row=row /> }).collect_view()}
+                            </ol>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+            <Composer s=composer_s thread=composer_id />
+        </section>
+    }
+}
