@@ -97,7 +97,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
     let items_id = id.clone();
     view! {
         <section class="page thread-page" aria-labelledby="thread-title">
-            <p><a href="/threads">"Back to messages"</a></p>
+            <p><a class="back" href="/threads">"Back to messages"</a></p>
             <Transition fallback=|| view! { <p>"Loading the conversation…"</p> }>
                 {move || data.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("This conversation could not be read from this device: {err}")}</p> }.into_any(),
