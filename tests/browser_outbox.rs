@@ -6,10 +6,9 @@ use std::collections::HashSet;
 use caresync::platform::{
     idb,
     outbox_store::{EntityChange, IdbOutbox},
+    writes,
 };
-use caresync_sync::{
-    AggregateKind, Config, Lane, MutationState, NewMutation, Outbox, OutboxStore, Request,
-};
+use caresync_sync::{Config, Lane, MutationState, NewMutation, Outbox, OutboxStore};
 use serde_json::json;
 use wasm_bindgen_test::*;
 
@@ -20,21 +19,7 @@ fn unique(name: &str) -> String {
 }
 
 fn message(thread: &str, text: &str) -> NewMutation {
-    let id = uuid::Uuid::now_v7();
-    NewMutation {
-        id,
-        tenant: "north-clinic".into(),
-        actor: "usr-north-patient1".into(),
-        kind: AggregateKind::Message,
-        lane: Lane::new(format!("thread:{thread}")),
-        request: Request {
-            method: "POST".into(),
-            path: format!("/api/v1/threads/{thread}/messages"),
-            body: json!({"clientMutationId": id, "body": text}),
-        },
-        coalesce_key: None,
-        versioned: None,
-    }
+    writes::message_as("north-clinic", "usr-north-patient1", thread, text).0
 }
 
 fn optimistic(new: &NewMutation) -> EntityChange {

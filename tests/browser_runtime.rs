@@ -8,9 +8,10 @@ use caresync::platform::{
     outbox_store::{EntityChange, IdbOutbox},
     runtime::{Pass, Scope, SyncRuntime},
     transport::{FetchTransport, Tokens},
+    writes,
 };
 use caresync_contract::auth::TokenResponse;
-use caresync_sync::{AggregateKind, Config, Lane, NewMutation, Request, UploadMode};
+use caresync_sync::{Config, NewMutation, UploadMode};
 use gloo_net::http::Request as Http;
 use leptos::prelude::GetUntracked as _;
 use serde_json::{json, Value};
@@ -57,26 +58,7 @@ async fn open_thread(token: &str) -> String {
 }
 
 fn message(thread: &str, text: &str) -> (NewMutation, EntityChange) {
-    let id = uuid::Uuid::now_v7();
-    let new = NewMutation {
-        id,
-        tenant: "north-clinic".into(),
-        actor: "usr-north-patient1".into(),
-        kind: AggregateKind::Message,
-        lane: Lane::new(format!("thread:{thread}")),
-        request: Request {
-            method: "POST".into(),
-            path: format!("/api/v1/threads/{thread}/messages"),
-            body: json!({"clientMutationId": id, "body": text}),
-        },
-        coalesce_key: None,
-        versioned: None,
-    };
-    let change = EntityChange {
-        key: format!("msg:{thread}:{id}"),
-        value: json!({"body": text}),
-    };
-    (new, change)
+    writes::message_as("north-clinic", "usr-north-patient1", thread, text)
 }
 
 async fn runtime(db_name: &str, tokens: &TokenResponse, mode: UploadMode) -> Rc<SyncRuntime> {

@@ -7,11 +7,10 @@ use caresync::platform::{
     idb,
     outbox_store::{EntityChange, IdbOutbox},
     transport::{FetchTransport, Tokens},
+    writes,
 };
 use caresync_contract::auth::TokenResponse;
-use caresync_sync::{
-    AggregateKind, Config, Lane, NewMutation, Outbox, OutboxStore as _, Request, UploadMode,
-};
+use caresync_sync::{Config, Lane, NewMutation, Outbox, OutboxStore as _, UploadMode};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -70,22 +69,11 @@ fn summary(mut xs: Vec<f64>) -> Value {
     json!({ "p50_ms": percentile(&xs, 0.5), "p95_ms": percentile(&xs, 0.95), "n": xs.len() })
 }
 
+/// The app's own message write, in a lane of the benchmark's choosing.
 fn message(thread: &str, lane: &str, text: &str) -> NewMutation {
-    let id = uuid::Uuid::now_v7();
-    NewMutation {
-        id,
-        tenant: "north-clinic".into(),
-        actor: "usr-north-patient1".into(),
-        kind: AggregateKind::Message,
-        lane: Lane::new(lane),
-        request: Request {
-            method: "POST".into(),
-            path: format!("/api/v1/threads/{thread}/messages"),
-            body: json!({ "clientMutationId": id, "body": text, "clientSentAt": "2026-11-22T10:00:00.000Z" }),
-        },
-        coalesce_key: None,
-        versioned: None,
-    }
+    let (mut new, _) = writes::message_as("north-clinic", "usr-north-patient1", thread, text);
+    new.lane = Lane::new(lane);
+    new
 }
 
 async fn login() -> Result<(TokenResponse, String), String> {

@@ -103,41 +103,35 @@ impl Cache {
 
     /// Replaces the cached thread list with the server's (threads gone from it are removed).
     pub async fn store_threads(&self, threads: &[ThreadDto]) -> Result<(), StoreError> {
-        let old = self.threads().await?;
-        let tx = self
-            .db
-            .transaction(ENTITIES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let store = tx.object_store(ENTITIES)?;
-        for t in old
-            .iter()
+        let gone: Vec<String> = self
+            .threads()
+            .await?
+            .into_iter()
             .filter(|o| threads.iter().all(|n| n.thread_id != o.thread_id))
-        {
-            store.delete(thread_key(&t.thread_id)).primitive()?;
-        }
-        for t in threads {
-            store
-                .put(to_js(t)?)
-                .with_key(thread_key(&t.thread_id))
-                .primitive()?;
-        }
-        tx.commit().await?;
-        Ok(())
+            .map(|o| o.thread_id)
+            .collect();
+        self.write_threads(threads, &gone).await
     }
 
+    /// Updates one thread (after a reopen, or a local unread count).
     pub async fn store_thread(&self, thread: &ThreadDto) -> Result<(), StoreError> {
-        self.store_threads_partial(std::slice::from_ref(thread))
-            .await
+        self.write_threads(std::slice::from_ref(thread), &[]).await
     }
 
-    async fn store_threads_partial(&self, threads: &[ThreadDto]) -> Result<(), StoreError> {
+    async fn write_threads(
+        &self,
+        threads: &[ThreadDto],
+        gone: &[String],
+    ) -> Result<(), StoreError> {
         let tx = self
             .db
             .transaction(ENTITIES)
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let store = tx.object_store(ENTITIES)?;
+        for id in gone {
+            store.delete(thread_key(id)).primitive()?;
+        }
         for t in threads {
             store
                 .put(to_js(t)?)

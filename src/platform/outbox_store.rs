@@ -4,7 +4,8 @@
 use std::{cell::Cell, collections::HashSet, rc::Rc};
 
 use caresync_sync::{
-    ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation, OutboxStore, Ready, Stats,
+    store::assemble_ready, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation,
+    OutboxStore, Ready, Stats,
 };
 use indexed_db_futures::{
     cursor::CursorDirection,
@@ -436,30 +437,11 @@ impl OutboxStore for IdbOutbox {
                     .primitive()?,
             );
         }
-        let mut runs = Vec::new();
+        let mut runs = Vec::with_capacity(reads.len());
         for read in reads {
-            let run = mutations(read.await?)?;
-            let due = run.first().is_some_and(|head| {
-                head.state == MutationState::Pending && head.next_attempt_at <= now
-            });
-            if due {
-                runs.push(run);
-            }
+            runs.push(mutations(read.await?)?);
         }
-        runs.sort_by_key(|run| run.first().map_or(u64::MAX, |m| m.seq));
-        let mut out = Vec::new();
-        for run in runs {
-            for m in run
-                .into_iter()
-                .take_while(|m| m.state == MutationState::Pending)
-            {
-                if out.len() >= total {
-                    return Ok(out);
-                }
-                out.push(m);
-            }
-        }
-        Ok(out)
+        Ok(assemble_ready(runs, now, total))
     }
 
     async fn reset_in_flight(&self) -> Result<usize, StoreError> {

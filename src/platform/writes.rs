@@ -27,6 +27,16 @@ fn iso_now() -> String {
 
 /// A new message: append-only, in its thread's lane, shown at once as pending.
 pub fn message(s: &SignedIn, thread: &str, body: &str) -> (NewMutation, EntityChange) {
+    message_as(&s.user.tenant_id, &s.user.user_id, thread, body)
+}
+
+/// The same for a given tenant and author (tests and benchmarks write as a demo user).
+pub fn message_as(
+    tenant: &str,
+    actor: &str,
+    thread: &str,
+    body: &str,
+) -> (NewMutation, EntityChange) {
     let id = uuid::Uuid::now_v7();
     let client_sent_at = iso_now();
     let pending = PendingMessage {
@@ -39,8 +49,8 @@ pub fn message(s: &SignedIn, thread: &str, body: &str) -> (NewMutation, EntityCh
     };
     let new = NewMutation {
         id,
-        tenant: s.user.tenant_id.clone(),
-        actor: s.user.user_id.clone(),
+        tenant: tenant.to_owned(),
+        actor: actor.to_owned(),
         kind: AggregateKind::Message,
         lane: thread_lane(thread),
         request: Request {

@@ -9,7 +9,7 @@ use std::{
 use crate::{
     events::Stats,
     model::{ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation},
-    store::{OutboxStore, Ready},
+    store::{assemble_ready, OutboxStore, Ready},
 };
 
 #[derive(Default)]
@@ -168,33 +168,18 @@ impl OutboxStore for MemoryOutbox {
         exclude: &HashSet<Lane>,
     ) -> Result<Ready, Infallible> {
         let inner = self.inner.borrow();
-        let mut heads: Vec<(u64, &Lane, &BTreeMap<u64, ClientMutationId>)> = inner
+        let runs = inner
             .lanes
             .iter()
             .filter(|(lane, _)| !exclude.contains(*lane))
-            .filter_map(|(lane, seqs)| seqs.keys().next().map(|s| (*s, lane, seqs)))
+            .map(|(_, seqs)| {
+                seqs.values()
+                    .take(per_lane.max(1))
+                    .filter_map(|id| inner.entries.get(id).cloned())
+                    .collect()
+            })
             .collect();
-        heads.sort_by_key(|(seq, _, _)| *seq);
-        let mut out = Vec::new();
-        for (_, _, seqs) in heads {
-            if out.len() >= total {
-                break;
-            }
-            // `i` is the position in the lane: i == 0 is its head; followers ride on the head's due
-            // time, and i itself counts how many of this lane were taken.
-            for (i, id) in seqs.values().enumerate() {
-                let Some(m) = inner.entries.get(id) else {
-                    break;
-                };
-                let due = i > 0 || m.next_attempt_at <= now;
-                if m.state != MutationState::Pending || !due || i >= per_lane || out.len() >= total
-                {
-                    break;
-                }
-                out.push(m.clone());
-            }
-        }
-        Ok(out)
+        Ok(assemble_ready(runs, now, total))
     }
 
     async fn reset_in_flight(&self) -> Result<usize, Infallible> {

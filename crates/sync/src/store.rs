@@ -5,11 +5,33 @@ use std::collections::HashSet;
 
 use crate::{
     events::Stats,
-    model::{ClientMutationId, Lane, Millis, Mutation, NewMutation},
+    model::{ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation},
 };
 
 /// Writes that may be sent now, oldest lane first, in lane order.
 pub type Ready = Vec<Mutation>;
+
+/// The rule every store applies to lane runs (each the first undecided entries of one lane,
+/// in order): a lane is ready when its head is pending and due; its pending run follows the
+/// head; lanes whose head is oldest go first; at most `total` in all.
+pub fn assemble_ready(runs: Vec<Vec<Mutation>>, now: Millis, total: usize) -> Ready {
+    let mut runs: Vec<Vec<Mutation>> = runs
+        .into_iter()
+        .filter(|run| {
+            run.first().is_some_and(|head| {
+                head.state == MutationState::Pending && head.next_attempt_at <= now
+            })
+        })
+        .collect();
+    runs.sort_by_key(|run| run.first().map_or(u64::MAX, |m| m.seq));
+    runs.into_iter()
+        .flat_map(|run| {
+            run.into_iter()
+                .take_while(|m| m.state == MutationState::Pending)
+        })
+        .take(total)
+        .collect()
+}
 
 #[allow(async_fn_in_trait)]
 pub trait OutboxStore {
