@@ -41,6 +41,8 @@ impl Scope {
 pub struct SyncStatus {
     /// Writes not yet decided by the server.
     pub waiting: RwSignal<usize>,
+    /// False until the outbox has been read once: before that, "nothing waiting" is unknown.
+    pub known: RwSignal<bool>,
     /// Parked and conflicting writes, waiting for the user.
     pub blocked: RwSignal<Vec<Mutation>>,
     pub last_sync: RwSignal<Option<Millis>>,
@@ -55,6 +57,7 @@ impl SyncStatus {
     fn new() -> Self {
         SyncStatus {
             waiting: RwSignal::new(0),
+            known: RwSignal::new(false),
             blocked: RwSignal::new(Vec::new()),
             last_sync: RwSignal::new(None),
             syncing: RwSignal::new(false),
@@ -244,6 +247,7 @@ impl SyncRuntime {
         let blocked = self.store.blocked().await?;
         let last: Option<Millis> = idb::get_meta(self.store.database(), LAST_SYNC).await?;
         self.status.waiting.set(stats.waiting());
+        self.status.known.set(true);
         self.status.blocked.set(blocked);
         self.status.last_sync.set(last);
         self.status.revision.update(|r| *r += 1);

@@ -107,8 +107,16 @@ test('closing the page mid-replay: reopening completes it, with no duplicates', 
   await expect(again.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
   await expect(again.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
   for (const text of texts) await expect(again.getByText(text, { exact: true })).toBeVisible();
-  const bodies = await serverBodies(request, await apiToken(request), FOLLOW_UP);
-  expect(bodies.filter((b) => texts.includes(b))).toEqual(texts);
+  await expect(again.getByText('Sending…')).toHaveCount(0);
+  const token = await apiToken(request);
+  // The first tab's delayed request may still commit after the second tab's replay: either
+  // way, each message must be there exactly once.
+  await expect
+    .poll(async () => (await serverBodies(request, token, FOLLOW_UP)).filter((b) => texts.includes(b)), { timeout: 10_000 })
+    .toEqual(texts);
+  await new Promise((r) => setTimeout(r, 2500));
+  const settled = await serverBodies(request, token, FOLLOW_UP);
+  expect(settled.filter((b) => texts.includes(b))).toEqual(texts);
 });
 
 test('archived thread: the message parks, later ones wait, "Reopen thread" delivers both', async ({ page, request }) => {

@@ -19,6 +19,7 @@ pub fn AppHeader() -> impl IntoView {
         if let Some(s) = session.get() {
             let st = s.runtime.status;
             parts.push(match st.waiting.get() {
+                _ if !st.known.get() => "Checking for unsent changes…".to_owned(),
                 0 => "All changes sent".to_owned(),
                 1 => "1 change waiting".to_owned(),
                 n => format!("{n} changes waiting"),
