@@ -30,6 +30,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up("CREATE TABLE server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"),
         M::up(include_str!("migrations.sql")),
+        M::up(include_str!("migrations_v3.sql")),
     ])
 }
 
@@ -51,6 +52,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrations().to_latest(&mut conn)?;
         crate::seed::ensure_demo_data(&mut conn)?;
+        crate::seed::ensure_facility_demo(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

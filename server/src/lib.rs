@@ -59,6 +59,10 @@ pub fn router(state: AppState) -> Router {
             "/api",
             api::routes().layer(middleware::from_fn(json_errors)),
         )
+        .nest(
+            "/internal",
+            api::internal_routes().layer(middleware::from_fn(json_errors)),
+        )
         .with_state(state)
         .merge(shell.router());
     if test_faults {

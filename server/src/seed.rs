@@ -157,3 +157,61 @@ pub fn ensure_demo_data(conn: &mut Connection) -> Result<(), DbError> {
     tracing::info!("created the demo tenants north-clinic and south-clinic (password: demo)");
     Ok(())
 }
+
+/// The demo facility: a hospital with two wards, rooms and beds; staff memberships.
+pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM facility_nodes", [], |r| r.get(0))?;
+    if count > 0 {
+        return Ok(());
+    }
+    let now = now_ms();
+    let tx = conn.transaction()?;
+    for (id, parent, name, kind) in [
+        (
+            "node-north-hospital",
+            None,
+            "North Clinic Hospital",
+            "hospital",
+        ),
+        ("node-ward-a", Some("node-north-hospital"), "Ward A", "ward"),
+        ("node-ward-b", Some("node-north-hospital"), "Ward B", "ward"),
+    ] {
+        tx.execute(
+            "INSERT INTO facility_nodes (id, tenant_id, parent_id, name, kind) VALUES (?1, 'north-clinic', ?2, ?3, ?4)",
+            params![id, parent, name, kind],
+        )?;
+    }
+    for (id, node, name) in [
+        ("loc-a-1", "node-ward-a", "Room A1"),
+        ("loc-a-2", "node-ward-a", "Room A2"),
+        ("loc-b-1", "node-ward-b", "Room B1"),
+    ] {
+        tx.execute(
+            "INSERT INTO locations (id, tenant_id, node_id, name) VALUES (?1, 'north-clinic', ?2, ?3)",
+            params![id, node, name],
+        )?;
+    }
+    for (id, location, label) in [
+        ("bed-a1-1", "loc-a-1", "A1-1"),
+        ("bed-a1-2", "loc-a-1", "A1-2"),
+        ("bed-a2-1", "loc-a-2", "A2-1"),
+        ("bed-b1-1", "loc-b-1", "B1-1"),
+    ] {
+        tx.execute(
+            "INSERT INTO beds (id, tenant_id, location_id, label, status, status_updated_at, housekeeping_status, housekeeping_updated_at) \
+             VALUES (?1, 'north-clinic', ?2, ?3, 'available', ?4, 'clean', ?4)",
+            params![id, location, label, now - 2 * HOUR],
+        )?;
+    }
+    for (user, node, role) in [
+        ("usr-north-nurse1", "node-ward-a", "ward_staff"),
+        ("usr-north-dr-lee", "node-north-hospital", "provider"),
+    ] {
+        tx.execute(
+            "INSERT INTO memberships (user_id, node_id, role) VALUES (?1, ?2, ?3)",
+            params![user, node, role],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -2,9 +2,11 @@
 //!
 //! One source of truth, so the client and the server cannot drift apart on a field name.
 
+pub mod audit;
 pub mod auth;
 pub mod comms;
 pub mod error;
+pub mod facility;
 pub mod paths;
 pub mod sync;
 

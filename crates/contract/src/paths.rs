@@ -15,3 +15,14 @@ pub fn thread_messages(thread_id: &str) -> String {
 pub fn thread_reopen(thread_id: &str) -> String {
     format!("/api/v1/threads/{thread_id}/reopen")
 }
+
+pub const AUDIT_EVENTS: &str = "/api/v1/audit-events";
+pub const EDGE_SNAPSHOT: &str = "/internal/edge/snapshot";
+
+pub fn bed_status(bed_id: &str) -> String {
+    format!("/api/v1/facility/beds/{bed_id}/status")
+}
+
+pub fn bed_housekeeping(bed_id: &str) -> String {
+    format!("/api/v1/facility/beds/{bed_id}/housekeeping-status")
+}

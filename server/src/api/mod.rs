@@ -1,7 +1,9 @@
 //! The `/api` surface: reads per service, and every write through one [`dispatch`], whether it
 //! arrives per resource or inside a sync push — same dedupe, same rules, same answer.
 
+pub mod audit;
 pub mod comms;
+pub mod facility;
 pub mod sync_push;
 
 use axum::{
@@ -9,7 +11,7 @@ use axum::{
     extract::{OriginalUri, Path, Query, State},
     http::{HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
     Json, Router,
 };
 use caresync_contract::ErrorCode;
@@ -35,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/threads/{thread_id}/reopen", post(reopen))
         .route("/v1/read", post(write))
+        .route("/v1/audit-events", post(write))
+        .route("/v1/facility/beds/{bed_id}/status", put(write))
+        .route("/v1/facility/beds/{bed_id}/housekeeping-status", put(write))
         .route("/v1/sync/push", post(sync_push::push))
         .route("/v1/sync/capabilities", get(sync_push::capabilities))
         .fallback(|| async { not_found("No such API route.") })
@@ -54,6 +59,13 @@ pub fn dispatch(
             comms::post_message(conn, caller, thread_id, body)
         }
         ("POST", ["api", "v1", "read"]) => comms::mark_read(conn, caller, body),
+        ("POST", ["api", "v1", "audit-events"]) => audit::record(conn, caller, body),
+        ("PUT", ["api", "v1", "facility", "beds", bed_id, "status"]) => {
+            facility::write_bed(conn, caller, bed_id, facility::BedField::Status, body)
+        }
+        ("PUT", ["api", "v1", "facility", "beds", bed_id, "housekeeping-status"]) => {
+            facility::write_bed(conn, caller, bed_id, facility::BedField::Housekeeping, body)
+        }
         _ => Err(not_found(format!("No write route {method} {path}."))),
     }
 }
@@ -121,6 +133,42 @@ async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Respon
         .call(move |conn| Ok(comms::list_threads(conn, &caller)))
         .await??;
     Ok(Json(list).into_response())
+}
+
+/// Routes relative to `/internal`: what edge devices pull.
+pub fn internal_routes() -> Router<AppState> {
+    Router::new()
+        .route("/edge/snapshot", get(snapshot))
+        .fallback(|| async { not_found("No such route.") })
+}
+
+#[derive(Deserialize)]
+struct SnapshotQuery {
+    #[serde(rename = "nodeId")]
+    node_id: Option<String>,
+}
+
+async fn snapshot(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SnapshotQuery>,
+) -> Result<Response, HttpError> {
+    if caller.role == caresync_contract::auth::Role::Patient {
+        return Err(HttpError::new(
+            403,
+            ErrorCode::Forbidden,
+            "The facility registry is for staff.",
+        ));
+    }
+    let node = q
+        .node_id
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| crate::error::invalid("nodeId is required"))?;
+    let snap = state
+        .db
+        .call(move |conn| Ok(facility::snapshot(conn, &caller, &node)))
+        .await??;
+    Ok(Json(snap).into_response())
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,75 @@
+//! Facility service (seed 003): the edge snapshot and last-writer-wins bed status.
+
+use serde::{Deserialize, Serialize};
+
+/// How long an edge snapshot is good for, in seconds.
+pub const SNAPSHOT_TTL_SECONDS: u64 = 300;
+/// A bed write older than this (by `updatedAt`) is not applied but held for manual review.
+pub const BED_WINDOW_SECONDS: i64 = 3600;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDto {
+    pub node_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationDto {
+    pub location_id: String,
+    pub node_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BedDto {
+    pub bed_id: String,
+    pub location_id: String,
+    pub label: String,
+    pub status: String,
+    pub status_updated_at: String,
+    pub housekeeping_status: String,
+    pub housekeeping_updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipDto {
+    pub user_id: String,
+    pub node_id: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotDto {
+    pub node_id: String,
+    pub generated_at: String,
+    pub ttl_seconds: u64,
+    pub nodes: Vec<NodeDto>,
+    pub locations: Vec<LocationDto>,
+    pub beds: Vec<BedDto>,
+    pub memberships: Vec<MembershipDto>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BedStatusWrite {
+    pub status: String,
+    pub updated_at: String,
+    pub client_mutation_id: String,
+}
+
+/// What happened to a bed write: the bed's winning state and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BedWriteResult {
+    /// `applied`, `superseded` (a newer write had already won) or `manual_review`.
+    pub outcome: String,
+    pub message: String,
+    pub bed: BedDto,
+}

@@ -1,0 +1,81 @@
+//! Audit events: append-only; a duplicate clientMutationId gets the original back.
+
+use caresync_contract::audit::{AuditEventDto, AuditEventIn};
+use rusqlite::{params, Connection, OptionalExtension as _};
+
+use crate::{
+    auth::Caller,
+    error::{from_value, invalid, require_uuid, HttpError, Outcome},
+    time::{iso, now_ms, parse_iso},
+};
+
+fn by_mutation(
+    conn: &Connection,
+    caller: &Caller,
+    cmid: &str,
+) -> Result<Option<AuditEventDto>, HttpError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
+             WHERE tenant_id = ?1 AND client_mutation_id = ?2",
+            params![caller.tenant, cmid],
+            |r| {
+                let payload: String = r.get(5)?;
+                Ok(AuditEventDto {
+                    audit_event_id: r.get(0)?,
+                    client_mutation_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    occurred_at: iso(r.get(3)?),
+                    recorded_at: iso(r.get(4)?),
+                    payload: serde_json::from_str(&payload).unwrap_or_default(),
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// `POST /api/v1/audit-events`
+pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
+    let event: AuditEventIn = from_value(body)?;
+    require_uuid("clientMutationId", &event.client_mutation_id)?;
+    let valid_type = !event.kind.is_empty()
+        && event.kind.len() <= 100
+        && event
+            .kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !valid_type {
+        return Err(invalid(
+            "type must be 1 to 100 characters of a-z, 0-9, '.', '_' or '-'",
+        ));
+    }
+    let occurred_at = parse_iso(&event.occurred_at)
+        .ok_or_else(|| invalid("occurredAt must be an RFC 3339 time"))?;
+    if !event.payload.is_object() {
+        return Err(invalid("payload must be a JSON object"));
+    }
+    if let Some(existing) = by_mutation(conn, caller, &event.client_mutation_id)? {
+        return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+    }
+    let mut payload = event.payload;
+    if let (Some(seal), Some(obj)) = (event.integrity, payload.as_object_mut()) {
+        obj.insert("integrity".into(), seal.into());
+    }
+    conn.execute(
+        "INSERT INTO audit_events (id, tenant_id, actor_id, client_mutation_id, type, occurred_at, payload, recorded_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            uuid::Uuid::now_v7().to_string(),
+            caller.tenant,
+            caller.user,
+            event.client_mutation_id,
+            event.kind,
+            occurred_at,
+            payload.to_string(),
+            now_ms()
+        ],
+    )?;
+    let created = by_mutation(conn, caller, &event.client_mutation_id)?
+        .ok_or_else(|| invalid("the audit event vanished after insert"))?;
+    Ok((201, serde_json::to_value(created).unwrap_or_default()))
+}
