@@ -31,6 +31,7 @@ fn migrations() -> Migrations<'static> {
         M::up("CREATE TABLE server_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"),
         M::up(include_str!("migrations.sql")),
         M::up(include_str!("migrations_v3.sql")),
+        M::up(include_str!("migrations_v4.sql")),
     ])
 }
 
@@ -53,6 +54,7 @@ impl Db {
         migrations().to_latest(&mut conn)?;
         crate::seed::ensure_demo_data(&mut conn)?;
         crate::seed::ensure_facility_demo(&mut conn)?;
+        crate::seed::ensure_sessions_demo(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -215,3 +215,56 @@ pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
     tx.commit()?;
     Ok(())
 }
+
+/// Demo video visits: each patient has a scheduled one; patient1 also one waiting to be
+/// admitted and one that failed (for the fallback to messaging).
+pub fn ensure_sessions_demo(conn: &mut Connection) -> Result<(), DbError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
+    if count > 0 {
+        return Ok(());
+    }
+    let now = now_ms();
+    let tx = conn.transaction()?;
+    for (id, tenant, patient, provider, status, at) in [
+        (
+            "ses-north-scheduled",
+            "north-clinic",
+            "usr-north-patient1",
+            "usr-north-dr-lee",
+            "scheduled",
+            now + 24 * HOUR,
+        ),
+        (
+            "ses-north-waiting",
+            "north-clinic",
+            "usr-north-patient1",
+            "usr-north-dr-lee",
+            "waiting",
+            now,
+        ),
+        (
+            "ses-north-failed",
+            "north-clinic",
+            "usr-north-patient1",
+            "usr-north-dr-lee",
+            "failed",
+            now - 24 * HOUR,
+        ),
+        (
+            "ses-south-scheduled",
+            "south-clinic",
+            "usr-south-patient2",
+            "usr-south-dr-ng",
+            "scheduled",
+            now + 48 * HOUR,
+        ),
+    ] {
+        tx.execute(
+            "INSERT INTO sessions (id, tenant_id, patient_id, provider_id, status, version, scheduled_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
+            params![id, tenant, patient, provider, status, at, now],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -9,5 +9,6 @@ pub mod error;
 pub mod facility;
 pub mod paths;
 pub mod sync;
+pub mod virtual_care;
 
 pub use error::{ApiError, ErrorCode};

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod comms;
 pub mod facility;
 pub mod sync_push;
+pub mod virtual_care;
 
 use axum::{
     body::Bytes,
@@ -38,6 +39,20 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/threads/{thread_id}/reopen", post(reopen))
         .route("/v1/read", post(write))
         .route("/v1/audit-events", post(write))
+        .route("/v1/virtual-care/async-visits", get(visits).post(write))
+        .route(
+            "/v1/virtual-care/async-visits/{visit_id}/attachments/{attachment_id}",
+            get(attachment),
+        )
+        .route("/v1/virtual-care/sessions", get(sessions))
+        .route("/v1/virtual-care/sessions/{session_id}", get(session))
+        .route("/v1/virtual-care/sessions/{session_id}/cancel", post(write))
+        .route("/v1/virtual-care/sessions/{session_id}/end", post(write))
+        .route("/v1/virtual-care/sessions/{session_id}/admit", post(write))
+        .route(
+            "/v1/virtual-care/sessions/{session_id}/fallback",
+            post(fallback),
+        )
         .route("/v1/facility/beds/{bed_id}/status", put(write))
         .route("/v1/facility/beds/{bed_id}/housekeeping-status", put(write))
         .route("/v1/sync/push", post(sync_push::push))
@@ -60,6 +75,13 @@ pub fn dispatch(
         }
         ("POST", ["api", "v1", "read"]) => comms::mark_read(conn, caller, body),
         ("POST", ["api", "v1", "audit-events"]) => audit::record(conn, caller, body),
+        ("POST", ["api", "v1", "virtual-care", "async-visits"]) => {
+            virtual_care::submit_visit(conn, caller, body)
+        }
+        (
+            "POST",
+            ["api", "v1", "virtual-care", "sessions", id, action @ ("cancel" | "end" | "admit")],
+        ) => virtual_care::act(conn, caller, id, action, body),
         ("PUT", ["api", "v1", "facility", "beds", bed_id, "status"]) => {
             facility::write_bed(conn, caller, bed_id, facility::BedField::Status, body)
         }
@@ -91,7 +113,7 @@ async fn write(
             .into_response()
         }
     };
-    let body: serde_json::Value = match serde_json::from_slice(&body) {
+    let mut body: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
             return HttpError::new(
@@ -102,6 +124,16 @@ async fn write(
             .into_response()
         }
     };
+    // `If-Match: "3"` stands for `{"version": 3}` on version-checked actions.
+    if let (Some(tag), Some(obj)) = (
+        headers.get("if-match").and_then(|v| v.to_str().ok()),
+        body.as_object_mut(),
+    ) {
+        let digits = tag.trim().trim_start_matches("W/").trim_matches('"');
+        if let (Ok(version), false) = (digits.parse::<i64>(), obj.contains_key("version")) {
+            obj.insert("version".into(), version.into());
+        }
+    }
     let path = uri.path().to_owned();
     let result = state
         .db
@@ -169,6 +201,58 @@ async fn snapshot(
         .call(move |conn| Ok(facility::snapshot(conn, &caller, &node)))
         .await??;
     Ok(Json(snap).into_response())
+}
+
+async fn visits(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
+    let list = state
+        .db
+        .call(move |conn| Ok(virtual_care::list_visits(conn, &caller)))
+        .await??;
+    Ok(Json(list).into_response())
+}
+
+async fn attachment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((visit, attachment)): Path<(String, String)>,
+) -> Result<Response, HttpError> {
+    let (content_type, bytes) = state
+        .db
+        .call(move |conn| Ok(virtual_care::attachment(conn, &caller, &visit, &attachment)))
+        .await??;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
+    let list = state
+        .db
+        .call(move |conn| Ok(virtual_care::list_sessions(conn, &caller)))
+        .await??;
+    Ok(Json(list).into_response())
+}
+
+async fn session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let one = state
+        .db
+        .call(move |conn| Ok(virtual_care::session(conn, &caller, &id)))
+        .await??;
+    Ok(Json(one).into_response())
+}
+
+async fn fallback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let one = state
+        .db
+        .call(move |conn| Ok(virtual_care::fallback(conn, &caller, &id)))
+        .await??;
+    Ok(Json(one).into_response())
 }
 
 #[derive(Deserialize)]
