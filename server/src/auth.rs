@@ -16,6 +16,7 @@ use caresync_contract::{
     auth::{LoginRequest, RefreshRequest, Role, TokenResponse},
     ErrorCode,
 };
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use rusqlite::{params, Connection, OptionalExtension as _};
@@ -53,6 +54,8 @@ struct Claims {
 pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Signs artifact links; derived from the token secret, never used for tokens.
+    url_key: Vec<u8>,
     pub access_ttl_secs: u64,
 }
 
@@ -81,6 +84,7 @@ impl Keys {
         Ok(Keys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
+            url_key: Sha256::digest(format!("artifact-url:{secret}").as_bytes()).to_vec(),
             access_ttl_secs,
         })
     }
@@ -96,6 +100,31 @@ impl Keys {
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| HttpError::new(500, ErrorCode::Internal, "could not sign a token"))
+    }
+
+    fn url_mac(&self, resource: &str, expires_ms: i64) -> Hmac<Sha256> {
+        // HMAC takes keys of any length, and this one is a fixed 32-byte digest.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.url_key)
+            .expect("HMAC accepts any key length");
+        mac.update(format!("{resource}:{expires_ms}").as_bytes());
+        mac
+    }
+
+    /// A signature that makes `resource` readable without a token until `expires_ms`.
+    pub fn sign_url(&self, resource: &str, expires_ms: i64) -> String {
+        hex(&self.url_mac(resource, expires_ms).finalize().into_bytes())
+    }
+
+    /// Checks a link's signature (in constant time) and that it has not expired.
+    pub fn verify_url(&self, resource: &str, expires_ms: i64, signature: &str) -> bool {
+        let Some(given) = unhex(signature) else {
+            return false;
+        };
+        expires_ms > now_ms()
+            && self
+                .url_mac(resource, expires_ms)
+                .verify_slice(&given)
+                .is_ok()
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, HttpError> {
@@ -122,6 +151,16 @@ impl Keys {
 
 fn unauthorized() -> HttpError {
     HttpError::new(401, ErrorCode::Unauthorized, "Sign in to continue.")
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -32,6 +32,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations.sql")),
         M::up(include_str!("migrations_v3.sql")),
         M::up(include_str!("migrations_v4.sql")),
+        M::up(include_str!("migrations_v5.sql")),
     ])
 }
 
@@ -55,6 +56,7 @@ impl Db {
         crate::seed::ensure_demo_data(&mut conn)?;
         crate::seed::ensure_facility_demo(&mut conn)?;
         crate::seed::ensure_sessions_demo(&mut conn)?;
+        crate::seed::ensure_templates_demo(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod faults;
 pub mod idempotency;
+pub mod pdf;
 pub mod seed;
 pub mod shell;
 pub mod time;
@@ -55,14 +56,9 @@ pub fn router(state: AppState) -> Router {
     let test_faults = state.config.test_faults;
     let mut app = Router::new()
         .route(caresync_contract::paths::HEALTHZ, get(healthz))
-        .nest(
-            "/api",
-            api::routes().layer(middleware::from_fn(json_errors)),
-        )
-        .nest(
-            "/internal",
-            api::internal_routes().layer(middleware::from_fn(json_errors)),
-        )
+        .nest("/api", with_json_errors(api::routes()))
+        .nest("/internal", with_json_errors(api::internal_routes()))
+        .nest("/v1", with_json_errors(api::document_routes()))
         .with_state(state)
         .merge(shell.router());
     if test_faults {
@@ -100,6 +96,25 @@ fn test_cors() -> tower_http::cors::CorsLayer {
             HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([header::RETRY_AFTER])
+}
+
+/// Background work: the document renderer picks up queued jobs. Call once per server.
+pub fn spawn_workers(state: &AppState) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            match db.call(api::documents::render_queued).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "rendered documents"),
+                Err(err) => tracing::warn!(%err, "document rendering failed; will retry"),
+            }
+        }
+    });
+}
+
+fn with_json_errors(routes: Router<AppState>) -> Router<AppState> {
+    routes.layer(middleware::from_fn(json_errors))
 }
 
 /// Framework rejections (bad path parameter, body too large, wrong method) become the

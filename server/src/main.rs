@@ -40,6 +40,7 @@ async fn run() -> Result<(), StartError> {
     let state = AppState::open(config)?;
     let version = state.db.schema_version().await?;
     tracing::info!(schema_version = version, data = %state.config.data_dir.display(), "database ready");
+    caresync_server::spawn_workers(&state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;

@@ -268,3 +268,44 @@ pub fn ensure_sessions_demo(conn: &mut Connection) -> Result<(), DbError> {
     tx.commit()?;
     Ok(())
 }
+
+/// Demo document templates: two published per tenant, one draft that clients never see.
+pub fn ensure_templates_demo(conn: &mut Connection) -> Result<(), DbError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM templates", [], |r| r.get(0))?;
+    if count > 0 {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for tenant in ["north-clinic", "south-clinic"] {
+        for (slug, name, version, published, body) in [
+            (
+                "visit-summary",
+                "Visit summary",
+                2,
+                1,
+                "Visit summary for {{patientName}}\nDate: {{visitDate}}\n\n{{summary}}",
+            ),
+            (
+                "sick-note",
+                "Sick note",
+                1,
+                1,
+                "To whom it may concern,\n\n{{patientName}} is unfit for work until {{untilDate}}.",
+            ),
+            (
+                "consent-draft",
+                "Consent form (draft)",
+                1,
+                0,
+                "Draft: not for use.",
+            ),
+        ] {
+            tx.execute(
+                "INSERT INTO templates (id, tenant_id, name, version, published, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![format!("tpl-{}-{slug}", &tenant[..5]), tenant, name, version, published, body],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

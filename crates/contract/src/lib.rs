@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod comms;
+pub mod documents;
 pub mod error;
 pub mod facility;
 pub mod paths;

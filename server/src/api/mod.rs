@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod comms;
+pub mod documents;
 pub mod facility;
 pub mod sync_push;
 pub mod virtual_care;
@@ -75,6 +76,7 @@ pub fn dispatch(
         }
         ("POST", ["api", "v1", "read"]) => comms::mark_read(conn, caller, body),
         ("POST", ["api", "v1", "audit-events"]) => audit::record(conn, caller, body),
+        ("POST", ["v1", "documents", "render-jobs"]) => documents::create_job(conn, caller, body),
         ("POST", ["api", "v1", "virtual-care", "async-visits"]) => {
             virtual_care::submit_visit(conn, caller, body)
         }
@@ -165,6 +167,94 @@ async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Respon
         .call(move |conn| Ok(comms::list_threads(conn, &caller)))
         .await??;
     Ok(Json(list).into_response())
+}
+
+/// Routes relative to `/v1`: the document service, at the seed's paths.
+pub fn document_routes() -> Router<AppState> {
+    Router::new()
+        .route("/documents/templates", get(templates))
+        .route("/documents/render-jobs", post(write))
+        .route("/documents/render-jobs/{job_id}", get(render_job))
+        .route("/documents/artifacts/{artifact_id}", get(artifact_link))
+        .route("/documents/artifacts/{artifact_id}/pdf", get(artifact_pdf))
+        .fallback(|| async { not_found("No such route.") })
+}
+
+async fn templates(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let list = state
+        .db
+        .call(move |conn| Ok(documents::templates(conn, &caller)))
+        .await??;
+    let tag = documents::etag(&list);
+    let fresh = headers
+        .get(axum::http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let etag = [(axum::http::header::ETAG, tag)];
+    Ok(if fresh {
+        (StatusCode::NOT_MODIFIED, etag).into_response()
+    } else {
+        (etag, Json(list)).into_response()
+    })
+}
+
+async fn render_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let job = state
+        .db
+        .call(move |conn| Ok(documents::job(conn, &caller, &id)))
+        .await??;
+    Ok(Json(job).into_response())
+}
+
+async fn artifact_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let keys = state.keys.clone();
+    let link = state
+        .db
+        .call(move |conn| Ok(documents::link(conn, &caller, &keys, &id)))
+        .await??;
+    Ok(Json(link).into_response())
+}
+
+#[derive(Deserialize)]
+struct Signed {
+    expires: i64,
+    signature: String,
+}
+
+/// No token here: the signature is the permission, and it expires.
+async fn artifact_pdf(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Signed>,
+) -> Result<Response, HttpError> {
+    let keys = state.keys.clone();
+    let bytes = state
+        .db
+        .call(move |conn| Ok(documents::pdf(conn, &keys, &id, q.expires, &q.signature)))
+        .await??;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "inline; filename=\"document.pdf\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Routes relative to `/internal`: what edge devices pull.

@@ -28,6 +28,7 @@ impl TestServer {
             test_faults,
         };
         let state = AppState::open(config).expect("open state");
+        caresync_server::spawn_workers(&state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

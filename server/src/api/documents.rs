@@ -1,0 +1,259 @@
+//! Document service (seed 002): published templates with an ETag, render jobs deduplicated
+//! by clientMutationId and rendered in the background, and artifacts behind signed,
+//! expiring links.
+
+use caresync_contract::{
+    documents::{
+        ArtifactLinkDto, RenderJobDto, RenderJobIn, TemplateDto, ARTIFACT_URL_TTL_SECONDS,
+    },
+    ErrorCode,
+};
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::{Caller, Keys},
+    db::DbError,
+    error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    time::{iso, now_ms},
+};
+
+/// The `{{name}}` placeholders of a template body, in order of first use.
+fn placeholders(body: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let name = rest[start + 2..start + end].trim().to_owned();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+        rest = &rest[start + end + 2..];
+    }
+    names
+}
+
+fn fill(body: &str, parameters: &serde_json::Map<String, serde_json::Value>) -> String {
+    placeholders(body)
+        .iter()
+        .fold(body.to_owned(), |text, name| {
+            let value = match parameters.get(name) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            text.replace(&format!("{{{{{name}}}}}"), &value)
+        })
+}
+
+pub fn templates(conn: &Connection, caller: &Caller) -> Result<Vec<TemplateDto>, HttpError> {
+    let mut stmt = conn.prepare("SELECT id, name, version, body FROM templates WHERE tenant_id = ?1 AND published = 1 ORDER BY name")?;
+    let rows = stmt.query_map([&caller.tenant], |r| {
+        let body: String = r.get(3)?;
+        Ok(TemplateDto {
+            template_id: r.get(0)?,
+            name: r.get(1)?,
+            version: r.get(2)?,
+            parameters: placeholders(&body),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A weak ETag over the list: clients revalidate cheaply and get 304 when nothing changed.
+pub fn etag(templates: &[TemplateDto]) -> String {
+    let digest = Sha256::digest(serde_json::to_vec(templates).unwrap_or_default());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
+}
+
+const JOB_COLUMNS: &str = "id, client_mutation_id, template_id, template_version, status, created_at, completed_at, artifact_id";
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<RenderJobDto> {
+    Ok(RenderJobDto {
+        render_job_id: r.get(0)?,
+        client_mutation_id: r.get(1)?,
+        template_id: r.get(2)?,
+        template_version: r.get(3)?,
+        status: r.get(4)?,
+        created_at: iso(r.get(5)?),
+        completed_at: r.get::<_, Option<i64>>(6)?.map(iso),
+        artifact_id: r.get(7)?,
+    })
+}
+
+fn job_by_mutation(
+    conn: &Connection,
+    caller: &Caller,
+    cmid: &str,
+) -> Result<Option<RenderJobDto>, HttpError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {JOB_COLUMNS} FROM render_jobs WHERE tenant_id = ?1 AND client_mutation_id = ?2"),
+            params![caller.tenant, cmid],
+            job_row,
+        )
+        .optional()?)
+}
+
+/// `POST /v1/documents/render-jobs`: queued; a replay returns the existing job as it is now.
+pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
+    let job: RenderJobIn = from_value(body)?;
+    require_uuid("clientMutationId", &job.client_mutation_id)?;
+    if let Some(existing) = job_by_mutation(conn, caller, &job.client_mutation_id)? {
+        return Ok((202, serde_json::to_value(existing).unwrap_or_default()));
+    }
+    let template: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT version, body FROM templates WHERE id = ?1 AND tenant_id = ?2 AND published = 1",
+            params![job.template_id, caller.tenant],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((version, body)) = template else {
+        return Err(not_found("No such published template."));
+    };
+    let missing: Vec<String> = placeholders(&body)
+        .into_iter()
+        .filter(|p| !job.parameters.contains_key(p))
+        .collect();
+    if !missing.is_empty() {
+        return Err(invalid(format!(
+            "missing parameters: {}",
+            missing.join(", ")
+        )));
+    }
+    conn.execute(
+        "INSERT INTO render_jobs (id, tenant_id, requester_id, client_mutation_id, template_id, template_version, parameters, status, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8)",
+        params![
+            uuid::Uuid::now_v7().to_string(),
+            caller.tenant,
+            caller.user,
+            job.client_mutation_id,
+            job.template_id,
+            version,
+            serde_json::Value::Object(job.parameters).to_string(),
+            now_ms()
+        ],
+    )?;
+    let created = job_by_mutation(conn, caller, &job.client_mutation_id)?
+        .ok_or_else(|| not_found("The job vanished."))?;
+    Ok((202, serde_json::to_value(created).unwrap_or_default()))
+}
+
+pub fn job(conn: &Connection, caller: &Caller, id: &str) -> Result<RenderJobDto, HttpError> {
+    conn.query_row(
+        &format!("SELECT {JOB_COLUMNS} FROM render_jobs WHERE id = ?1 AND tenant_id = ?2 AND requester_id = ?3"),
+        params![id, caller.tenant, caller.user],
+        job_row,
+    )
+    .optional()?
+    .ok_or_else(|| not_found("No such render job."))
+}
+
+/// The background renderer: turns queued jobs into PDFs. Returns how many it finished.
+pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
+    let queued: Vec<(String, String, String, String, String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT j.id, j.tenant_id, j.requester_id, j.parameters, t.name, t.body FROM render_jobs j \
+             JOIN templates t ON t.id = j.template_id WHERE j.status = 'queued' ORDER BY j.created_at LIMIT 10",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let tx = conn.transaction()?;
+    for (job, tenant, owner, parameters, name, body) in &queued {
+        let parameters: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(parameters).unwrap_or_default();
+        let pdf = crate::pdf::render(name, &fill(body, &parameters));
+        let artifact = uuid::Uuid::now_v7().to_string();
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO artifacts (id, tenant_id, owner_id, job_id, pdf, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![artifact, tenant, owner, job, pdf, now],
+        )?;
+        tx.execute(
+            "UPDATE render_jobs SET status = 'done', completed_at = ?1, artifact_id = ?2 WHERE id = ?3",
+            params![now, artifact, job],
+        )?;
+    }
+    tx.commit()?;
+    Ok(queued.len())
+}
+
+/// `GET /v1/documents/artifacts/{id}`: a short-lived link that needs no token, so a PDF
+/// viewer (or a print dialog) can open it; it names no patient, only the artifact.
+pub fn link(
+    conn: &Connection,
+    caller: &Caller,
+    keys: &Keys,
+    id: &str,
+) -> Result<ArtifactLinkDto, HttpError> {
+    let owned: bool = conn
+        .query_row(
+            "SELECT 1 FROM artifacts WHERE id = ?1 AND tenant_id = ?2 AND owner_id = ?3",
+            params![id, caller.tenant, caller.user],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if !owned {
+        return Err(not_found("No such artifact."));
+    }
+    let expires = now_ms() + ARTIFACT_URL_TTL_SECONDS * 1000;
+    let signature = keys.sign_url(id, expires);
+    Ok(ArtifactLinkDto {
+        artifact_id: id.to_owned(),
+        url: format!("/v1/documents/artifacts/{id}/pdf?expires={expires}&signature={signature}"),
+        expires_at: iso(expires),
+    })
+}
+
+/// The PDF behind a signed link.
+pub fn pdf(
+    conn: &Connection,
+    keys: &Keys,
+    id: &str,
+    expires: i64,
+    signature: &str,
+) -> Result<Vec<u8>, HttpError> {
+    if !keys.verify_url(id, expires, signature) {
+        return Err(HttpError::new(
+            403,
+            ErrorCode::Forbidden,
+            "This link is invalid or has expired; ask for a new one.",
+        ));
+    }
+    conn.query_row("SELECT pdf FROM artifacts WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| not_found("No such artifact."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_and_filled() {
+        let body = "Dear {{patientName}}, until {{untilDate}}. Again {{patientName}}.";
+        assert_eq!(placeholders(body), vec!["patientName", "untilDate"]);
+        let mut p = serde_json::Map::new();
+        p.insert("patientName".into(), "Alex".into());
+        p.insert("untilDate".into(), "Friday".into());
+        assert_eq!(fill(body, &p), "Dear Alex, until Friday. Again Alex.");
+    }
+}

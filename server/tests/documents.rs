@@ -1,0 +1,217 @@
+//! Documents against the real server: published templates with ETags, render jobs
+//! deduplicated and rendered to real PDFs, and signed, expiring artifact links.
+
+mod common;
+
+use common::{cmid, TestServer};
+use serde_json::json;
+
+#[tokio::test]
+async fn only_published_templates_are_listed_and_revalidate_with_an_etag() {
+    let srv = TestServer::start().await;
+    let s = srv.login("north-clinic", "patient1").await;
+    let res = srv
+        .http
+        .get(format!("{}/v1/documents/templates", srv.base))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status().as_u16(), 200);
+    let etag = res
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_owned();
+    let list: serde_json::Value = res.json().await.expect("json");
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Sick note", "Visit summary"],
+        "the draft is not published"
+    );
+    assert_eq!(list[0]["parameters"], json!(["patientName", "untilDate"]));
+    let again = srv
+        .http
+        .get(format!("{}/v1/documents/templates", srv.base))
+        .bearer_auth(&s.token)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(again.status().as_u16(), 304);
+    let other = srv.login("south-clinic", "patient2").await;
+    let (_, theirs) = srv
+        .request("GET", "/v1/documents/templates", Some(&other.token), None)
+        .await;
+    assert!(theirs
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|t| t["templateId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("tpl-south"))));
+}
+
+#[tokio::test]
+async fn a_render_job_is_queued_once_rendered_to_a_pdf_and_served_by_a_signed_link() {
+    let srv = TestServer::start().await;
+    let s = srv.login("north-clinic", "patient1").await;
+    let id = cmid();
+    let job = json!({"clientMutationId": id, "templateId": "tpl-north-sick-note",
+                     "parameters": {"patientName": "Alex Morgan", "untilDate": "Friday"}});
+    let (status, first) = srv
+        .request(
+            "POST",
+            "/v1/documents/render-jobs",
+            Some(&s.token),
+            Some(job.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, first["status"].as_str()),
+        (202, Some("queued")),
+        "{first}"
+    );
+    let (status, again) = srv
+        .request(
+            "POST",
+            "/v1/documents/render-jobs",
+            Some(&s.token),
+            Some(job),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        again["renderJobId"], first["renderJobId"],
+        "a replay returns the existing job"
+    );
+
+    let job_path = format!(
+        "/v1/documents/render-jobs/{}",
+        first["renderJobId"].as_str().expect("id")
+    );
+    let mut done = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (_, j) = srv.request("GET", &job_path, Some(&s.token), None).await;
+        if j["status"] == "done" {
+            done = j;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let artifact = done["artifactId"]
+        .as_str()
+        .expect("rendered within 5 s")
+        .to_owned();
+    let (status, link) = srv
+        .request(
+            "GET",
+            &format!("/v1/documents/artifacts/{artifact}"),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{link}");
+    let url = link["url"].as_str().expect("url").to_owned();
+    assert!(!url.contains("Alex"), "no PHI in the URL");
+    let pdf = srv
+        .http
+        .get(format!("{}{url}", srv.base))
+        .send()
+        .await
+        .expect("get pdf");
+    assert_eq!(pdf.status().as_u16(), 200);
+    assert_eq!(
+        pdf.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/pdf")
+    );
+    assert_eq!(
+        pdf.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let bytes = pdf.bytes().await.expect("bytes");
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(String::from_utf8_lossy(&bytes).contains("Alex Morgan is unfit for work until Friday."));
+
+    let tampered = url.replace("signature=", "signature=00");
+    let res = srv
+        .http
+        .get(format!("{}{tampered}", srv.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status().as_u16(), 403);
+    let later = url.replacen("expires=", "expires=9", 1);
+    let res = srv
+        .http
+        .get(format!("{}{later}", srv.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        res.status().as_u16(),
+        403,
+        "the expiry is part of the signature"
+    );
+    let other = srv.login("north-clinic", "nurse1").await;
+    let (status, _) = srv
+        .request(
+            "GET",
+            &format!("/v1/documents/artifacts/{artifact}"),
+            Some(&other.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = srv
+        .request("GET", &job_path, Some(&other.token), None)
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn render_jobs_refuse_what_cannot_be_rendered() {
+    let srv = TestServer::start().await;
+    let s = srv.login("north-clinic", "patient1").await;
+    let post = |template: &str, params: serde_json::Value| json!({"clientMutationId": cmid(), "templateId": template, "parameters": params});
+    let (status, body) = srv
+        .request(
+            "POST",
+            "/v1/documents/render-jobs",
+            Some(&s.token),
+            Some(post("tpl-north-sick-note", json!({"patientName": "A"}))),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
+    assert!(body["message"].as_str().unwrap_or("").contains("untilDate"));
+    for template in ["tpl-north-consent-draft", "tpl-south-sick-note", "nope"] {
+        let (status, _) = srv
+            .request(
+                "POST",
+                "/v1/documents/render-jobs",
+                Some(&s.token),
+                Some(post(template, json!({}))),
+            )
+            .await;
+        assert_eq!(status, 404, "{template}");
+    }
+    let (status, _) = srv
+        .request("GET", "/v1/documents/templates", None, None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, body) = srv
+        .request("GET", "/v1/documents/nothing", Some(&s.token), None)
+        .await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+}
