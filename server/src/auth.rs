@@ -194,6 +194,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// `POST /api/v1/auth/login`
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = TokenResponse), (status = 401, description = "INVALID_CREDENTIALS", body = caresync_contract::ApiError)))]
 pub async fn login(
     State(state): State<AppState>,
     body: Bytes,
@@ -232,6 +233,7 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/refresh`: the refresh token is single-use and rotated.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, body = TokenResponse), (status = 401, body = caresync_contract::ApiError)))]
 pub async fn refresh(
     State(state): State<AppState>,
     body: Bytes,

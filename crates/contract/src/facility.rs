@@ -8,6 +8,7 @@ pub const SNAPSHOT_TTL_SECONDS: u64 = 300;
 pub const BED_WINDOW_SECONDS: i64 = 3600;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NodeDto {
     pub node_id: String,
@@ -17,6 +18,7 @@ pub struct NodeDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LocationDto {
     pub location_id: String,
@@ -25,6 +27,7 @@ pub struct LocationDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BedDto {
     pub bed_id: String,
@@ -37,6 +40,7 @@ pub struct BedDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipDto {
     pub user_id: String,
@@ -45,6 +49,7 @@ pub struct MembershipDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotDto {
     pub node_id: String,
@@ -57,6 +62,7 @@ pub struct SnapshotDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BedStatusWrite {
     pub status: String,
@@ -66,6 +72,7 @@ pub struct BedStatusWrite {
 
 /// What happened to a bed write: the bed's winning state and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BedWriteResult {
     /// `applied`, `superseded` (a newer write had already won) or `manual_review`.

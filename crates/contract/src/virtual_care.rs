@@ -9,6 +9,7 @@ pub const MAX_ATTACHMENT_BYTES: usize = 512 * 1024;
 pub const MAX_ATTACHMENTS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttachmentIn {
     pub file_name: String,
@@ -18,6 +19,7 @@ pub struct AttachmentIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AsyncVisitIn {
     pub client_mutation_id: String,
@@ -27,6 +29,7 @@ pub struct AsyncVisitIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentDto {
     pub attachment_id: String,
@@ -36,6 +39,7 @@ pub struct AttachmentDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AsyncVisitDto {
     pub async_visit_id: String,
@@ -47,6 +51,7 @@ pub struct AsyncVisitDto {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDto {
     pub session_id: String,
@@ -61,6 +66,7 @@ pub struct SessionDto {
 
 /// `cancel`, `end` and `admit` carry the version the client acted on (or `If-Match`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionAction {
     pub version: Option<i64>,

@@ -5,13 +5,14 @@ pub mod audit;
 pub mod comms;
 pub mod documents;
 pub mod facility;
+pub mod openapi;
 pub mod sync_push;
 pub mod virtual_care;
+mod writes;
 
 use axum::{
-    body::Bytes,
-    extract::{OriginalUri, Path, Query, State},
-    http::{HeaderMap, Method, StatusCode},
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, put},
     Json, Router,
@@ -23,39 +24,54 @@ use serde::Deserialize;
 use crate::{
     auth::{self, Caller},
     error::{not_found, HttpError, Outcome},
-    idempotency::{self, Write},
     AppState,
 };
 
 /// Routes relative to `/api`.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/threads", get(threads))
         .route(
             "/v1/threads/{thread_id}/messages",
-            get(messages).post(write),
+            get(messages).post(writes::post_message),
         )
         .route("/v1/threads/{thread_id}/reopen", post(reopen))
-        .route("/v1/read", post(write))
-        .route("/v1/audit-events", post(write))
-        .route("/v1/virtual-care/async-visits", get(visits).post(write))
+        .route("/v1/read", post(writes::mark_read))
+        .route("/v1/audit-events", post(writes::record_audit))
+        .route(
+            "/v1/virtual-care/async-visits",
+            get(visits).post(writes::submit_visit),
+        )
         .route(
             "/v1/virtual-care/async-visits/{visit_id}/attachments/{attachment_id}",
             get(attachment),
         )
         .route("/v1/virtual-care/sessions", get(sessions))
         .route("/v1/virtual-care/sessions/{session_id}", get(session))
-        .route("/v1/virtual-care/sessions/{session_id}/cancel", post(write))
-        .route("/v1/virtual-care/sessions/{session_id}/end", post(write))
-        .route("/v1/virtual-care/sessions/{session_id}/admit", post(write))
+        .route(
+            "/v1/virtual-care/sessions/{session_id}/cancel",
+            post(writes::cancel_session),
+        )
+        .route(
+            "/v1/virtual-care/sessions/{session_id}/end",
+            post(writes::end_session),
+        )
+        .route(
+            "/v1/virtual-care/sessions/{session_id}/admit",
+            post(writes::admit_session),
+        )
         .route(
             "/v1/virtual-care/sessions/{session_id}/fallback",
             post(fallback),
         )
-        .route("/v1/facility/beds/{bed_id}/status", put(write))
-        .route("/v1/facility/beds/{bed_id}/housekeeping-status", put(write))
+        .route("/v1/facility/beds/{bed_id}/status", put(writes::bed_status))
+        .route(
+            "/v1/facility/beds/{bed_id}/housekeeping-status",
+            put(writes::bed_housekeeping),
+        )
         .route("/v1/sync/push", post(sync_push::push))
         .route("/v1/sync/capabilities", get(sync_push::capabilities))
         .fallback(|| async { not_found("No such API route.") })
@@ -94,73 +110,7 @@ pub fn dispatch(
     }
 }
 
-/// The per-resource write handler: parse, then the shared dispatch under `Idempotency-Key`.
-async fn write(
-    State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) => Some(k.to_owned()),
-        Some(Err(_)) => {
-            return HttpError::new(
-                400,
-                ErrorCode::BadRequest,
-                "Idempotency-Key must be visible ASCII.",
-            )
-            .into_response()
-        }
-    };
-    let mut body: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return HttpError::new(
-                400,
-                ErrorCode::MalformedJson,
-                format!("The body is not valid JSON: {e}"),
-            )
-            .into_response()
-        }
-    };
-    // `If-Match: "3"` stands for `{"version": 3}` on version-checked actions.
-    if let (Some(tag), Some(obj)) = (
-        headers.get("if-match").and_then(|v| v.to_str().ok()),
-        body.as_object_mut(),
-    ) {
-        let digits = tag.trim().trim_start_matches("W/").trim_matches('"');
-        if let (Ok(version), false) = (digits.parse::<i64>(), obj.contains_key("version")) {
-            obj.insert("version".into(), version.into());
-        }
-    }
-    let path = uri.path().to_owned();
-    let result = state
-        .db
-        .call(move |conn| {
-            let write = Write {
-                method: method.as_str(),
-                path: &path,
-                body: &body,
-                key: key.as_deref(),
-            };
-            Ok(idempotency::run(conn, &caller, &write, |c| {
-                dispatch(c, &caller, method.as_str(), &path, body.clone())
-            }))
-        })
-        .await;
-    match result.map_err(HttpError::from).and_then(|o| o) {
-        Ok((status, body)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            Json(body),
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
+#[utoipa::path(get, path = "/api/v1/threads", tag = "communication", responses((status = 200, body = [caresync_contract::comms::ThreadDto])), security(("bearer" = [])))]
 async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
     let list = state
         .db
@@ -173,13 +123,14 @@ async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Respon
 pub fn document_routes() -> Router<AppState> {
     Router::new()
         .route("/documents/templates", get(templates))
-        .route("/documents/render-jobs", post(write))
+        .route("/documents/render-jobs", post(writes::create_render_job))
         .route("/documents/render-jobs/{job_id}", get(render_job))
         .route("/documents/artifacts/{artifact_id}", get(artifact_link))
         .route("/documents/artifacts/{artifact_id}/pdf", get(artifact_pdf))
         .fallback(|| async { not_found("No such route.") })
 }
 
+#[utoipa::path(get, path = "/v1/documents/templates", tag = "documents", params(("If-None-Match" = Option<String>, Header)), responses((status = 200, description = "Published templates, with an ETag", body = [caresync_contract::documents::TemplateDto]), (status = 304, description = "Unchanged")), security(("bearer" = [])))]
 async fn templates(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,6 +153,7 @@ async fn templates(
     })
 }
 
+#[utoipa::path(get, path = "/v1/documents/render-jobs/{jobId}", tag = "documents", params(("jobId" = String, Path)), responses((status = 200, body = caresync_contract::documents::RenderJobDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn render_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -214,6 +166,7 @@ async fn render_job(
     Ok(Json(job).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/documents/artifacts/{artifactId}", tag = "documents", params(("artifactId" = String, Path)), responses((status = 200, body = caresync_contract::documents::ArtifactLinkDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn artifact_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -234,6 +187,7 @@ struct Signed {
 }
 
 /// No token here: the signature is the permission, and it expires.
+#[utoipa::path(get, path = "/v1/documents/artifacts/{artifactId}/pdf", tag = "documents", params(("artifactId" = String, Path), ("expires" = i64, Query), ("signature" = String, Query)), responses((status = 200, description = "The PDF", content_type = "application/pdf"), (status = 403, description = "Invalid or expired link", body = caresync_contract::ApiError)))]
 async fn artifact_pdf(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -270,6 +224,7 @@ struct SnapshotQuery {
     node_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/internal/edge/snapshot", tag = "facility", params(("nodeId" = String, Query)), responses((status = 200, body = caresync_contract::facility::SnapshotDto), (status = 403, body = caresync_contract::ApiError), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn snapshot(
     State(state): State<AppState>,
     caller: Caller,
@@ -293,6 +248,7 @@ async fn snapshot(
     Ok(Json(snap).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::AsyncVisitDto])), security(("bearer" = [])))]
 async fn visits(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
     let list = state
         .db
@@ -301,6 +257,7 @@ async fn visits(State(state): State<AppState>, caller: Caller) -> Result<Respons
     Ok(Json(list).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/virtual-care/async-visits/{visitId}/attachments/{attachmentId}", tag = "virtual-care", params(("visitId" = String, Path), ("attachmentId" = String, Path)), responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn attachment(
     State(state): State<AppState>,
     caller: Caller,
@@ -313,6 +270,7 @@ async fn attachment(
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/virtual-care/sessions", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::SessionDto])), security(("bearer" = [])))]
 async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
     let list = state
         .db
@@ -321,6 +279,7 @@ async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Respo
     Ok(Json(list).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/virtual-care/sessions/{sessionId}", tag = "virtual-care", params(("sessionId" = String, Path)), responses((status = 200, body = caresync_contract::virtual_care::SessionDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn session(
     State(state): State<AppState>,
     caller: Caller,
@@ -333,6 +292,7 @@ async fn session(
     Ok(Json(one).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/fallback", tag = "virtual-care", params(("sessionId" = String, Path)), responses((status = 200, description = "The session with its fallback thread", body = caresync_contract::virtual_care::SessionDto), (status = 409, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn fallback(
     State(state): State<AppState>,
     caller: Caller,
@@ -350,6 +310,7 @@ struct AfterQuery {
     after: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/threads/{threadId}/messages", tag = "communication", params(("threadId" = String, Path), ("after" = Option<String>, Query, description = "Only messages after this messageId")), responses((status = 200, description = "Ordered by (sentAt, messageId)", body = [caresync_contract::comms::MessageDto]), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn messages(
     State(state): State<AppState>,
     caller: Caller,
@@ -370,6 +331,7 @@ async fn messages(
     Ok(Json(list).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/threads/{threadId}/reopen", tag = "communication", params(("threadId" = String, Path)), responses((status = 200, body = caresync_contract::comms::ThreadDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn reopen(
     State(state): State<AppState>,
     caller: Caller,

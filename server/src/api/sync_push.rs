@@ -19,6 +19,7 @@ use crate::{
     AppState,
 };
 
+#[utoipa::path(get, path = "/api/v1/sync/capabilities", tag = "sync", responses((status = 200, body = SyncCapabilities)), security(("bearer" = [])))]
 pub async fn capabilities(_caller: Caller) -> Json<SyncCapabilities> {
     Json(SyncCapabilities {
         batch: true,
@@ -27,6 +28,7 @@ pub async fn capabilities(_caller: Caller) -> Json<SyncCapabilities> {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = SyncPushRequest, responses((status = 200, description = "One result per mutation, in order; 424 LANE_BLOCKED after a failure in the same lane", body = SyncPushResponse), (status = 413, description = "BATCH_TOO_LARGE", body = caresync_contract::ApiError)), security(("bearer" = [])))]
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,

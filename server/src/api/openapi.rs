@@ -1,0 +1,50 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations and the
+//! contract's types. Nothing here is written by hand but the list of operations.
+
+use axum::Json;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "caresync reference API", version = "1",
+         description = "The platform contracts caresync syncs with: communication, virtual care, documents, facility, audit, and the batch sync endpoint. Every error is {statusCode, code, message}."),
+    paths(
+        crate::auth::login, crate::auth::refresh,
+        super::threads, super::messages, super::writes::post_message, super::reopen, super::writes::mark_read,
+        super::sync_push::push, super::sync_push::capabilities,
+        super::writes::record_audit,
+        super::visits, super::writes::submit_visit, super::attachment,
+        super::sessions, super::session, super::writes::cancel_session, super::writes::end_session,
+        super::writes::admit_session, super::fallback,
+        super::templates, super::writes::create_render_job, super::render_job, super::artifact_link, super::artifact_pdf,
+        super::snapshot, super::writes::bed_status, super::writes::bed_housekeeping,
+    ),
+    components(schemas(caresync_contract::ApiError, caresync_contract::ErrorCode)),
+    modifiers(&Bearer),
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/openapi.json`
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,172 @@
+//! The queued-write routes, one documented handler each. All of them go through the one
+//! [`write`] handler and so through [`super::dispatch`]: per resource or inside a sync push,
+//! a write meets the same dedupe, rules and answers.
+
+use axum::{
+    body::Bytes,
+    extract::{OriginalUri, State},
+    http::{HeaderMap, Method, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use caresync_contract::{
+    audit::{AuditEventDto, AuditEventIn},
+    comms::{MessageDto, PostMessage, ReadReceiptDto, ReadRequest},
+    documents::{RenderJobDto, RenderJobIn},
+    facility::{BedStatusWrite, BedWriteResult},
+    virtual_care::{AsyncVisitDto, AsyncVisitIn, SessionAction, SessionDto},
+    ApiError, ErrorCode,
+};
+
+use crate::{
+    auth::Caller,
+    error::HttpError,
+    idempotency::{self, Write},
+    AppState,
+};
+
+/// The per-resource write handler: parse, then the shared dispatch under `Idempotency-Key`.
+pub(super) async fn write(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k.to_owned()),
+        Some(Err(_)) => {
+            return HttpError::new(
+                400,
+                ErrorCode::BadRequest,
+                "Idempotency-Key must be visible ASCII.",
+            )
+            .into_response()
+        }
+    };
+    let mut body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return HttpError::new(
+                400,
+                ErrorCode::MalformedJson,
+                format!("The body is not valid JSON: {e}"),
+            )
+            .into_response()
+        }
+    };
+    // `If-Match: "3"` stands for `{"version": 3}` on version-checked actions.
+    if let (Some(tag), Some(obj)) = (
+        headers.get("if-match").and_then(|v| v.to_str().ok()),
+        body.as_object_mut(),
+    ) {
+        let digits = tag.trim().trim_start_matches("W/").trim_matches('"');
+        if let (Ok(version), false) = (digits.parse::<i64>(), obj.contains_key("version")) {
+            obj.insert("version".into(), version.into());
+        }
+    }
+    let path = uri.path().to_owned();
+    let result = state
+        .db
+        .call(move |conn| {
+            let write = Write {
+                method: method.as_str(),
+                path: &path,
+                body: &body,
+                key: key.as_deref(),
+            };
+            Ok(idempotency::run(conn, &caller, &write, |c| {
+                super::dispatch(c, &caller, method.as_str(), &path, body.clone())
+            }))
+        })
+        .await;
+    match result.map_err(HttpError::from).and_then(|o| o) {
+        Ok((status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(body),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// One documented route that hands its request to [`write`].
+macro_rules! write_route {
+    ($name:ident, #[$doc:meta]) => {
+        #[$doc]
+        pub(super) async fn $name(
+            state: State<AppState>,
+            caller: Caller,
+            method: Method,
+            uri: OriginalUri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Response {
+            write(state, caller, method, uri, headers, body).await
+        }
+    };
+}
+
+write_route!(post_message, #[utoipa::path(post, path = "/api/v1/threads/{threadId}/messages", tag = "communication",
+    params(("threadId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = PostMessage,
+    responses((status = 201, description = "Created; a duplicate clientMutationId returns the original", body = MessageDto),
+        (status = 409, description = "THREAD_ARCHIVED", body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(mark_read, #[utoipa::path(post, path = "/api/v1/read", tag = "communication",
+    request_body = ReadRequest,
+    responses((status = 200, description = "The winning readAt per message (last writer wins)", body = [ReadReceiptDto]),
+        (status = 404, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(record_audit, #[utoipa::path(post, path = "/api/v1/audit-events", tag = "audit",
+    request_body = AuditEventIn,
+    responses((status = 201, description = "Recorded; a duplicate returns the original", body = AuditEventDto), (status = 400, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(submit_visit, #[utoipa::path(post, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care",
+    request_body = AsyncVisitIn,
+    responses((status = 201, description = "Submitted; a duplicate returns the original", body = AsyncVisitDto),
+        (status = 413, description = "An image over 512 KiB", body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(cancel_session, #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/cancel", tag = "virtual-care",
+    params(("sessionId" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = SessionAction,
+    responses((status = 200, body = SessionDto), (status = 409, description = "OPTIMISTIC_LOCK_CONFLICT (with currentVersion) or ILLEGAL_TRANSITION", body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(end_session, #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/end", tag = "virtual-care",
+    params(("sessionId" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = SessionAction,
+    responses((status = 200, body = SessionDto), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(admit_session, #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/admit", tag = "virtual-care",
+    params(("sessionId" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = SessionAction,
+    responses((status = 200, body = SessionDto), (status = 403, description = "Only providers admit", body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(bed_status, #[utoipa::path(put, path = "/api/v1/facility/beds/{bedId}/status", tag = "facility",
+    params(("bedId" = String, Path)),
+    request_body = BedStatusWrite,
+    responses((status = 200, description = "applied or superseded", body = BedWriteResult),
+        (status = 202, description = "Older than one hour: held for manual review", body = BedWriteResult),
+        (status = 409, description = "STALE_REFERENCE", body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(bed_housekeeping, #[utoipa::path(put, path = "/api/v1/facility/beds/{bedId}/housekeeping-status", tag = "facility",
+    params(("bedId" = String, Path)),
+    request_body = BedStatusWrite,
+    responses((status = 200, body = BedWriteResult), (status = 202, body = BedWriteResult),
+        (status = 409, description = "STALE_REFERENCE or ILLEGAL_TRANSITION", body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(create_render_job, #[utoipa::path(post, path = "/v1/documents/render-jobs", tag = "documents",
+    request_body = RenderJobIn,
+    responses((status = 202, description = "Queued; a duplicate returns the existing job", body = RenderJobDto), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]);

@@ -1,0 +1,49 @@
+//! The OpenAPI document is served, generated from the code, and covers every route.
+
+mod common;
+
+use common::TestServer;
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_operation() {
+    let srv = TestServer::start().await;
+    let (status, doc) = srv.request("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let paths = doc["paths"].as_object().expect("paths");
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/threads/{threadId}/messages",
+        "/api/v1/read",
+        "/api/v1/sync/push",
+        "/api/v1/virtual-care/async-visits",
+        "/api/v1/virtual-care/sessions/{sessionId}/cancel",
+        "/v1/documents/render-jobs",
+        "/v1/documents/artifacts/{artifactId}/pdf",
+        "/internal/edge/snapshot",
+        "/api/v1/facility/beds/{bedId}/status",
+        "/api/v1/audit-events",
+    ] {
+        assert!(paths.contains_key(path), "missing {path}");
+    }
+    let operations: usize = paths
+        .values()
+        .map(|p| p.as_object().map_or(0, |o| o.len()))
+        .sum();
+    assert_eq!(operations, 27);
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for schema in [
+        "ApiError",
+        "PostMessage",
+        "MessageDto",
+        "SyncPushRequest",
+        "BedWriteResult",
+        "SessionAction",
+    ] {
+        assert!(schemas.contains_key(schema), "missing schema {schema}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
