@@ -67,38 +67,66 @@ fn near_valid(thread_message: String) -> impl Strategy<Value = Value> {
 async fn write_endpoints_never_answer_5xx() {
     let srv = TestServer::start().await;
     let s = srv.login("north-clinic", "patient1").await;
+    let nurse = srv.login("north-clinic", "nurse1").await;
     let thread = srv.thread_id(&s, "Follow-up after your visit").await;
-    let paths = [
-        format!("/api/v1/threads/{thread}/messages"),
-        "/api/v1/read".into(),
-        "/api/v1/sync/push".into(),
+    // Every write route, each called as a user allowed to call it.
+    let routes: Vec<(&str, String, &str)> = vec![
+        (
+            "POST",
+            format!("/api/v1/threads/{thread}/messages"),
+            s.token.as_str(),
+        ),
+        ("POST", "/api/v1/read".into(), s.token.as_str()),
+        ("POST", "/api/v1/sync/push".into(), s.token.as_str()),
+        ("POST", "/api/v1/audit-events".into(), s.token.as_str()),
+        (
+            "POST",
+            "/api/v1/virtual-care/async-visits".into(),
+            s.token.as_str(),
+        ),
+        (
+            "POST",
+            "/api/v1/virtual-care/sessions/ses-north-scheduled/cancel".into(),
+            s.token.as_str(),
+        ),
+        ("POST", "/v1/documents/render-jobs".into(), s.token.as_str()),
+        (
+            "PUT",
+            "/api/v1/facility/beds/bed-a1-1/status".into(),
+            nurse.token.as_str(),
+        ),
+        (
+            "PUT",
+            "/api/v1/facility/beds/bed-a1-1/housekeeping-status".into(),
+            nurse.token.as_str(),
+        ),
     ];
     let first_message = srv.messages(&s, &thread).await[0]["messageId"]
         .as_str()
         .unwrap_or("")
         .to_owned();
     let mut runner = TestRunner::new(ProptestConfig {
-        cases: 600,
+        cases: 900,
         ..ProptestConfig::default()
     });
-    let mut bodies = Vec::new();
-    for _ in 0..300 {
-        bodies.push(arb_json().new_tree(&mut runner).expect("value").current());
-        bodies.push(
+    let mut by_status = std::collections::BTreeMap::new();
+    for i in 0..900 {
+        let body = if i % 2 == 0 {
+            arb_json().new_tree(&mut runner).expect("value").current()
+        } else {
             near_valid(first_message.clone())
                 .new_tree(&mut runner)
                 .expect("value")
-                .current(),
-        );
-    }
-    let mut by_status = std::collections::BTreeMap::new();
-    for (i, body) in bodies.into_iter().enumerate() {
-        // Pairs of (junk, near-valid) bodies rotate over the three write routes.
-        let path = &paths[(i / 2) % paths.len()];
+                .current()
+        };
+        let (method, path, token) = &routes[(i / 2) % routes.len()];
         let (status, answer) = srv
-            .request("POST", path, Some(&s.token), Some(body.clone()))
+            .request(method, path, Some(token), Some(body.clone()))
             .await;
-        assert!(status < 500, "{path} answered {status} to {body}: {answer}");
+        assert!(
+            status < 500,
+            "{method} {path} answered {status} to {body}: {answer}"
+        );
         if status >= 400 {
             assert!(
                 answer["code"].is_string(),
@@ -107,7 +135,10 @@ async fn write_endpoints_never_answer_5xx() {
         }
         *by_status.entry(status).or_insert(0u32) += 1;
     }
-    println!("fuzz: 600 bodies, answers by status {by_status:?}");
+    println!(
+        "fuzz: 900 bodies over {} write routes, answers by status {by_status:?}",
+        routes.len()
+    );
     assert!(
         by_status.keys().any(|s| *s < 300),
         "the fuzz never got past validation"
