@@ -112,11 +112,7 @@ pub fn dispatch(
 
 #[utoipa::path(get, path = "/api/v1/threads", tag = "communication", responses((status = 200, body = [caresync_contract::comms::ThreadDto])), security(("bearer" = [])))]
 async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
-    let list = state
-        .db
-        .call(move |conn| Ok(comms::list_threads(conn, &caller)))
-        .await??;
-    Ok(Json(list).into_response())
+    answer(&state, move |c| comms::list_threads(c, &caller)).await
 }
 
 /// Routes relative to `/v1`: the document service, at the seed's paths.
@@ -159,11 +155,7 @@ async fn render_job(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    let job = state
-        .db
-        .call(move |conn| Ok(documents::job(conn, &caller, &id)))
-        .await??;
-    Ok(Json(job).into_response())
+    answer(&state, move |c| documents::job(c, &caller, &id)).await
 }
 
 #[utoipa::path(get, path = "/v1/documents/artifacts/{artifactId}", tag = "documents", params(("artifactId" = String, Path)), responses((status = 200, body = caresync_contract::documents::ArtifactLinkDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -173,11 +165,7 @@ async fn artifact_link(
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
     let keys = state.keys.clone();
-    let link = state
-        .db
-        .call(move |conn| Ok(documents::link(conn, &caller, &keys, &id)))
-        .await??;
-    Ok(Json(link).into_response())
+    answer(&state, move |c| documents::link(c, &caller, &keys, &id)).await
 }
 
 #[derive(Deserialize)]
@@ -241,20 +229,12 @@ async fn snapshot(
         .node_id
         .filter(|n| !n.is_empty())
         .ok_or_else(|| crate::error::invalid("nodeId is required"))?;
-    let snap = state
-        .db
-        .call(move |conn| Ok(facility::snapshot(conn, &caller, &node)))
-        .await??;
-    Ok(Json(snap).into_response())
+    answer(&state, move |c| facility::snapshot(c, &caller, &node)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::AsyncVisitDto])), security(("bearer" = [])))]
 async fn visits(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
-    let list = state
-        .db
-        .call(move |conn| Ok(virtual_care::list_visits(conn, &caller)))
-        .await??;
-    Ok(Json(list).into_response())
+    answer(&state, move |c| virtual_care::list_visits(c, &caller)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/async-visits/{visitId}/attachments/{attachmentId}", tag = "virtual-care", params(("visitId" = String, Path), ("attachmentId" = String, Path)), responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -272,11 +252,7 @@ async fn attachment(
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/sessions", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::SessionDto])), security(("bearer" = [])))]
 async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
-    let list = state
-        .db
-        .call(move |conn| Ok(virtual_care::list_sessions(conn, &caller)))
-        .await??;
-    Ok(Json(list).into_response())
+    answer(&state, move |c| virtual_care::list_sessions(c, &caller)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/sessions/{sessionId}", tag = "virtual-care", params(("sessionId" = String, Path)), responses((status = 200, body = caresync_contract::virtual_care::SessionDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -285,11 +261,7 @@ async fn session(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    let one = state
-        .db
-        .call(move |conn| Ok(virtual_care::session(conn, &caller, &id)))
-        .await??;
-    Ok(Json(one).into_response())
+    answer(&state, move |c| virtual_care::session(c, &caller, &id)).await
 }
 
 #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/fallback", tag = "virtual-care", params(("sessionId" = String, Path)), responses((status = 200, description = "The session with its fallback thread", body = caresync_contract::virtual_care::SessionDto), (status = 409, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -298,11 +270,16 @@ async fn fallback(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    let one = state
-        .db
-        .call(move |conn| Ok(virtual_care::fallback(conn, &caller, &id)))
-        .await??;
-    Ok(Json(one).into_response())
+    answer(&state, move |c| virtual_care::fallback(c, &caller, &id)).await
+}
+
+/// Runs a read (or an online action) on the database and answers with its JSON.
+async fn answer<T: serde::Serialize + Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut Connection) -> Result<T, HttpError> + Send + 'static,
+) -> Result<Response, HttpError> {
+    let value = state.db.call(move |conn| Ok(f(conn))).await??;
+    Ok(Json(value).into_response())
 }
 
 #[derive(Deserialize)]
@@ -317,18 +294,10 @@ async fn messages(
     Path(thread_id): Path<String>,
     Query(q): Query<AfterQuery>,
 ) -> Result<Response, HttpError> {
-    let list = state
-        .db
-        .call(move |conn| {
-            Ok(comms::list_messages(
-                conn,
-                &caller,
-                &thread_id,
-                q.after.as_deref(),
-            ))
-        })
-        .await??;
-    Ok(Json(list).into_response())
+    answer(&state, move |c| {
+        comms::list_messages(c, &caller, &thread_id, q.after.as_deref())
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/threads/{threadId}/reopen", tag = "communication", params(("threadId" = String, Path)), responses((status = 200, body = caresync_contract::comms::ThreadDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -337,9 +306,5 @@ async fn reopen(
     caller: Caller,
     Path(thread_id): Path<String>,
 ) -> Result<Response, HttpError> {
-    let thread = state
-        .db
-        .call(move |conn| Ok(comms::reopen(conn, &caller, &thread_id)))
-        .await??;
-    Ok(Json(thread).into_response())
+    answer(&state, move |c| comms::reopen(c, &caller, &thread_id)).await
 }
