@@ -47,7 +47,15 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
 
 fn native(root: &Path) -> Result<(), TaskError> {
     step("tier 1/3: native tests (cargo test on the host)");
-    run(in_root(root, "cargo").args(["test", "--workspace", "--exclude", "caresync"])).map(drop)
+    run(in_root(root, "cargo").args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "caresync",
+        "--exclude",
+        "caresync-bench",
+    ]))
+    .map(drop)
 }
 
 fn browser(root: &Path) -> Result<(), TaskError> {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(module = "/bench/raw.js")]
+#[wasm_bindgen(module = "/raw.js")]
 extern "C" {
     fn now() -> f64;
     #[wasm_bindgen(js_name = rawOpen)]
