@@ -1,0 +1,39 @@
+// Phones and ward tablets: every control is a touch target of at least 44 × 44 px, and the
+// conversation fits the screen without sideways scrolling.
+import { test, expect, type Page } from '@playwright/test';
+import { FOLLOW_UP, openThread, signIn } from './helpers';
+
+const sizes = [
+  { name: 'phone', width: 390, height: 844 },
+  { name: '10-inch tablet, landscape', width: 1280, height: 800 },
+];
+
+/** The visible controls smaller than 44 × 44 px, after checking there are some to measure. */
+async function smallTargets(page: Page, atLeast: number) {
+  const targets = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('button, a[href], input, textarea'))
+      .filter((el) => (el as HTMLElement).offsetParent !== null)
+      .map((el) => {
+        const r = el.getBoundingClientRect();
+        return { name: (el.textContent || el.getAttribute('aria-label') || el.id || el.tagName).trim(), w: r.width, h: r.height };
+      }),
+  );
+  expect(targets.length).toBeGreaterThanOrEqual(atLeast);
+  return targets.filter((t) => t.w < 44 || t.h < 44);
+}
+
+for (const size of sizes) {
+  test(`${size.name}: touch targets are at least 44 px and nothing scrolls sideways`, async ({ page }) => {
+    await page.setViewportSize({ width: size.width, height: size.height });
+    await page.goto('/');
+    await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+    expect(await smallTargets(page, 4)).toEqual([]); // three fields and the button
+    await signIn(page);
+    expect(await smallTargets(page, 6)).toEqual([]); // header actions and thread links
+    await openThread(page, FOLLOW_UP);
+    expect(await smallTargets(page, 7)).toEqual([]); // plus back link, composer and Send
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expect(page.getByRole('textbox', { name: 'Message' })).toBeInViewport();
+  });
+}
