@@ -29,8 +29,10 @@ for (const size of sizes) {
     await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
     expect(await smallTargets(page, 4)).toEqual([]); // three fields and the button
     await signIn(page);
+    await expect(page.getByRole('link', { name: FOLLOW_UP })).toBeVisible();
     expect(await smallTargets(page, 6)).toEqual([]); // header actions and thread links
     await openThread(page, FOLLOW_UP);
+    await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
     expect(await smallTargets(page, 7)).toEqual([]); // plus back link, composer and Send
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
