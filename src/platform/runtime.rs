@@ -10,7 +10,7 @@ use std::{cell::RefCell, rc::Rc};
 use caresync_sync::{
     outbox::{Resolution, SyncReport},
     ClientMutationId, Config, EnqueueError, Event, Millis, Mutation, NewMutation, Outbox,
-    OutboxError, OutboxStore,
+    OutboxError, OutboxStore, Stats,
 };
 use futures::lock::Mutex;
 use gloo_timers::callback::Timeout;
@@ -208,8 +208,9 @@ impl SyncRuntime {
                 Pass::Ran(report)
             }
         };
-        self.changed().await;
-        self.schedule_backoff().await;
+        if let Some(stats) = self.changed().await {
+            self.schedule_backoff(&stats);
+        }
         Ok(outcome)
     }
 
@@ -241,8 +242,8 @@ impl SyncRuntime {
         Ok(())
     }
 
-    /// Re-reads the figures the UI shows from the store.
-    pub async fn refresh_status(&self) -> Result<(), RuntimeError> {
+    /// Re-reads the figures the UI shows from the store, and returns them.
+    pub async fn refresh_status(&self) -> Result<Stats, RuntimeError> {
         let stats = self.store.stats().await?;
         let blocked = self.store.blocked().await?;
         let last: Option<Millis> = idb::get_meta(self.store.database(), LAST_SYNC).await?;
@@ -251,18 +252,21 @@ impl SyncRuntime {
         self.status.blocked.set(blocked);
         self.status.last_sync.set(last);
         self.status.revision.update(|r| *r += 1);
-        Ok(())
+        Ok(stats)
     }
 
     /// Local data changed: refresh our view and tell the other tabs.
-    async fn changed(&self) {
-        if let Err(err) = self.refresh_status().await {
-            leptos::logging::warn!("could not read the outbox: {err}");
-        }
+    async fn changed(&self) -> Option<Stats> {
+        let stats = self
+            .refresh_status()
+            .await
+            .map_err(|err| leptos::logging::warn!("could not read the outbox: {err}"))
+            .ok();
         let notify = self.notify.borrow().clone();
         if let Some(notify) = notify {
             notify();
         }
+        stats
     }
 
     /// Wire the triggers; call once, inside the app's reactive owner.
@@ -313,10 +317,7 @@ impl SyncRuntime {
     }
 
     /// Wake up when the earliest backed-off write becomes due.
-    async fn schedule_backoff(self: &Rc<Self>) {
-        let Ok(stats) = self.store.stats().await else {
-            return;
-        };
+    fn schedule_backoff(self: &Rc<Self>, stats: &Stats) {
         match stats.next_attempt_at {
             Some(at) if stats.pending > 0 => {
                 let wait = at.saturating_sub(now_ms()).clamp(250, 10 * 60_000);
