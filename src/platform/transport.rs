@@ -78,16 +78,21 @@ impl FetchTransport {
 
     /// GET with the session's token, refreshing it once on a 401.
     pub async fn get(&self, path: &str) -> Result<Answer, NetError> {
-        let answer = self.fetch(path).await?;
-        if answer.status != 401 || self.refresh_auth().await.is_err() {
-            return Ok(answer);
-        }
-        self.fetch(path).await
+        self.refreshing(|| self.fetch(path)).await
     }
 
     /// An online action (not queued), with the same token handling.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, NetError> {
-        let send = || self.call(self.builder(Method::POST, path), Some(body.to_string()));
+        self.refreshing(|| self.call(self.builder(Method::POST, path), Some(body.to_string())))
+            .await
+    }
+
+    /// Sends, and on a 401 refreshes the token once and sends again.
+    async fn refreshing<F, Fut>(&self, send: F) -> Result<Answer, NetError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Answer, NetError>>,
+    {
         let answer = send().await?;
         if answer.status != 401 || self.refresh_auth().await.is_err() {
             return Ok(answer);
