@@ -50,12 +50,16 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    async fn open(user: UserInfo, tokens: Option<Tokens>) -> Result<Self, StoreError> {
+    /// A fresh sign-in: opens the user's database and keeps the new refresh token in it.
+    async fn open(user: UserInfo, tokens: Tokens) -> Result<Self, StoreError> {
         let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id)).await?;
-        if let Some(t) = &tokens {
-            idb::put_meta(&db, REFRESH_TOKEN, &t.refresh).await?;
-        }
-        let tokens = Rc::new(RefCell::new(tokens));
+        idb::put_meta(&db, REFRESH_TOKEN, &tokens.refresh).await?;
+        Ok(Self::with_database(db, user, tokens))
+    }
+
+    /// Wires the runtime over an open database.
+    fn with_database(db: Database, user: UserInfo, tokens: Tokens) -> Self {
+        let tokens = Rc::new(RefCell::new(Some(tokens)));
         let transport = FetchTransport::new("", tokens);
         let keep = db.clone();
         transport.on_refresh(move |t| {
@@ -86,12 +90,12 @@ impl SignedIn {
             scope,
             Config::default(),
         );
-        Ok(SignedIn {
+        SignedIn {
             user,
             runtime,
             cache: Cache::new(db.clone()),
             db,
-        })
+        }
     }
 
     /// Forgets the session on this device; the user's cached data stays for their next visit.
@@ -138,7 +142,7 @@ pub async fn sign_in(
     if let (Some(storage), Ok(hint)) = (local_storage(), serde_json::to_string(&user)) {
         let _ = storage.set_item(HINT, &hint);
     }
-    Ok(SignedIn::open(user, Some(Tokens::from(&tokens))).await?)
+    Ok(SignedIn::open(user, Tokens::from(&tokens)).await?)
 }
 
 /// The user who last signed in here, with their data, without asking the network.
@@ -148,17 +152,18 @@ pub async fn restore() -> Option<SignedIn> {
     let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id))
         .await
         .ok()?;
-    let refresh: Option<String> = idb::get_meta(&db, REFRESH_TOKEN).await.ok().flatten();
-    db.close();
-    let refresh = refresh?;
+    let Some(refresh) = idb::get_meta::<String>(&db, REFRESH_TOKEN)
+        .await
+        .ok()
+        .flatten()
+    else {
+        db.close();
+        return None;
+    };
     // No access token yet: the first request answers 401 and the transport refreshes.
-    SignedIn::open(
-        user,
-        Some(Tokens {
-            access: String::new(),
-            refresh,
-        }),
-    )
-    .await
-    .ok()
+    let tokens = Tokens {
+        access: String::new(),
+        refresh,
+    };
+    Some(SignedIn::with_database(db, user, tokens))
 }
