@@ -90,19 +90,19 @@ impl MessageRow {
                 let queued = outbox
                     .iter()
                     .find(|m| m.id.to_string() == p.client_mutation_id);
-                let delivery = match (queued.map(|m| &m.state), &p.message_id) {
-                    (None, _) | (Some(MutationState::Done { .. }), _) => Delivery::Sent,
-                    (Some(MutationState::Parked { reason, actions }), _) => Delivery::NotSent {
+                let delivery = match queued.map(|m| &m.state) {
+                    None | Some(MutationState::Done { .. }) => Delivery::Sent,
+                    Some(MutationState::Parked { reason, actions }) => Delivery::NotSent {
                         reason: Delivery::from_park(&reason.code, &reason.message),
                         actions: actions.clone(),
                     },
-                    (Some(MutationState::Conflict { notice, .. }), _) => Delivery::NotSent {
+                    Some(MutationState::Conflict { notice, .. }) => Delivery::NotSent {
                         reason: notice.trim_end_matches('.').to_owned(),
                         actions: vec![Action::Discard],
                     },
-                    (Some(MutationState::InFlight), _) => Delivery::Sending,
-                    (Some(MutationState::Pending), _) if online => Delivery::Sending,
-                    (Some(MutationState::Pending), _) => Delivery::WaitingForNetwork,
+                    Some(MutationState::InFlight) => Delivery::Sending,
+                    Some(MutationState::Pending) if online => Delivery::Sending,
+                    Some(MutationState::Pending) => Delivery::WaitingForNetwork,
                 };
                 let order = queued.map_or(u64::MAX, |m| m.seq);
                 let row = MessageRow {
