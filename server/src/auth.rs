@@ -228,8 +228,7 @@ pub async fn login(
             "The tenant, username or password is wrong.",
         )
     })?;
-    let keys = state.keys.clone();
-    issue_pair(&state, &keys, caller, name).await.map(Json)
+    issue_pair(&state, caller, name).await.map(Json)
 }
 
 /// `POST /api/v1/auth/refresh`: the refresh token is single-use and rotated.
@@ -263,19 +262,17 @@ pub async fn refresh(
         )
     })?;
     let role = Role::parse(&role).ok_or_else(unauthorized)?;
-    let keys = state.keys.clone();
-    issue_pair(&state, &keys, Caller { tenant, user, role }, name)
+    issue_pair(&state, Caller { tenant, user, role }, name)
         .await
         .map(Json)
 }
 
 async fn issue_pair(
     state: &AppState,
-    keys: &Keys,
     caller: Caller,
     display_name: String,
 ) -> Result<TokenResponse, HttpError> {
-    let access_token = keys.issue(&caller)?;
+    let access_token = state.keys.issue(&caller)?;
     let mut raw = [0u8; 32];
     OsRng.fill_bytes(&mut raw);
     let refresh_token = hex(&raw);
@@ -294,7 +291,7 @@ async fn issue_pair(
     Ok(TokenResponse {
         access_token,
         refresh_token,
-        expires_in: keys.access_ttl_secs,
+        expires_in: state.keys.access_ttl_secs,
         user_id: caller.user,
         tenant_id: caller.tenant,
         display_name,
