@@ -301,6 +301,22 @@ impl<S: OutboxStore> Outbox<S> {
         mut m: Mutation,
         verdict: Verdict,
     ) -> Result<Outcome, S> {
+        // A version conflict on a write that says nowhere to refetch cannot be reapplied:
+        // it waits for the user like any other refusal.
+        let verdict = match verdict {
+            Verdict::Refetch { .. } if m.versioned.is_none() => {
+                let code = crate::classify::OPTIMISTIC_LOCK_CONFLICT;
+                Verdict::Park {
+                    actions: crate::classify::actions_for(code, &m),
+                    reason: crate::model::ParkReason {
+                        status: 409,
+                        code: code.into(),
+                        message: "The record changed on the server.".into(),
+                    },
+                }
+            }
+            other => other,
+        };
         let outcome = match verdict {
             Verdict::Done(receipt) => {
                 m.state = MutationState::Done {
@@ -346,30 +362,19 @@ impl<S: OutboxStore> Outbox<S> {
                 m.state = MutationState::Parked { reason, actions };
                 Outcome::Parked
             }
-            Verdict::Refetch { .. } => match m.versioned.as_ref().map(|v| v.refetch_path.clone()) {
-                // Stays in flight until reapplied; a crash before that resends the old version
-                // and simply meets the same conflict again.
-                Some(path) => {
-                    return Ok(Outcome::Refetch {
-                        mutation: Box::new(m),
-                        path,
-                    })
-                }
-                None => {
-                    let reason = crate::model::ParkReason {
-                        status: 409,
-                        code: crate::classify::OPTIMISTIC_LOCK_CONFLICT.into(),
-                        message: "The record changed on the server.".into(),
-                    };
-                    let actions = crate::classify::actions_for(&reason.code, &m);
-                    self.events.push(Event::Parked {
-                        id: m.id,
-                        reason: reason.clone(),
-                    });
-                    m.state = MutationState::Parked { reason, actions };
-                    Outcome::Parked
-                }
-            },
+            // Stays in flight until reapplied; a crash before that resends the old version and
+            // simply meets the same conflict again.
+            Verdict::Refetch { .. } => {
+                let path = m
+                    .versioned
+                    .as_ref()
+                    .map(|v| v.refetch_path.clone())
+                    .unwrap_or_default();
+                return Ok(Outcome::Refetch {
+                    mutation: Box::new(m),
+                    path,
+                });
+            }
         };
         self.store.put(&[m]).await.map_err(OutboxError::Store)?;
         Ok(outcome)
