@@ -6,6 +6,7 @@
 //! drives them over two traits, [`OutboxStore`] and [`Transport`], so the same engine runs
 //! on IndexedDB + fetch in the browser and on memory in the deterministic simulation.
 
+pub mod auth;
 pub mod backoff;
 pub mod classify;
 pub mod events;
@@ -16,6 +17,7 @@ pub mod policy;
 pub mod store;
 pub mod transport;
 
+pub use auth::{AuthGate, AuthStep};
 pub use classify::{classify, Verdict};
 pub use events::{Event, Stats};
 pub use model::{

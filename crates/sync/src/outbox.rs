@@ -103,6 +103,10 @@ pub struct SyncReport {
     pub sent: usize,
     pub delivered: usize,
     pub stopped: Option<Stop>,
+    /// When a pass stopped for want of a server: the earliest time the engine will try
+    /// again (a capabilities probe or a token refresh backing off). Writes that backed off
+    /// carry their own `nextAttemptAt`.
+    pub retry_at: Option<Millis>,
 }
 
 pub struct Outbox<S: OutboxStore> {
@@ -113,6 +117,9 @@ pub struct Outbox<S: OutboxStore> {
     auth_paused: bool,
     last_success_at: Option<Millis>,
     capabilities: Option<Capabilities>,
+    /// Failed capabilities probes in a row, and when the next may go out.
+    probe_failures: u32,
+    next_probe_at: Millis,
 }
 
 type Result<T, S> = std::result::Result<T, OutboxError<<S as OutboxStore>::Error>>;
@@ -138,6 +145,8 @@ impl<S: OutboxStore> Outbox<S> {
             auth_paused: false,
             last_success_at: None,
             capabilities: None,
+            probe_failures: 0,
+            next_probe_at: 0,
         }
     }
 
@@ -477,24 +486,16 @@ impl<S: OutboxStore> Outbox<S> {
         clock: &impl Fn() -> Millis,
     ) -> Result<SyncReport, S> {
         let mut report = SyncReport::default();
-        if self.auth_paused && !self.refresh(transport, &mut report).await {
+        // No write goes out without a usable token: after a reload this refreshes first.
+        if !self.refresh(transport, &mut report).await {
             return Ok(report);
         }
         let batch = match self.config.mode {
             UploadMode::Batch => true,
             UploadMode::PerResource => false,
-            UploadMode::Auto => match self.capabilities {
+            UploadMode::Auto => match self.probe(transport, clock(), &mut report).await {
                 Some(c) => c.batch,
-                None => match transport.capabilities().await {
-                    Ok(c) => {
-                        self.capabilities = Some(c);
-                        c.batch
-                    }
-                    Err(_) => {
-                        report.stopped = Some(Stop::Offline);
-                        return Ok(report);
-                    }
-                },
+                None => return Ok(report),
             },
         };
         if batch {
@@ -505,8 +506,44 @@ impl<S: OutboxStore> Outbox<S> {
         Ok(report)
     }
 
+    /// What the server offers, asked once; a probe that gets no answer backs off like a write.
+    async fn probe<T: Transport>(
+        &mut self,
+        transport: &T,
+        now: Millis,
+        report: &mut SyncReport,
+    ) -> Option<Capabilities> {
+        if let Some(c) = self.capabilities {
+            return Some(c);
+        }
+        if now < self.next_probe_at {
+            report.stopped = Some(Stop::Offline);
+            report.retry_at = Some(self.next_probe_at);
+            return None;
+        }
+        match transport.capabilities().await {
+            Ok(c) => {
+                self.capabilities = Some(c);
+                self.probe_failures = 0;
+                Some(c)
+            }
+            Err(_) => {
+                self.probe_failures = self.probe_failures.saturating_add(1);
+                let delay = self
+                    .config
+                    .backoff
+                    .delay(self.probe_failures, None, &mut self.rng);
+                self.next_probe_at = now.saturating_add(delay);
+                report.stopped = Some(Stop::Offline);
+                report.retry_at = Some(self.next_probe_at);
+                None
+            }
+        }
+    }
+
+    /// Gets a usable token from the transport; false (with the reason in `report`) if none.
     async fn refresh<T: Transport>(&mut self, transport: &T, report: &mut SyncReport) -> bool {
-        match transport.refresh_auth().await {
+        match transport.authorize().await {
             Ok(()) => {
                 self.auth_restored();
                 true
@@ -516,8 +553,9 @@ impl<S: OutboxStore> Outbox<S> {
                 report.stopped = Some(Stop::SignInRequired);
                 false
             }
-            Err(AuthError::Net(_)) => {
+            Err(AuthError::Unreachable { retry_at }) => {
                 report.stopped = Some(Stop::Offline);
+                report.retry_at = Some(retry_at);
                 false
             }
         }

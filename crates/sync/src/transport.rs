@@ -1,6 +1,6 @@
 //! How the outbox reaches the server: one request per write, or a batch to the sync endpoint.
 
-use crate::model::Mutation;
+use crate::model::{Millis, Mutation};
 
 /// An HTTP answer, reduced to what the engine decides on.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,16 +52,20 @@ pub struct Capabilities {
     pub max_batch: usize,
 }
 
+/// Why no usable access token is at hand.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// The server refused the refresh token: final until the user signs in again.
     #[error("the session has ended; sign in again")]
     SignInRequired,
-    #[error(transparent)]
-    Net(#[from] NetError),
+    /// A refresh got no answer; the next one may go out at `retry_at`.
+    #[error("the session could not be refreshed: no answer from the server")]
+    Unreachable { retry_at: Millis },
 }
 
 /// Carries requests. Implementations add `Idempotency-Key: {clientMutationId}` and the
-/// current bearer token to every write; the stored request never holds a token.
+/// current bearer token to every write; the stored request never holds a token. A 401 to
+/// any request marks the token it carried as unusable (see [`crate::auth::AuthGate`]).
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     async fn capabilities(&self) -> Result<Capabilities, NetError>;
@@ -69,5 +73,7 @@ pub trait Transport {
     /// Answers come back in the order of `batch`.
     async fn push(&self, batch: &[Mutation]) -> Result<Vec<BatchOutcome>, NetError>;
     async fn fetch(&self, path: &str) -> Result<Answer, NetError>;
-    async fn refresh_auth(&self) -> Result<(), AuthError>;
+    /// Makes sure a usable access token is at hand, refreshing it first if need be (once,
+    /// however many callers wait), within the [`crate::auth::AuthGate`]'s backoff.
+    async fn authorize(&self) -> Result<(), AuthError>;
 }

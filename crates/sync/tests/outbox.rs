@@ -1,9 +1,12 @@
 //! The outbox's rules, one at a time, against the model server.
 
+#[path = "simulation/model_auth.rs"]
+#[allow(dead_code)] // the simulation uses all of it; these tests a part
+mod model_auth;
 #[path = "simulation/model_server.rs"]
 mod model_server;
 
-use std::collections::HashSet;
+use std::{cell::Cell, collections::HashSet, rc::Rc};
 
 use caresync_sync::{
     memory::MemoryOutbox,
@@ -15,14 +18,13 @@ use futures::executor::block_on;
 use model_server::{Faults, ModelServer};
 use serde_json::json;
 
-const CALM: Faults = Faults {
-    lost_request: 0,
-    lost_response: 0,
-    server_error: 0,
-    too_many: 0,
-    timeout: 0,
-    duplicate: 0,
-};
+const CALM: Faults = Faults::NONE;
+
+/// A model server whose client clock reads `at`.
+fn server_at(seed: u64, batch: bool, at: u64) -> (ModelServer, Rc<Cell<u64>>) {
+    let now = Rc::new(Cell::new(at));
+    (ModelServer::new(seed, CALM, batch, now.clone()), now)
+}
 
 fn id(n: u64) -> uuid::Uuid {
     uuid::Builder::from_unix_timestamp_millis(1_700_000_000_000 + n, &[n as u8; 10]).into_uuid()
@@ -92,7 +94,7 @@ fn unsent_read_receipts_coalesce_to_the_latest() {
             replaced: id(1),
             by: id(2)
         }));
-        let server = ModelServer::new(1, CALM, false);
+        let (server, _) = server_at(1, false, 0);
         ob.sync(&server, &|| 100).await.expect("sync");
         assert_eq!(server.state.borrow().read_at.get("m1"), Some(&20));
         assert_eq!(server.state.borrow().effects.len(), 2);
@@ -122,7 +124,7 @@ fn a_parked_head_blocks_only_its_own_lane_until_resolved() {
     for mode in [UploadMode::PerResource, UploadMode::Batch] {
         block_on(async {
             let mut ob = outbox(mode).await;
-            let server = ModelServer::new(2, CALM, mode == UploadMode::Batch);
+            let (server, _) = server_at(2, mode == UploadMode::Batch, 0);
             server.state.borrow_mut().archived.insert("0".into());
             ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
             ob.enqueue(1, message(2, 0), None).await.expect("enqueue");
@@ -166,7 +168,7 @@ fn a_parked_head_blocks_only_its_own_lane_until_resolved() {
 fn discarding_a_parked_write_removes_it_and_its_entity() {
     block_on(async {
         let mut ob = outbox(UploadMode::PerResource).await;
-        let server = ModelServer::new(3, CALM, false);
+        let (server, _) = server_at(3, false, 0);
         server.state.borrow_mut().archived.insert("0".into());
         ob.enqueue(0, message(1, 0), Some(json!({"body": "message 1"})))
             .await
@@ -230,7 +232,7 @@ fn delivery_reconciles_the_optimistic_entity_and_reports_stats() {
         let before = ob.stats().await.expect("stats");
         assert_eq!(before.oldest_pending_age(105), Some(100));
         assert_eq!(before.last_success_at, None);
-        let server = ModelServer::new(4, CALM, false);
+        let (server, _) = server_at(4, false, 0);
         let report = ob.sync(&server, &|| 200).await.expect("sync");
         assert_eq!(
             (report.sent, report.delivered, report.stopped),
@@ -256,7 +258,8 @@ fn offline_stops_the_pass_and_backs_off() {
                 .await
                 .expect("enqueue");
         }
-        let server = ModelServer::new(5, CALM, false);
+        let (server, _) = server_at(5, false, 1_000);
+        server.sign_in();
         server.offline.set(true);
         let report = ob.sync(&server, &|| 1_000).await.expect("sync");
         // Capabilities are not known yet in per-resource mode, so it tries the lanes once each.
@@ -273,13 +276,108 @@ fn an_expired_token_is_refreshed_and_the_write_sent_once() {
     block_on(async {
         let mut ob = outbox(UploadMode::PerResource).await;
         ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
-        let server = ModelServer::new(6, CALM, false);
-        server.state.borrow_mut().token_epoch = 1;
+        let (server, _) = server_at(6, false, 0);
+        server.sign_in();
+        server.state.borrow_mut().auth.epoch = 1;
         let report = ob.sync(&server, &|| 10).await.expect("sync");
         assert_eq!(report.delivered, 1);
         assert!(ob.drain_events().contains(&Event::AuthRequired));
         assert_eq!(server.state.borrow().effects.len(), 1);
         let m = ob.store().get(id(1)).await.expect("get").expect("kept");
         assert_eq!(m.attempts, 1, "the refused send did not count");
+    });
+}
+
+#[test]
+fn a_refused_refresh_is_final_sends_nothing_more_and_sign_in_resumes() {
+    block_on(async {
+        let mut ob = outbox(UploadMode::PerResource).await;
+        ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
+        let (server, now) = server_at(7, false, 1_000);
+        // Signed out everywhere from another device: the stored refresh token is dead.
+        server.state.borrow_mut().auth.revoke(1);
+        let report = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(report.stopped, Some(Stop::SignInRequired));
+        assert!(ob.drain_events().contains(&Event::SignInRequired));
+        let asked = server.requests.get();
+        assert_eq!(asked, 1, "one refresh, refused");
+        // Every later trigger, hours later too, stays quiet until the user signs in.
+        for step in 1..=50 {
+            now.set(1_000 + step * 60_000);
+            let report = ob.sync(&server, &|| now.get()).await.expect("sync");
+            assert_eq!(report.stopped, Some(Stop::SignInRequired));
+        }
+        assert_eq!(
+            server.requests.get(),
+            asked,
+            "nothing went out while refused"
+        );
+        assert_eq!(
+            ob.stats().await.expect("stats").pending,
+            1,
+            "the write is kept"
+        );
+        server.sign_in();
+        let report = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(report.delivered, 1);
+        assert_eq!(server.state.borrow().effects.len(), 1);
+    });
+}
+
+#[test]
+fn a_lost_refresh_answer_backs_off_then_the_grace_window_replays_it() {
+    block_on(async {
+        let mut ob = outbox(UploadMode::PerResource).await;
+        ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
+        let (server, now) = server_at(8, false, 1_000);
+        server.faults.set(Faults {
+            lost_refresh: 100,
+            ..CALM
+        });
+        let report = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(report.stopped, Some(Stop::Offline));
+        let retry_at = report.retry_at.expect("a time for the next refresh");
+        assert!(retry_at >= 2_000, "no sooner than the floor: {retry_at}");
+        // Triggers before then (online events, visibility, "Sync now") send nothing.
+        let asked = server.requests.get();
+        now.set(retry_at - 1);
+        let early = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(early.retry_at, Some(retry_at));
+        assert_eq!(server.requests.get(), asked);
+        // The answer comes through this time: the rotated token gets the same successor.
+        server.faults.set(CALM);
+        now.set(retry_at);
+        let report = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(report.delivered, 1);
+        assert_eq!(server.state.borrow().auth.grace_replays, 1);
+    });
+}
+
+#[test]
+fn an_unanswered_capabilities_probe_backs_off() {
+    block_on(async {
+        let mut ob = outbox(UploadMode::Auto).await;
+        ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
+        let (server, now) = server_at(9, true, 1_000);
+        server.sign_in();
+        server.offline.set(true);
+        let first = ob.sync(&server, &|| now.get()).await.expect("sync");
+        let retry_at = first.retry_at.expect("a time for the next probe");
+        assert!(retry_at >= 1_250);
+        let asked = server.requests.get();
+        for t in (1_001..retry_at).step_by(50) {
+            now.set(t);
+            ob.sync(&server, &|| now.get()).await.expect("sync");
+        }
+        assert_eq!(server.requests.get(), asked, "no probe before its time");
+        server.offline.set(false);
+        now.set(retry_at);
+        assert_eq!(
+            ob.sync(&server, &|| now.get())
+                .await
+                .expect("sync")
+                .delivered,
+            1
+        );
     });
 }

@@ -4,6 +4,7 @@
 //! a discarded or coalesced one; nothing vanishes; lane order holds on the server.
 //! `CARESYNC_SIM_SEEDS=N` runs more seeds; `CARESYNC_SIM_SEED=S` replays one.
 
+mod model_auth;
 mod model_server;
 
 use std::{
@@ -57,6 +58,12 @@ fn simulation_holds_the_invariants_on_every_seed() {
         totals.writes, totals.delivered, totals.parked, totals.discarded, totals.coalesced, totals.crashes,
         totals.server_dedupes, totals.reauths, totals.reapplied, totals.conflicts
     );
+    println!(
+        "simulation, auth path: {} refresh requests, {} lost (no answer), {} answered again within the grace window, \
+         {} rotated tokens presented after it (reuse detected), {} token families revoked, {} sign-ins after a refusal",
+        totals.refreshes, totals.lost_refreshes, totals.grace_replays, totals.reuse_detected,
+        totals.families_revoked, totals.sign_ins
+    );
     // Every fault path must actually have been walked, or the run proves less than it claims.
     assert!(
         totals.delivered > seeds,
@@ -71,6 +78,11 @@ fn simulation_holds_the_invariants_on_every_seed() {
         ("reapply", totals.reapplied),
         ("conflict", totals.conflicts),
         ("park", totals.parked),
+        ("lost refresh", totals.lost_refreshes),
+        ("grace-window replay", totals.grace_replays),
+        ("refresh reuse detection", totals.reuse_detected),
+        ("revoked family", totals.families_revoked),
+        ("sign-in after refusal", totals.sign_ins),
     ] {
         assert!(n > 0, "no {what} happened in {seeds} seeds");
     }
@@ -88,6 +100,12 @@ struct Totals {
     reapplied: u64,
     conflicts: u64,
     parked: u64,
+    refreshes: u64,
+    lost_refreshes: u64,
+    grace_replays: u64,
+    reuse_detected: u64,
+    families_revoked: u64,
+    sign_ins: u64,
 }
 
 impl Totals {
@@ -102,6 +120,12 @@ impl Totals {
         self.reapplied += o.reapplied;
         self.conflicts += o.conflicts;
         self.parked += o.parked;
+        self.refreshes += o.refreshes;
+        self.lost_refreshes += o.lost_refreshes;
+        self.grace_replays += o.grace_replays;
+        self.reuse_detected += o.reuse_detected;
+        self.families_revoked += o.families_revoked;
+        self.sign_ins += o.sign_ins;
     }
 }
 
@@ -211,10 +235,11 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
         too_many: world.pick(5),
         timeout: world.pick(10),
         duplicate: world.pick(10),
+        lost_refresh: world.pick(30),
     };
     // Even seeds replay per resource, odd seeds through the batch endpoint.
     let batch = seed % 2 == 1;
-    let server = ModelServer::new(seed, faults, batch);
+    let server = ModelServer::new(seed, faults, batch, world.now.clone());
     {
         let mut s = server.state.borrow_mut();
         s.sessions.insert(
@@ -292,6 +317,7 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                     }
                 }
                 totals.crashes += u64::from(!flight.is_empty());
+                server.client.borrow_mut().reload();
                 let store = outbox.into_store();
                 outbox = Outbox::open(store, config, seed.wrapping_add(world.now.get()))
                     .await
@@ -303,8 +329,23 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
             }
             10 => {
                 let mut s = server.state.borrow_mut();
-                if world.rng.up_to(1) == 0 {
-                    s.token_epoch += 1;
+                let mut client = server.client.borrow_mut();
+                let pick = world.rng.up_to(5);
+                if pick == 0 {
+                    // Access tokens expire (or the signing key rotates).
+                    s.auth.epoch += 1;
+                } else if pick == 1 {
+                    // Another tab, or a restored copy, presents the token before the last one.
+                    if let Some(old) = client.previous.take() {
+                        client.refresh = Some(old);
+                        client.reload();
+                    }
+                } else if pick == 2 {
+                    // Signed out everywhere from another device.
+                    if let Some(family) = client.refresh.and_then(|t| s.auth.family_of(t)) {
+                        s.auth.revoke(family);
+                        s.auth.epoch += 1;
+                    }
                 } else {
                     // Another actor moves a session on: a new version, sometimes an ended call.
                     let id = format!("s{}", world.rng.up_to(1));
@@ -317,27 +358,24 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                     }
                 }
             }
-            _ => resolve_blocked(&mut outbox, &server, &mut world, false).await?,
+            _ => {
+                sign_in_if_asked(&server, &mut world, &mut totals, false);
+                resolve_blocked(&mut outbox, &server, &mut world, false).await?
+            }
         }
         collect(&mut outbox, &mut world, &mut totals);
     }
 
     // Calm weather: the network heals and the user deals with everything parked.
     server.offline.set(false);
-    server.faults.set(Faults {
-        lost_request: 0,
-        lost_response: 0,
-        server_error: 0,
-        too_many: 0,
-        timeout: 0,
-        duplicate: 0,
-    });
+    server.faults.set(Faults::NONE);
     for round in 0.. {
         if round > 60 {
             let stats = outbox.stats().await.map_err(|e| e.to_string())?;
             return Err(format!("the queue never drained: {stats:?}"));
         }
         world.now.set(world.now.get() + 10 * 60_000);
+        sign_in_if_asked(&server, &mut world, &mut totals, true);
         resolve_blocked(&mut outbox, &server, &mut world, true).await?;
         outbox
             .sync(&server, &clock)
@@ -350,7 +388,24 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
         }
     }
     check_invariants(&outbox, &server, &world, &mut totals).await?;
+    let client = server.client.borrow();
+    client.check_pace(caresync_sync::AuthGate::default().floor_ms())?;
+    totals.refreshes += client.attempts.len() as u64;
+    totals.lost_refreshes += client.attempts.iter().filter(|(_, a, _)| !a).count() as u64;
+    let auth = &server.state.borrow().auth;
+    totals.grace_replays += auth.grace_replays;
+    totals.reuse_detected += auth.reuse_detected;
+    totals.families_revoked += auth.families_revoked;
     Ok(totals)
+}
+
+/// The user sees "Sign in again to send your changes" and, sooner or later, does.
+fn sign_in_if_asked(server: &ModelServer, world: &mut World, totals: &mut Totals, now: bool) {
+    let mut client = server.client.borrow_mut();
+    if client.gate.is_refused() && (now || world.pick(2) == 0) {
+        client.signed_in(&mut server.state.borrow_mut().auth, world.now.get());
+        totals.sign_ins += 1;
+    }
 }
 
 fn collect(outbox: &mut Outbox<MemoryOutbox>, world: &mut World, totals: &mut Totals) {

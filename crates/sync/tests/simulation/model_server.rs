@@ -6,14 +6,18 @@
 use std::{
     cell::{Cell, RefCell},
     collections::{HashMap, HashSet},
+    rc::Rc,
 };
 
 use caresync_sync::{
     backoff::{RandomSource, SplitMix64},
     transport::AuthError,
-    Answer, BatchOutcome, Capabilities, ClientMutationId, Lane, Mutation, NetError, Transport,
+    Answer, AuthStep, BatchOutcome, Capabilities, ClientMutationId, Lane, Millis, Mutation,
+    NetError, Transport,
 };
 use serde_json::json;
+
+use crate::model_auth::{ClientAuth, ServerAuth};
 
 /// Per-request fault probabilities, in percent.
 #[derive(Clone, Copy)]
@@ -24,6 +28,20 @@ pub struct Faults {
     pub too_many: u64,
     pub timeout: u64,
     pub duplicate: u64,
+    /// A refresh the server rotated, whose answer never came back.
+    pub lost_refresh: u64,
+}
+
+impl Faults {
+    pub const NONE: Faults = Faults {
+        lost_request: 0,
+        lost_response: 0,
+        server_error: 0,
+        too_many: 0,
+        timeout: 0,
+        duplicate: 0,
+        lost_refresh: 0,
+    };
 }
 
 #[derive(Clone)]
@@ -40,32 +58,54 @@ pub struct ServerState {
     pub archived: HashSet<String>,
     pub sessions: HashMap<String, Session>,
     pub read_at: HashMap<String, u64>,
-    pub token_epoch: u64,
+    pub auth: ServerAuth,
     /// Requests answered from the dedupe table instead of being applied again.
     pub dedupe_hits: u64,
 }
 
 pub struct ModelServer {
     pub state: RefCell<ServerState>,
-    pub client_token: Cell<u64>,
+    pub client: RefCell<ClientAuth>,
+    pub now: Rc<Cell<Millis>>,
     pub offline: Cell<bool>,
     pub faults: Cell<Faults>,
+    /// Requests that reached the network (auth included), for pace checks.
+    pub requests: Cell<u64>,
     pub batch: bool,
     pub max_batch: usize,
     rng: RefCell<SplitMix64>,
 }
 
 impl ModelServer {
-    pub fn new(seed: u64, faults: Faults, batch: bool) -> Self {
+    /// A server the client has signed in to before: it holds a refresh token, and (as after
+    /// a reload) no access token yet.
+    pub fn new(seed: u64, faults: Faults, batch: bool, now: Rc<Cell<Millis>>) -> Self {
+        let mut state = ServerState::default();
+        let token = state.auth.login();
         ModelServer {
-            state: RefCell::new(ServerState::default()),
-            client_token: Cell::new(0),
+            state: RefCell::new(state),
+            client: RefCell::new(ClientAuth::new(token, seed)),
+            now,
             offline: Cell::new(false),
             faults: Cell::new(faults),
+            requests: Cell::new(0),
             batch,
             max_batch: 8,
             rng: RefCell::new(SplitMix64(seed ^ 0x5eed)),
         }
+    }
+
+    /// The client holds a usable access token, as right after signing in.
+    #[allow(dead_code)] // used by the outbox tests, which share this file
+    pub fn sign_in(&self) {
+        let mut s = self.state.borrow_mut();
+        self.client
+            .borrow_mut()
+            .signed_in(&mut s.auth, self.now.get());
+    }
+
+    fn on_wire(&self) {
+        self.requests.set(self.requests.get() + 1);
     }
 
     fn chance(&self, percent: u64) -> bool {
@@ -145,11 +185,12 @@ impl ModelServer {
     }
 
     fn authorised(&self) -> bool {
-        self.client_token.get() >= self.state.borrow().token_epoch
+        self.client.borrow_mut().admitted(&self.state.borrow().auth)
     }
 
     /// One request over the faulty network.
     fn deliver(&self, m: &Mutation) -> Result<Answer, NetError> {
+        self.on_wire();
         if self.offline.get() {
             return Err(NetError::Offline);
         }
@@ -198,6 +239,7 @@ impl ModelServer {
 
 impl Transport for ModelServer {
     async fn capabilities(&self) -> Result<Capabilities, NetError> {
+        self.on_wire();
         if self.offline.get() {
             return Err(NetError::Offline);
         }
@@ -212,6 +254,7 @@ impl Transport for ModelServer {
     }
 
     async fn push(&self, batch: &[Mutation]) -> Result<Vec<BatchOutcome>, NetError> {
+        self.on_wire();
         if self.offline.get() {
             return Err(NetError::Offline);
         }
@@ -249,6 +292,7 @@ impl Transport for ModelServer {
     }
 
     async fn fetch(&self, path: &str) -> Result<Answer, NetError> {
+        self.on_wire();
         if self.offline.get() {
             return Err(NetError::Offline);
         }
@@ -269,11 +313,21 @@ impl Transport for ModelServer {
         })
     }
 
-    async fn refresh_auth(&self) -> Result<(), AuthError> {
-        if self.offline.get() {
-            return Err(AuthError::Net(NetError::Offline));
+    async fn authorize(&self) -> Result<(), AuthError> {
+        if self.client.borrow().gate.step(self.now.get()) == AuthStep::Refresh {
+            self.on_wire();
         }
-        self.client_token.set(self.state.borrow().token_epoch);
-        Ok(())
+        let network = if self.offline.get() {
+            Err(NetError::Offline)
+        } else if self.chance(self.faults.get().lost_request) {
+            Err(NetError::Network("connection reset".into()))
+        } else {
+            Ok(!self.chance(self.faults.get().lost_refresh))
+        };
+        let now = self.now.get();
+        let mut server = self.state.borrow_mut();
+        self.client
+            .borrow_mut()
+            .authorize(&mut server.auth, now, network)
     }
 }
