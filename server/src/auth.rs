@@ -1,6 +1,9 @@
-//! Sign-in, signed expiring access tokens, rotating refresh tokens, and the `Caller` extractor.
+//! Sign-in, signed expiring access tokens, and the `Caller` extractor; refresh-token families
+//! live in [`session`].
 //!
 //! Tenant and user come only from the token, never from a request body.
+
+pub mod session;
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -13,7 +16,7 @@ use axum::{
     Json,
 };
 use caresync_contract::{
-    auth::{LoginRequest, RefreshRequest, Role, TokenResponse},
+    auth::{LoginRequest, Role, TokenResponse},
     ErrorCode,
 };
 use hmac::{Hmac, Mac};
@@ -29,8 +32,6 @@ use crate::{
     time::now_ms,
     AppState,
 };
-
-const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// The verified identity behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,8 @@ pub struct Keys {
     decoding: DecodingKey,
     /// Signs artifact links; derived from the token secret, never used for tokens.
     url_key: Vec<u8>,
+    /// Derives a refresh token's successor; derived from the token secret like `url_key`.
+    successor_key: Vec<u8>,
     pub access_ttl_secs: u64,
 }
 
@@ -85,27 +88,36 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             url_key: Sha256::digest(format!("artifact-url:{secret}").as_bytes()).to_vec(),
+            successor_key: Sha256::digest(format!("refresh-successor-key:{secret}").as_bytes())
+                .to_vec(),
             access_ttl_secs,
         })
     }
 
-    fn issue(&self, caller: &Caller) -> Result<String, HttpError> {
-        let now = (now_ms() / 1000) as u64;
+    /// An access token issued at `iat` (seconds). HS256 is deterministic, so the same caller
+    /// and `iat` give the byte-identical token: that is how a refresh retry gets the same one.
+    fn issue_at(&self, caller: &Caller, iat: u64) -> Result<String, HttpError> {
         let claims = Claims {
             sub: caller.user.clone(),
             tid: caller.tenant.clone(),
             role: caller.role.as_str().to_owned(),
-            iat: now,
-            exp: now + self.access_ttl_secs,
+            iat,
+            exp: iat + self.access_ttl_secs,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| HttpError::new(500, ErrorCode::Internal, "could not sign a token"))
     }
 
+    /// The refresh token that succeeds `token`: derived, not stored, so a retry can be
+    /// answered with the same one while the database keeps only hashes.
+    fn successor(&self, token: &str) -> String {
+        let mut mac = hmac(&self.successor_key);
+        mac.update(format!("refresh-successor:{token}").as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
     fn url_mac(&self, resource: &str, expires_ms: i64) -> Hmac<Sha256> {
-        // HMAC takes keys of any length, and this one is a fixed 32-byte digest.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.url_key)
-            .expect("HMAC accepts any key length");
+        let mut mac = hmac(&self.url_key);
         mac.update(format!("{resource}:{expires_ms}").as_bytes());
         mac
     }
@@ -147,6 +159,11 @@ impl Keys {
             role,
         })
     }
+}
+
+fn hmac(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length, and ours are fixed 32-byte digests.
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length")
 }
 
 fn unauthorized() -> HttpError {
@@ -228,73 +245,5 @@ pub async fn login(
             "The tenant, username or password is wrong.",
         )
     })?;
-    issue_pair(&state, caller, name).await.map(Json)
-}
-
-/// `POST /api/v1/auth/refresh`: the refresh token is single-use and rotated.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, body = TokenResponse), (status = 401, body = caresync_contract::ApiError)))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Json<TokenResponse>, HttpError> {
-    let req: RefreshRequest = parse_json(&body)?;
-    let hash = refresh_hash(&req.refresh_token);
-    let found = state
-        .db
-        .call(move |conn| {
-            let row: Option<(String, String, String, String)> = conn
-                .query_row(
-                    "SELECT u.id, u.tenant_id, u.role, u.display_name FROM refresh_tokens t \
-                     JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND t.expires_at > ?2",
-                    params![hash, now_ms()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            conn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?1", [&hash])?;
-            Ok(row)
-        })
-        .await?;
-    let (user, tenant, role, name) = found.ok_or_else(|| {
-        HttpError::new(
-            401,
-            ErrorCode::Unauthorized,
-            "The session has ended; sign in again.",
-        )
-    })?;
-    let role = Role::parse(&role).ok_or_else(unauthorized)?;
-    issue_pair(&state, Caller { tenant, user, role }, name)
-        .await
-        .map(Json)
-}
-
-async fn issue_pair(
-    state: &AppState,
-    caller: Caller,
-    display_name: String,
-) -> Result<TokenResponse, HttpError> {
-    let access_token = state.keys.issue(&caller)?;
-    let mut raw = [0u8; 32];
-    OsRng.fill_bytes(&mut raw);
-    let refresh_token = hex(&raw);
-    let hash = refresh_hash(&refresh_token);
-    let user = caller.user.clone();
-    state
-        .db
-        .call(move |conn| {
-            conn.execute(
-                "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![hash, user, now_ms() + REFRESH_TTL_MS],
-            )?;
-            Ok(())
-        })
-        .await?;
-    Ok(TokenResponse {
-        access_token,
-        refresh_token,
-        expires_in: state.keys.access_ttl_secs,
-        user_id: caller.user,
-        tenant_id: caller.tenant,
-        display_name,
-        role: caller.role,
-    })
+    session::start(&state, caller, name).await.map(Json)
 }

@@ -12,6 +12,9 @@ pub struct Config {
     pub dist_dir: PathBuf,
     /// `CARESYNC_ACCESS_TTL_SECS`, default 900: access token lifetime (tests shorten it).
     pub access_ttl_secs: u64,
+    /// `CARESYNC_REFRESH_GRACE_SECS`, default 60: how long a used refresh token still answers
+    /// with the pair it produced (a lost response, two tabs) before a replay counts as theft.
+    pub refresh_grace_secs: u64,
     /// `CARESYNC_TEST_FAULTS=1` mounts the fault-injection endpoint. Never set in production.
     pub test_faults: bool,
 }
@@ -22,6 +25,8 @@ pub enum ConfigError {
     BadAddr { value: String },
     #[error("CARESYNC_ACCESS_TTL_SECS={value:?} is not a whole number of seconds")]
     BadTtl { value: String },
+    #[error("CARESYNC_REFRESH_GRACE_SECS={value:?} is not a whole number of seconds")]
+    BadGrace { value: String },
 }
 
 impl Config {
@@ -41,12 +46,17 @@ impl Config {
             Ok(v) => v.parse().map_err(|_| ConfigError::BadTtl { value: v })?,
             Err(_) => 900,
         };
+        let refresh_grace_secs = match std::env::var("CARESYNC_REFRESH_GRACE_SECS") {
+            Ok(v) => v.parse().map_err(|_| ConfigError::BadGrace { value: v })?,
+            Err(_) => 60,
+        };
         let test_faults = std::env::var("CARESYNC_TEST_FAULTS").is_ok_and(|v| v == "1");
         Ok(Self {
             addr,
             data_dir,
             dist_dir,
             access_ttl_secs,
+            refresh_grace_secs,
             test_faults,
         })
     }

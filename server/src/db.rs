@@ -33,6 +33,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations_v3.sql")),
         M::up(include_str!("migrations_v4.sql")),
         M::up(include_str!("migrations_v5.sql")),
+        M::up(include_str!("migrations_v6.sql")),
     ])
 }
 
@@ -108,5 +109,31 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    #[test]
+    fn v6_gives_each_existing_refresh_token_a_family_of_its_own() {
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .expect("foreign keys");
+        let m = migrations();
+        m.to_version(&mut conn, 5).expect("migrate to v5");
+        conn.execute_batch(
+            "INSERT INTO tenants (id, name) VALUES ('t', 'T');
+             INSERT INTO users (id, tenant_id, username, display_name, role, password_hash)
+                 VALUES ('u', 't', 'u', 'U', 'patient', 'x');
+             INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ('h1', 'u', 99);",
+        )
+        .expect("a v5 session");
+        m.to_latest(&mut conn).expect("migrate to v6");
+        let row: (String, String, i64, Option<i64>, Option<i64>) = conn
+            .query_row(
+                "SELECT user_id, family_id, expires_at, rotated_at, revoked_at \
+                 FROM refresh_tokens WHERE token_hash = 'h1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .expect("the token survives");
+        assert_eq!(row, ("u".into(), "h1".into(), 99, None, None));
     }
 }

@@ -13,6 +13,9 @@ async fn the_openapi_document_describes_every_operation() {
     let paths = doc["paths"].as_object().expect("paths");
     for path in [
         "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/sessions/revoke",
         "/api/v1/threads/{threadId}/messages",
         "/api/v1/read",
         "/api/v1/sync/push",
@@ -30,7 +33,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 27);
+    assert_eq!(operations, 29);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",

@@ -13,6 +13,8 @@ pub enum ErrorCode {
     InvalidBody,
     Unauthorized,
     TokenExpired,
+    /// A refresh token was presented again after its grace window: the session family is revoked.
+    RefreshTokenReused,
     InvalidCredentials,
     Forbidden,
     PayloadTooLarge,
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::InvalidBody => "INVALID_BODY",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::TokenExpired => "TOKEN_EXPIRED",
+            ErrorCode::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -106,6 +109,7 @@ mod tests {
             ErrorCode::ThreadArchived,
             ErrorCode::IdempotencyKeyReused,
             ErrorCode::LaneBlocked,
+            ErrorCode::RefreshTokenReused,
         ] {
             let wire = serde_json::to_value(code).expect("serialises");
             assert_eq!(wire, code.as_str());

@@ -3,6 +3,10 @@
 pub const HEALTHZ: &str = "/healthz";
 pub const LOGIN: &str = "/api/v1/auth/login";
 pub const REFRESH: &str = "/api/v1/auth/refresh";
+/// Revokes the family of the refresh token in the body.
+pub const LOGOUT: &str = "/api/v1/auth/logout";
+/// Revokes every refresh-token family of the bearer: "sign out everywhere".
+pub const SESSIONS_REVOKE: &str = "/api/v1/auth/sessions/revoke";
 pub const THREADS: &str = "/api/v1/threads";
 pub const READ: &str = "/api/v1/read";
 pub const SYNC_PUSH: &str = "/api/v1/sync/push";

@@ -32,7 +32,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/v1/auth/login", post(auth::login))
-        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/refresh", post(auth::session::refresh))
+        .route("/v1/auth/logout", post(auth::session::logout))
+        .route("/v1/auth/sessions/revoke", post(auth::session::revoke_all))
         .route("/v1/threads", get(threads))
         .route(
             "/v1/threads/{thread_id}/messages",

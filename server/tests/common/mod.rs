@@ -19,12 +19,22 @@ impl TestServer {
     }
 
     pub async fn start_with(access_ttl_secs: u64, test_faults: bool) -> Self {
+        Self::start_full(access_ttl_secs, test_faults, 60).await
+    }
+
+    /// A server whose spent refresh tokens replay for only `refresh_grace_secs`.
+    pub async fn start_with_grace(refresh_grace_secs: u64) -> Self {
+        Self::start_full(900, false, refresh_grace_secs).await
+    }
+
+    async fn start_full(access_ttl_secs: u64, test_faults: bool, refresh_grace_secs: u64) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let config = Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
             data_dir: data.path().to_path_buf(),
             dist_dir: data.path().join("no-dist"),
             access_ttl_secs,
+            refresh_grace_secs,
             test_faults,
         };
         let state = AppState::open(config).expect("open state");
