@@ -1,7 +1,7 @@
 //! Browser tier: the runtime against the real reference server (started by `cargo xtask test`,
 //! named in CARESYNC_TEST_API): fetch transport, Web Lock, exactly-once delivery.
 
-use std::{cell::RefCell, rc::Rc};
+use std::rc::Rc;
 
 use caresync::platform::{
     idb,
@@ -63,7 +63,7 @@ fn message(thread: &str, text: &str) -> (NewMutation, EntityChange) {
 
 async fn runtime(db_name: &str, tokens: &TokenResponse, mode: UploadMode) -> Rc<SyncRuntime> {
     let db = idb::open(db_name).await.expect("open");
-    let transport = FetchTransport::new(api(), Rc::new(RefCell::new(Some(Tokens::from(tokens)))));
+    let transport = FetchTransport::new(api(), Some(Tokens::from(tokens)));
     let scope = Scope {
         tenant: "north-clinic".into(),
         user: tokens.user_id.clone(),

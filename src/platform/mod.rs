@@ -1,5 +1,6 @@
 //! Thin adapters over web platform APIs; the decisions live in `caresync-sync`.
 
+pub mod auth;
 pub mod cache;
 pub mod idb;
 pub mod online;
@@ -7,6 +8,7 @@ pub mod outbox_store;
 pub mod runtime;
 pub mod service_worker;
 pub mod session;
+pub mod storage;
 pub mod transport;
 pub mod web_lock;
 pub mod writes;

@@ -10,7 +10,7 @@ pub fn use_online() -> Signal<bool> {
     online.into()
 }
 
-fn navigator_online() -> bool {
+pub fn navigator_online() -> bool {
     // Browsers without the property are treated as online; a failed request will say otherwise.
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }

@@ -3,12 +3,13 @@
 //! Triggers: start, the `online` event, the page becoming visible, the backoff timer, a
 //! manual "Sync now", and a short debounce after each enqueue. Only the tab holding the Web
 //! Lock for this tenant and user replays; the others hear about changes on a
-//! BroadcastChannel scoped the same way and refresh what they show.
+//! BroadcastChannel scoped the same way and refresh what they show. While the browser says
+//! it is offline no pass runs at all, and no timer ever fires sooner than the backoff floor.
 
 use std::{cell::RefCell, rc::Rc};
 
 use caresync_sync::{
-    outbox::{Resolution, SyncReport},
+    outbox::{Resolution, Stop, SyncReport},
     ClientMutationId, Config, EnqueueError, Event, Millis, Mutation, NewMutation, Outbox,
     OutboxError, OutboxStore, Stats,
 };
@@ -19,7 +20,8 @@ use leptos::prelude::*;
 use super::{
     idb::{self, StoreError},
     outbox_store::{EntityChange, IdbOutbox},
-    transport::FetchTransport,
+    online::navigator_online,
+    transport::{FetchTransport, Reach},
     web_lock::{with_lock_if_available, LockError},
 };
 
@@ -51,6 +53,12 @@ pub struct SyncStatus {
     pub revision: RwSignal<u64>,
     /// The engine's latest events in this tab (delivered, parked, conflict...), newest last.
     pub events: RwSignal<Vec<Event>>,
+    /// What the last exchange said about reaching the server.
+    pub reach: RwSignal<Reach>,
+    /// The server refused the session: nothing is sent until the user signs in again.
+    pub sign_in: RwSignal<bool>,
+    /// When the replay timer fires next, if it is set.
+    pub next_attempt: RwSignal<Option<Millis>>,
 }
 
 impl SyncStatus {
@@ -63,6 +71,9 @@ impl SyncStatus {
             syncing: RwSignal::new(false),
             revision: RwSignal::new(0),
             events: RwSignal::new(Vec::new()),
+            reach: RwSignal::new(Reach::Unknown),
+            sign_in: RwSignal::new(false),
+            next_attempt: RwSignal::new(None),
         }
     }
 }
@@ -84,16 +95,18 @@ pub enum Pass {
     Ran(SyncReport),
     /// This tab or another is already replaying.
     Busy,
+    /// The browser says it is offline: nothing was tried. The `online` event brings it back.
+    Offline,
 }
 
 const LAST_SYNC: &str = "lastSync";
 const DEBOUNCE_MS: u32 = 250;
+/// No timer fires sooner than this, whatever the arithmetic says (the backoff floor).
+const FLOOR_MS: Millis = 250;
 /// How many recent engine events the UI can look back on.
 const EVENTS_KEPT: usize = 100;
 
-pub fn now_ms() -> Millis {
-    js_sys::Date::now() as Millis
-}
+pub use super::transport::now_ms;
 
 pub struct SyncRuntime {
     /// Commits and user decisions. Separate from the replayer so that a patient's commit
@@ -118,13 +131,25 @@ impl SyncRuntime {
         config: Config,
     ) -> Rc<Self> {
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let status = SyncStatus::new();
+        {
+            let mut hooks = transport.hooks();
+            hooks.reach = Some(Box::new(move |r| status.reach.set(r)));
+            let told = hooks.refused.take();
+            hooks.refused = Some(Box::new(move || {
+                status.sign_in.set(true);
+                if let Some(f) = told.as_ref() {
+                    f();
+                }
+            }));
+        }
         Rc::new(SyncRuntime {
             writer: Mutex::new(Outbox::new(store.clone(), config, seed)),
             replayer: Mutex::new(Outbox::new(store.clone(), config, seed.wrapping_add(1))),
             store,
             transport,
             scope,
-            status: SyncStatus::new(),
+            status,
             notify: RefCell::new(None),
             timer: RefCell::new(None),
             debounce: RefCell::new(None),
@@ -180,6 +205,11 @@ impl SyncRuntime {
 
     /// One replay pass, if no other tab is replaying. Safe to call from any trigger.
     pub async fn pass(self: &Rc<Self>) -> Result<Pass, RuntimeError> {
+        if !navigator_online() {
+            self.status.reach.set(Reach::Offline);
+            self.set_timer(None);
+            return Ok(Pass::Offline);
+        }
         if self.status.syncing.get_untracked() {
             return Ok(Pass::Busy);
         }
@@ -209,9 +239,15 @@ impl SyncRuntime {
             }
         };
         if let Some(stats) = self.changed().await {
-            self.schedule_backoff(&stats);
+            self.set_timer(next_wake(&outcome, &stats));
         }
         Ok(outcome)
+    }
+
+    /// The user signed in again after a refusal: replay what waited.
+    pub fn session_restored(self: &Rc<Self>) {
+        self.status.sign_in.set(false);
+        self.sync_now();
     }
 
     fn publish(&self, fresh: Vec<Event>) {
@@ -316,16 +352,37 @@ impl SyncRuntime {
         *slot.borrow_mut() = Some(timeout);
     }
 
-    /// Wake up when the earliest backed-off write becomes due.
-    fn schedule_backoff(self: &Rc<Self>, stats: &Stats) {
-        match stats.next_attempt_at {
-            Some(at) if stats.pending > 0 => {
-                let wait = at.saturating_sub(now_ms()).clamp(250, 10 * 60_000);
+    /// The one replay timer: set for `at` (never sooner than the floor), or cleared.
+    fn set_timer(self: &Rc<Self>, at: Option<Millis>) {
+        let now = now_ms();
+        let at = at.map(|at| at.max(now + FLOOR_MS));
+        self.status.next_attempt.set(at);
+        match at {
+            Some(at) => {
+                let wait = (at - now).min(10 * 60_000);
                 self.schedule(u32::try_from(wait).unwrap_or(u32::MAX), false);
             }
-            _ => {
+            None => {
                 self.timer.borrow_mut().take();
             }
         }
+    }
+}
+
+/// When the next pass is due after this one: never while the session waits for the user;
+/// when the engine says (a probe or refresh backing off) if the server was out of reach;
+/// otherwise when the earliest backed-off write becomes due.
+fn next_wake(pass: &Pass, stats: &Stats) -> Option<Millis> {
+    let writes_due = stats.next_attempt_at.filter(|_| stats.pending > 0);
+    match pass {
+        Pass::Ran(SyncReport {
+            stopped: Some(Stop::SignInRequired),
+            ..
+        })
+        | Pass::Offline => None,
+        Pass::Ran(SyncReport {
+            retry_at: Some(at), ..
+        }) => Some(*at),
+        _ => writes_due,
     }
 }

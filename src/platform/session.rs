@@ -1,10 +1,9 @@
-//! Signing in and out, and coming back after a reload, online or not.
+//! Signing in and out, signing in again after a refused session, and coming back after a
+//! reload, online or not.
 //!
 //! The access token lives only in memory. The refresh token is kept in the user's own
 //! database (never in Cache Storage or a URL), and localStorage holds only which tenant
 //! and user last signed in on this device, so a reload offline reopens their data.
-
-use std::{cell::RefCell, rc::Rc};
 
 use caresync_contract::{auth::TokenResponse, paths};
 use caresync_sync::Config;
@@ -16,11 +15,16 @@ use super::{
     idb::{self, StoreError},
     outbox_store::IdbOutbox,
     runtime::{Scope, SyncRuntime},
+    storage,
     transport::{FetchTransport, Tokens},
 };
 
 const HINT: &str = "caresync.session";
 const REFRESH_TOKEN: &str = "refreshToken";
+const USERNAME: &str = "username";
+/// A lost answer to a sign-in is retried once after this long: signing in has no effect
+/// on the server that a second try could double.
+const LOGIN_RETRY_MS: u32 = 1_500;
 
 /// Who is signed in on this device (no secrets).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,50 +40,62 @@ pub enum SignInError {
     WrongCredentials,
     #[error("You are offline. Connect to the internet to sign in.")]
     Offline,
+    #[error("The server could not be reached. Check your connection and try again.")]
+    Unreachable,
     #[error("The server could not sign you in (error {0}). Try again in a moment.")]
     Server(u16),
+    #[error("That is a different account. Sign out first to switch accounts; the changes waiting here belong to the account that made them.")]
+    OtherUser,
     #[error("This device could not open its local storage: {0}")]
     Store(#[from] StoreError),
 }
 
 pub struct SignedIn {
     pub user: UserInfo,
-    pub runtime: Rc<SyncRuntime>,
+    /// The name the user signs in with, for the sign-in-again form.
+    pub username: Option<String>,
+    pub runtime: std::rc::Rc<SyncRuntime>,
     pub cache: Cache,
     db: Database,
 }
 
 impl SignedIn {
     /// A fresh sign-in: opens the user's database and keeps the new refresh token in it.
-    async fn open(user: UserInfo, tokens: Tokens) -> Result<Self, StoreError> {
+    async fn open(user: UserInfo, username: &str, tokens: Tokens) -> Result<Self, StoreError> {
         let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id)).await?;
         idb::put_meta(&db, REFRESH_TOKEN, &tokens.refresh).await?;
-        Ok(Self::with_database(db, user, tokens))
+        idb::put_meta(&db, USERNAME, &username).await?;
+        Ok(Self::with_database(db, user, Some(username.to_owned()), Some(tokens)))
     }
 
     /// Wires the runtime over an open database.
-    fn with_database(db: Database, user: UserInfo, tokens: Tokens) -> Self {
-        let tokens = Rc::new(RefCell::new(Some(tokens)));
+    fn with_database(
+        db: Database,
+        user: UserInfo,
+        username: Option<String>,
+        tokens: Option<Tokens>,
+    ) -> Self {
         let transport = FetchTransport::new("", tokens);
-        let keep = db.clone();
-        transport.on_refresh(move |t| {
-            let (db, refresh) = (keep.clone(), t.refresh.clone());
-            leptos::task::spawn_local(async move {
-                if let Err(err) = idb::put_meta(&db, REFRESH_TOKEN, &refresh).await {
-                    leptos::logging::warn!("could not keep the refreshed session: {err}");
-                }
-            });
-        });
-        let keep = db.clone();
-        transport.latest_refresh(move || {
-            let db = keep.clone();
-            Box::pin(async move {
-                idb::get_meta::<String>(&db, REFRESH_TOKEN)
-                    .await
-                    .ok()
-                    .flatten()
-            })
-        });
+        {
+            let mut hooks = transport.hooks();
+            let keep = db.clone();
+            hooks.refreshed = Some(Box::new(move |t: &Tokens| {
+                keep_refresh_token(&keep, Some(t.refresh.clone()))
+            }));
+            // A refused token is dead: a reload must not present it again.
+            let keep = db.clone();
+            hooks.refused = Some(Box::new(move || keep_refresh_token(&keep, None)));
+            let keep = db.clone();
+            hooks.latest_refresh = Some(Box::new(move || {
+                let db = keep.clone();
+                Box::pin(async move {
+                    idb::get_meta::<String>(&db, REFRESH_TOKEN)
+                        .await
+                        .ok()
+                        .flatten()
+                })
+            }));
+        }
         let scope = Scope {
             tenant: user.tenant_id.clone(),
             user: user.user_id.clone(),
@@ -92,10 +108,26 @@ impl SignedIn {
         );
         SignedIn {
             user,
+            username,
             runtime,
             cache: Cache::new(db.clone()),
             db,
         }
+    }
+
+    /// After the server refused the session: the same user signs in again, on the same local
+    /// database, and replay resumes with everything that waited.
+    pub async fn sign_in_again(&self, username: &str, password: &str) -> Result<(), SignInError> {
+        let fresh = login(&self.user.tenant_id, username, password).await?;
+        if fresh.user_id != self.user.user_id || fresh.tenant_id != self.user.tenant_id {
+            return Err(SignInError::OtherUser);
+        }
+        let tokens = Tokens::from(&fresh);
+        idb::put_meta(&self.db, REFRESH_TOKEN, &tokens.refresh).await?;
+        idb::put_meta(&self.db, USERNAME, &username).await?;
+        self.runtime.transport().signed_in(tokens);
+        self.runtime.session_restored();
+        Ok(())
     }
 
     /// Forgets the session on this device; the user's cached data stays for their next visit.
@@ -103,16 +135,55 @@ impl SignedIn {
         if let Err(err) = idb::put_meta(&self.db, REFRESH_TOKEN, &serde_json::Value::Null).await {
             leptos::logging::warn!("could not clear the session: {err}");
         }
-        *self.runtime.transport().tokens().borrow_mut() = None;
+        self.runtime.transport().forget();
         if let Some(storage) = local_storage() {
-            let _ = storage.remove_item(HINT);
+            if storage.remove_item(HINT).is_err() {
+                leptos::logging::warn!("could not forget who signed in last");
+            }
         }
         self.db.clone().close();
     }
 }
 
+fn keep_refresh_token(db: &Database, token: Option<String>) {
+    let db = db.clone();
+    leptos::task::spawn_local(async move {
+        let kept = match token {
+            Some(t) => idb::put_meta(&db, REFRESH_TOKEN, &t).await,
+            None => idb::put_meta(&db, REFRESH_TOKEN, &serde_json::Value::Null).await,
+        };
+        if let Err(err) = kept {
+            leptos::logging::warn!("could not keep the session: {err}");
+        }
+    });
+}
+
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
+}
+
+/// `POST /auth/login`, tried twice if the first answer is lost on the way.
+async fn login(tenant: &str, username: &str, password: &str) -> Result<TokenResponse, SignInError> {
+    let body =
+        serde_json::json!({ "tenantId": tenant, "username": username, "password": password });
+    let mut tries = 0;
+    let response = loop {
+        tries += 1;
+        let request = gloo_net::http::Request::post(paths::LOGIN)
+            .json(&body)
+            .map_err(|_| SignInError::Server(0))?;
+        match request.send().await {
+            Ok(r) => break r,
+            Err(_) if !super::online::navigator_online() => return Err(SignInError::Offline),
+            Err(_) if tries < 2 => gloo_timers::future::TimeoutFuture::new(LOGIN_RETRY_MS).await,
+            Err(_) => return Err(SignInError::Unreachable),
+        }
+    };
+    match response.status() {
+        200 => response.json().await.map_err(|_| SignInError::Unreachable),
+        400 | 401 => Err(SignInError::WrongCredentials),
+        other => Err(SignInError::Server(other)),
+    }
 }
 
 pub async fn sign_in(
@@ -120,50 +191,39 @@ pub async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<SignedIn, SignInError> {
-    let body =
-        serde_json::json!({ "tenantId": tenant, "username": username, "password": password });
-    let request = gloo_net::http::Request::post(paths::LOGIN)
-        .json(&body)
-        .map_err(|_| SignInError::Server(0))?;
-    let response = request.send().await.map_err(|_| SignInError::Offline)?;
-    match response.status() {
-        200 => {}
-        400 | 401 => return Err(SignInError::WrongCredentials),
-        other => return Err(SignInError::Server(other)),
-    }
-    let tokens: TokenResponse = response
-        .json()
-        .await
-        .map_err(|_| SignInError::Server(200))?;
+    let tokens = login(tenant, username, password).await?;
     let user = UserInfo {
         tenant_id: tokens.tenant_id.clone(),
         user_id: tokens.user_id.clone(),
     };
     if let (Some(storage), Ok(hint)) = (local_storage(), serde_json::to_string(&user)) {
-        let _ = storage.set_item(HINT, &hint);
+        if storage.set_item(HINT, &hint).is_err() {
+            leptos::logging::warn!("could not remember who signed in: a reload will ask again");
+        }
     }
-    Ok(SignedIn::open(user, Tokens::from(&tokens)).await?)
+    let signed_in = SignedIn::open(user, username, Tokens::from(&tokens)).await?;
+    storage::protect(&signed_in.db).await;
+    Ok(signed_in)
 }
 
-/// The user who last signed in here, with their data, without asking the network.
+/// The user who last signed in here, with their data, without asking the network. A session
+/// the server refused comes back too: the app asks that user to sign in again.
 pub async fn restore() -> Option<SignedIn> {
     let hint = local_storage()?.get_item(HINT).ok()??;
     let user: UserInfo = serde_json::from_str(&hint).ok()?;
     let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id))
         .await
         .ok()?;
-    let Some(refresh) = idb::get_meta::<String>(&db, REFRESH_TOKEN)
+    let refresh = idb::get_meta::<String>(&db, REFRESH_TOKEN)
         .await
         .ok()
-        .flatten()
-    else {
-        db.close();
-        return None;
-    };
-    // No access token yet: the first request answers 401 and the transport refreshes.
-    let tokens = Tokens {
+        .flatten();
+    let username = idb::get_meta::<String>(&db, USERNAME).await.ok().flatten();
+    // No access token yet: the first request refreshes first.
+    let tokens = refresh.map(|refresh| Tokens {
         access: String::new(),
         refresh,
-    };
-    Some(SignedIn::with_database(db, user, tokens))
+        expires_in_ms: 0,
+    });
+    Some(SignedIn::with_database(db, user, username, tokens))
 }

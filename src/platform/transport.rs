@@ -2,122 +2,131 @@
 //!
 //! Every write carries `Idempotency-Key: {clientMutationId}` and the current bearer token,
 //! added here at send time: the stored request never holds a token, so a refresh simply
-//! rebuilds the headers.
+//! rebuilds the headers. The token itself is kept by [`super::auth`].
 
-use std::{cell::RefCell, rc::Rc};
+use std::cell::{Cell, RefCell};
 
 use caresync_contract::{
-    auth::TokenResponse,
     paths,
     sync::{SyncCapabilities, SyncMutation, SyncPushRequest, SyncPushResponse, SKIPPED_STATUS},
 };
 use caresync_sync::{
-    transport::AuthError, Answer, BatchOutcome, Capabilities, Mutation, NetError, Transport,
+    backoff::SplitMix64, transport::AuthError, Answer, AuthGate, BatchOutcome, Capabilities,
+    Millis, Mutation, NetError, Transport,
 };
 use gloo_net::http::{Method, RequestBuilder, Response};
-use std::cell::Cell;
+
+pub use super::auth::{Reach, SessionHooks, Tokens};
 
 /// How long one request may take before it is abandoned (and retried later).
 pub const DEFAULT_TIMEOUT_MS: u32 = 15_000;
 
-/// The signed-in session's tokens, shared by the transport and the UI.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tokens {
-    pub access: String,
-    pub refresh: String,
+/// Why an online call (not queued) got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
-
-impl From<&TokenResponse> for Tokens {
-    fn from(t: &TokenResponse) -> Self {
-        Tokens {
-            access: t.access_token.clone(),
-            refresh: t.refresh_token.clone(),
-        }
-    }
-}
-
-/// Called with each rotated token pair.
-type RefreshHook = Box<dyn Fn(&Tokens)>;
-/// Reads the newest refresh token: another tab may have rotated it since this one read it.
-type LatestRefresh = Box<dyn Fn() -> futures::future::LocalBoxFuture<'static, Option<String>>>;
 
 pub struct FetchTransport {
     base: String,
-    tokens: Rc<RefCell<Option<Tokens>>>,
+    pub(super) tokens: RefCell<Option<Tokens>>,
+    pub(super) gate: RefCell<AuthGate>,
+    /// One refresh at a time: later callers wait their turn and then find the new token.
+    pub(super) turn: futures::lock::Mutex<()>,
+    pub(super) rng: RefCell<SplitMix64>,
+    pub(super) hooks: RefCell<SessionHooks>,
     timeout_ms: u32,
     /// Requests put on the wire, for observability and the one-replayer test.
     sent: Cell<usize>,
-    /// Told about every rotated token pair, so the refresh token can be kept.
-    on_refresh: RefCell<Option<RefreshHook>>,
-    latest_refresh: RefCell<Option<LatestRefresh>>,
+}
+
+pub fn now_ms() -> Millis {
+    js_sys::Date::now() as Millis
 }
 
 impl FetchTransport {
-    /// `base` is the API origin; empty means this page's origin.
-    pub fn new(base: impl Into<String>, tokens: Rc<RefCell<Option<Tokens>>>) -> Self {
+    /// `base` is the API origin; empty means this page's origin. Tokens without an access
+    /// token (after a reload) make the first request refresh first.
+    pub fn new(base: impl Into<String>, tokens: Option<Tokens>) -> Self {
+        let mut gate = AuthGate::default();
+        if let Some(t) = tokens.as_ref().filter(|t| !t.access.is_empty()) {
+            gate.accepted(now_ms(), t.expires_in_ms);
+        }
         FetchTransport {
             base: base.into(),
-            tokens,
+            tokens: RefCell::new(tokens),
+            gate: RefCell::new(gate),
+            turn: futures::lock::Mutex::new(()),
+            rng: RefCell::new(SplitMix64(
+                (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64,
+            )),
+            hooks: RefCell::new(SessionHooks::default()),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             sent: Cell::new(0),
-            on_refresh: RefCell::new(None),
-            latest_refresh: RefCell::new(None),
         }
     }
 
-    pub fn latest_refresh(
-        &self,
-        f: impl Fn() -> futures::future::LocalBoxFuture<'static, Option<String>> + 'static,
-    ) {
-        *self.latest_refresh.borrow_mut() = Some(Box::new(f));
-    }
-
-    pub fn on_refresh(&self, f: impl Fn(&Tokens) + 'static) {
-        *self.on_refresh.borrow_mut() = Some(Box::new(f));
-    }
-
-    /// GET with the session's token, refreshing it once on a 401.
-    pub async fn get(&self, path: &str) -> Result<Answer, NetError> {
-        self.refreshing(|| self.fetch(path)).await
+    /// GET with the session's token, refreshing it first if need be, and once more on a 401.
+    pub async fn get(&self, path: &str) -> Result<Answer, CallError> {
+        self.authed(|| self.builder(Method::GET, path), None).await
     }
 
     /// An online action (not queued), with the same token handling.
-    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, NetError> {
-        self.refreshing(|| self.call(self.builder(Method::POST, path), Some(body.to_string())))
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, CallError> {
+        self.authed(|| self.builder(Method::POST, path), Some(body.to_string()))
             .await
     }
 
-    /// Sends, and on a 401 refreshes the token once and sends again.
-    async fn refreshing<F, Fut>(&self, send: F) -> Result<Answer, NetError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<Answer, NetError>>,
-    {
-        let answer = send().await?;
-        if answer.status != 401 || self.refresh_auth().await.is_err() {
+    async fn authed(
+        &self,
+        build: impl Fn() -> RequestBuilder,
+        body: Option<String>,
+    ) -> Result<Answer, CallError> {
+        self.authorize().await?;
+        let answer = self.call_authed(build(), body.clone()).await?;
+        if answer.status != 401 {
             return Ok(answer);
         }
-        send().await
+        self.authorize().await?;
+        Ok(self.call_authed(build(), body).await?)
     }
 
     pub fn requests_sent(&self) -> usize {
         self.sent.get()
     }
 
-    pub fn tokens(&self) -> Rc<RefCell<Option<Tokens>>> {
-        self.tokens.clone()
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     fn builder(&self, method: Method, path: &str) -> RequestBuilder {
-        let mut b = RequestBuilder::new(&format!("{}{path}", self.base)).method(method);
-        if let Some(t) = self.tokens.borrow().as_ref() {
-            b = b.header("Authorization", &format!("Bearer {}", t.access));
+        RequestBuilder::new(&self.url(path)).method(method)
+    }
+
+    /// Sends with the current access token; a 401 marks that token (not a newer one) unusable.
+    async fn call_authed(
+        &self,
+        builder: RequestBuilder,
+        body: Option<String>,
+    ) -> Result<Answer, NetError> {
+        let generation = self.gate.borrow().generation();
+        let access = self.tokens.borrow().as_ref().map(|t| t.access.clone());
+        let builder = match access.filter(|a| !a.is_empty()) {
+            Some(a) => builder.header("Authorization", &format!("Bearer {a}")),
+            None => builder,
+        };
+        let answer = self.call(builder, body).await?;
+        if answer.status == 401 {
+            self.gate.borrow_mut().rejected(generation);
         }
-        b
+        Ok(answer)
     }
 
     /// Sends with a timeout; a body that cannot be read counts as no answer at all.
-    async fn call(
+    pub(super) async fn call(
         &self,
         builder: RequestBuilder,
         body: Option<String>,
@@ -139,7 +148,21 @@ impl FetchTransport {
             Err(err) => Err(classify_failure(&err.to_string())),
         };
         drop(timer);
+        self.observe(&answer);
         answer
+    }
+
+    /// What this exchange says about reaching the server. A gateway's 502–504 means the
+    /// server itself did not answer.
+    fn observe(&self, answer: &Result<Answer, NetError>) {
+        let reach = match answer {
+            Ok(a) if !(502..=504).contains(&a.status) => Reach::Answered(now_ms()),
+            Err(NetError::Offline) => Reach::Offline,
+            _ => Reach::Failed(now_ms()),
+        };
+        if let Some(f) = self.hooks.borrow().reach.as_ref() {
+            f(reach);
+        }
     }
 }
 
@@ -185,27 +208,29 @@ fn method(name: &str) -> Method {
     }
 }
 
+/// A server without the sync endpoint (or one that cannot say) is spoken to per resource.
+const PER_RESOURCE: Capabilities = Capabilities {
+    batch: false,
+    max_batch: 1,
+};
+
 impl Transport for FetchTransport {
     async fn capabilities(&self) -> Result<Capabilities, NetError> {
-        // Through `get`: after an offline reload the first request has no access token yet.
-        let answer = self.get(paths::SYNC_CAPABILITIES).await?;
+        let answer = match self.get(paths::SYNC_CAPABILITIES).await {
+            Ok(a) => a,
+            Err(CallError::Net(e)) => return Err(e),
+            // The engine asks for a token before it probes; losing it since is its business.
+            Err(CallError::Auth(_)) => return Ok(PER_RESOURCE),
+        };
         Ok(match answer.status {
-            200 => match serde_json::from_value::<SyncCapabilities>(answer.body) {
-                Ok(c) => Capabilities {
+            200 => serde_json::from_value::<SyncCapabilities>(answer.body).map_or(
+                PER_RESOURCE,
+                |c| Capabilities {
                     batch: c.batch,
                     max_batch: c.max_batch,
                 },
-                Err(_) => Capabilities {
-                    batch: false,
-                    max_batch: 1,
-                },
-            },
-            // An older server without the endpoint, or an expired token: per resource works
-            // either way, and its 401 goes through the engine's refresh.
-            _ => Capabilities {
-                batch: false,
-                max_batch: 1,
-            },
+            ),
+            _ => PER_RESOURCE,
         })
     }
 
@@ -213,7 +238,8 @@ impl Transport for FetchTransport {
         let builder = self
             .builder(method(&m.request.method), &m.request.path)
             .header("Idempotency-Key", &m.id.to_string());
-        self.call(builder, Some(m.request.body.to_string())).await
+        self.call_authed(builder, Some(m.request.body.to_string()))
+            .await
     }
 
     async fn push(&self, batch: &[Mutation]) -> Result<Vec<BatchOutcome>, NetError> {
@@ -231,7 +257,7 @@ impl Transport for FetchTransport {
         };
         let body = serde_json::to_string(&request).map_err(|e| NetError::Network(e.to_string()))?;
         let answer = self
-            .call(self.builder(Method::POST, paths::SYNC_PUSH), Some(body))
+            .call_authed(self.builder(Method::POST, paths::SYNC_PUSH), Some(body))
             .await?;
         if answer.status != 200 {
             // The whole push was refused (401, 429, 5xx...): each write gets that answer.
@@ -256,47 +282,11 @@ impl Transport for FetchTransport {
     }
 
     async fn fetch(&self, path: &str) -> Result<Answer, NetError> {
-        self.call(self.builder(Method::GET, path), None).await
+        self.call_authed(self.builder(Method::GET, path), None)
+            .await
     }
 
-    async fn refresh_auth(&self) -> Result<(), AuthError> {
-        let reading = self.latest_refresh.borrow().as_ref().map(|read| read());
-        let latest = match reading {
-            Some(fut) => fut.await,
-            None => None,
-        };
-        let Some(refresh) =
-            latest.or_else(|| self.tokens.borrow().as_ref().map(|t| t.refresh.clone()))
-        else {
-            return Err(AuthError::SignInRequired);
-        };
-        let body = serde_json::json!({ "refreshToken": refresh }).to_string();
-        let answer = self
-            .call(
-                RequestBuilder::new(&format!("{}{}", self.base, paths::REFRESH))
-                    .method(Method::POST),
-                Some(body),
-            )
-            .await?;
-        match answer.status {
-            200 => {
-                let fresh: TokenResponse = serde_json::from_value(answer.body)
-                    .map_err(|e| AuthError::Net(NetError::Network(e.to_string())))?;
-                let tokens = Tokens::from(&fresh);
-                if let Some(f) = self.on_refresh.borrow().as_ref() {
-                    f(&tokens);
-                }
-                *self.tokens.borrow_mut() = Some(tokens);
-                Ok(())
-            }
-            401 | 403 => {
-                *self.tokens.borrow_mut() = None;
-                Err(AuthError::SignInRequired)
-            }
-            _ => Err(AuthError::Net(NetError::Network(format!(
-                "refresh answered {}",
-                answer.status
-            )))),
-        }
+    async fn authorize(&self) -> Result<(), AuthError> {
+        self.ensure_token().await
     }
 }

@@ -4,7 +4,7 @@ use caresync_contract::{
     comms::{MessageDto, ThreadDto},
     paths,
 };
-use caresync_sync::{AggregateKind, Lane, NewMutation, Request};
+use caresync_sync::{transport::AuthError, AggregateKind, Lane, NewMutation, Request};
 use leptos::prelude::Update as _;
 use serde_json::json;
 
@@ -13,6 +13,7 @@ use super::{
     outbox_store::EntityChange,
     runtime::now_ms,
     session::SignedIn,
+    transport::CallError,
 };
 
 pub fn thread_lane(thread: &str) -> Lane {
@@ -98,10 +99,23 @@ pub fn read_receipt(s: &SignedIn, message: &str) -> (NewMutation, EntityChange) 
 pub enum FetchError {
     #[error("offline")]
     Offline,
+    #[error("sign in again to continue")]
+    SignIn,
     #[error("the server answered {0}")]
     Status(u16),
     #[error("{0}")]
     Local(String),
+}
+
+impl From<CallError> for FetchError {
+    fn from(err: CallError) -> Self {
+        match err {
+            CallError::Auth(AuthError::SignInRequired) => FetchError::SignIn,
+            CallError::Auth(AuthError::Unreachable { .. }) | CallError::Net(_) => {
+                FetchError::Offline
+            }
+        }
+    }
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(
@@ -113,7 +127,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .transport()
         .get(path)
         .await
-        .map_err(|_| FetchError::Offline)?;
+        .map_err(FetchError::from)?;
     if answer.status != 200 {
         return Err(FetchError::Status(answer.status));
     }
@@ -151,7 +165,7 @@ pub async fn reopen_thread(s: &SignedIn, thread: &str) -> Result<(), FetchError>
         .transport()
         .post(&paths::thread_reopen(thread), &json!({}))
         .await
-        .map_err(|_| FetchError::Offline)?;
+        .map_err(FetchError::from)?;
     if answer.status != 200 {
         return Err(FetchError::Status(answer.status));
     }
