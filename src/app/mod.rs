@@ -13,7 +13,7 @@ use leptos_router::{
 };
 
 use crate::platform::session::{self, SignedIn};
-use components::{AppHeader, UpdatePrompt};
+use components::{AppHeader, SignInAgain, UpdatePrompt};
 use pages::{Home, NotFound, SyncPage, Thread, Threads};
 
 /// The signed-in user's data and sync runtime, or nobody.
@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
             <AppHeader />
             <UpdatePrompt />
             <main id="main">
+                <SignInAgain />
                 <Show when=move || !restoring.get() fallback=|| view! { <p class="page">"Opening your data…"</p> }>
                     <Routes fallback=|| view! { <NotFound /> }>
                         <Route path=path!("/") view=Home />

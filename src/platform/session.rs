@@ -131,7 +131,18 @@ impl SignedIn {
     }
 
     /// Forgets the session on this device; the user's cached data stays for their next visit.
+    /// Online, the server forgets it too, so the refresh token is worth nothing afterwards.
     pub async fn sign_out(&self) {
+        if let Ok(Some(refresh)) = idb::get_meta::<String>(&self.db, REFRESH_TOKEN).await {
+            let body = serde_json::json!({ "refreshToken": refresh });
+            let ended = match gloo_net::http::Request::post(paths::LOGOUT).json(&body) {
+                Ok(request) => request.send().await.is_ok(),
+                Err(_) => false,
+            };
+            if !ended {
+                leptos::logging::warn!("the server was not told of the sign-out; the session ends when it expires");
+            }
+        }
         if let Err(err) = idb::put_meta(&self.db, REFRESH_TOKEN, &serde_json::Value::Null).await {
             leptos::logging::warn!("could not clear the session: {err}");
         }

@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::app::{model::local_time_ms, use_host, use_online};
+use crate::{
+    app::{model::local_time_ms, use_host, use_online},
+    platform::transport::Reach,
+};
 
 #[component]
 pub fn AppHeader() -> impl IntoView {
@@ -11,13 +14,21 @@ pub fn AppHeader() -> impl IntoView {
     let host = use_host();
     let session = host.session;
     let status = move || {
-        let mut parts = vec![if online.get() {
-            "Online".to_owned()
-        } else {
-            "Offline".to_owned()
-        }];
-        if let Some(s) = session.get() {
+        let signed_in = session.get();
+        // "Online" means the server answered, not only that the browser has a network.
+        let reach = signed_in.as_ref().map(|s| s.runtime.status.reach.get());
+        let mut parts = vec![match (online.get(), reach) {
+            (false, _) => "Offline",
+            (true, None | Some(Reach::Answered(_))) => "Online",
+            (true, Some(Reach::Failed(_))) => "Can't reach the server",
+            (true, Some(Reach::Unknown | Reach::Offline)) => "Connecting…",
+        }
+        .to_owned()];
+        if let Some(s) = signed_in {
             let st = s.runtime.status;
+            if st.sign_in.get() {
+                parts.push("Signed out: sign in again to send".to_owned());
+            }
             parts.push(match st.waiting.get() {
                 _ if !st.known.get() => "Checking for unsent changes…".to_owned(),
                 0 => "All changes sent".to_owned(),
@@ -48,7 +59,7 @@ pub fn AppHeader() -> impl IntoView {
     view! {
         <header class="app-header">
             <a class="brand" href="/">"caresync"</a>
-            <p class="sync-status" role="status" aria-live="polite" class:offline=move || !online.get()>
+            <p class="sync-status" role="status" aria-live="polite" class:offline=move || !online.get() || session.with(|s| s.as_ref().is_some_and(|s| matches!(s.runtime.status.reach.get(), Reach::Failed(_))))>
                 <span class="dot" aria-hidden="true"></span>
                 <span>{status}</span>
             </p>

@@ -1,11 +1,15 @@
 //! Reusable pieces of the app frame and its pages.
 
 mod composer;
+mod connection;
 mod header;
 mod message;
+mod sign_in_again;
 mod update_prompt;
 
 pub use composer::Composer;
+pub use connection::{ConnectionPanel, StoragePanel};
 pub use header::AppHeader;
 pub use message::MessageItem;
+pub use sign_in_again::SignInAgain;
 pub use update_prompt::UpdatePrompt;

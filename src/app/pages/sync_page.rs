@@ -4,7 +4,11 @@ use caresync_sync::{outbox::Resolution, Mutation, MutationState};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::app::{model::Delivery, use_session};
+use crate::app::{
+    components::{ConnectionPanel, StoragePanel},
+    model::Delivery,
+    use_session,
+};
 
 fn describe(m: &Mutation) -> (String, String) {
     let what = match m.kind {
@@ -70,6 +74,9 @@ pub fn SyncPage() -> impl IntoView {
         view! {
             <section class="page" aria-labelledby="sync-title">
                 <h1 id="sync-title">"Sync status"</h1>
+                <ConnectionPanel />
+                <StoragePanel />
+                <h2>"Waiting for you"</h2>
                 {list}
             </section>
         }
