@@ -14,6 +14,8 @@ export const chromiumArgs = [
 
 export default defineConfig({
   testDir: 'tests/e2e',
+  // tests/e2e/chaos/ holds the chaos proxy and its own node:test suite (`node --test`), not Playwright's.
+  testIgnore: '**/chaos/**',
   // Tests share one server and one dist/ copy that the update test rewrites: run them in order.
   workers: 1,
   fullyParallel: false,

@@ -101,7 +101,12 @@ impl FetchTransport {
     }
 
     async fn refresh(&self, now: Millis) -> Result<(), AuthError> {
-        let reading = self.hooks.borrow().latest_refresh.as_ref().map(|read| read());
+        let reading = self
+            .hooks
+            .borrow()
+            .latest_refresh
+            .as_ref()
+            .map(|read| read());
         let latest = match reading {
             Some(fut) => fut.await,
             None => None,

@@ -19,8 +19,8 @@ use leptos::prelude::*;
 
 use super::{
     idb::{self, StoreError},
-    outbox_store::{EntityChange, IdbOutbox},
     online::navigator_online,
+    outbox_store::{EntityChange, IdbOutbox},
     transport::{FetchTransport, Reach},
     web_lock::{with_lock_if_available, LockError},
 };

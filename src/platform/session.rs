@@ -65,7 +65,12 @@ impl SignedIn {
         let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id)).await?;
         idb::put_meta(&db, REFRESH_TOKEN, &tokens.refresh).await?;
         idb::put_meta(&db, USERNAME, &username).await?;
-        Ok(Self::with_database(db, user, Some(username.to_owned()), Some(tokens)))
+        Ok(Self::with_database(
+            db,
+            user,
+            Some(username.to_owned()),
+            Some(tokens),
+        ))
     }
 
     /// Wires the runtime over an open database.
@@ -140,7 +145,9 @@ impl SignedIn {
                 Err(_) => false,
             };
             if !ended {
-                leptos::logging::warn!("the server was not told of the sign-out; the session ends when it expires");
+                leptos::logging::warn!(
+                    "the server was not told of the sign-out; the session ends when it expires"
+                );
             }
         }
         if let Err(err) = idb::put_meta(&self.db, REFRESH_TOKEN, &serde_json::Value::Null).await {

@@ -223,13 +223,14 @@ impl Transport for FetchTransport {
             Err(CallError::Auth(_)) => return Ok(PER_RESOURCE),
         };
         Ok(match answer.status {
-            200 => serde_json::from_value::<SyncCapabilities>(answer.body).map_or(
-                PER_RESOURCE,
-                |c| Capabilities {
-                    batch: c.batch,
-                    max_batch: c.max_batch,
-                },
-            ),
+            200 => {
+                serde_json::from_value::<SyncCapabilities>(answer.body).map_or(PER_RESOURCE, |c| {
+                    Capabilities {
+                        batch: c.batch,
+                        max_batch: c.max_batch,
+                    }
+                })
+            }
             _ => PER_RESOURCE,
         })
     }

@@ -21,7 +21,7 @@ pub fn run(root: &Path) -> Result<(), TaskError> {
     proc::run(in_root(root, "cargo").args(["build", "--release", "--package", "caresync-server"]))?;
     let server = serve::target_dir(root).join("release/caresync-server");
     let work = serve::target_dir(root).join("bench");
-    let (_server, addr) = tiers::start_server(root, &server, &work, Some(&dist))?;
+    let (_server, addr) = tiers::start_server(root, &server, &work, Some(&dist), &[])?;
     step("running the benchmarks in headless Chromium (a few minutes)");
     proc::run(
         in_root(root, "node")

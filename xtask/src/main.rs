@@ -1,6 +1,7 @@
 //! The project's two commands: `cargo xtask serve` and `cargo xtask test`.
 
 mod bench;
+mod e2e;
 mod proc;
 mod serve;
 mod tiers;

@@ -2,7 +2,8 @@
 //!
 //! 1. native: `cargo test` for the host crates (engine, contract, server, xtask);
 //! 2. browser: wasm-bindgen-test in headless Chromium, against a real IndexedDB;
-//! 3. e2e: Playwright driving Debian's Chromium against the reference server.
+//! 3. e2e: Playwright driving Debian's Chromium through the chaos proxy to the reference server
+//!    (see `e2e.rs`).
 
 use std::{
     io::{Read as _, Write as _},
@@ -13,6 +14,7 @@ use std::{
 };
 
 use crate::{
+    e2e,
     proc::{in_root, run, step},
     serve, tools, TaskError,
 };
@@ -29,7 +31,10 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
     };
     tier("native", native(root));
     tier("browser", browser(root));
-    tier("e2e", serve::build_pwa(root).and_then(|()| e2e(root)));
+    tier(
+        "e2e",
+        serve::build_pwa(root).and_then(|()| e2e::run_tier(root)),
+    );
     println!(
         "\n==> all tiers finished in {:.0}s",
         started.elapsed().as_secs_f64()
@@ -62,7 +67,7 @@ fn browser(root: &Path) -> Result<(), TaskError> {
     let server = serve::build_server(root)?;
     step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
     let work = serve::target_dir(root).join("browser-tier");
-    let (_server, addr) = start_server(root, &server, &work, None)?;
+    let (_server, addr) = start_server(root, &server, &work, None, &[])?;
     // The tests call the real reference server from their own loopback origin (test-mode CORS).
     run(in_root(root, "cargo")
         .args([
@@ -78,29 +83,14 @@ fn browser(root: &Path) -> Result<(), TaskError> {
     .map(drop)
 }
 
-fn e2e(root: &Path) -> Result<(), TaskError> {
-    let server = serve::build_server(root)?;
-    step("tier 3/3: end-to-end tests (Playwright, Debian Chromium, reference server)");
-    let work = serve::target_dir(root).join("e2e");
-    let dist = work.join("dist");
-    // A private copy of dist/ lets the update test change the service worker it serves.
-    let _ = std::fs::remove_dir_all(&work);
-    copy_dir(&root.join("dist"), &dist)?;
-    let (_server, addr) = start_server(root, &server, &work, Some(&dist))?;
-    run(in_root(root, "npx")
-        .args(["playwright", "test"])
-        .env("BASE_URL", format!("http://{addr}"))
-        .env("E2E_DIST", &dist)
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
-    .map(drop)
-}
-
-/// The reference server in test mode, on a free loopback port with a fresh database.
+/// The reference server in test mode, on a free loopback port with a fresh database in
+/// `work/data`; `env` adds variables (e.g. a short access-token lifetime).
 pub fn start_server(
     root: &Path,
     binary: &Path,
     work: &Path,
     dist: Option<&Path>,
+    env: &[(&str, &str)],
 ) -> Result<(KillOnDrop, String), TaskError> {
     let data = work.join("data");
     let _ = std::fs::remove_dir_all(&data);
@@ -112,6 +102,7 @@ pub fn start_server(
         .env("CARESYNC_DATA", &data)
         .env("CARESYNC_TEST_FAULTS", "1")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null());
     if let Some(dist) = dist {
         cmd.env("CARESYNC_DIST", dist);
@@ -126,7 +117,8 @@ pub fn start_server(
     Ok((guard, addr))
 }
 
-pub struct KillOnDrop(Child);
+/// A child process killed (and reaped) when this guard goes out of scope.
+pub struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -156,18 +148,4 @@ fn wait_healthy(addr: &str, limit: Duration) -> Result<(), TaskError> {
         "the reference server did not answer /healthz on {addr} within {}s",
         limit.as_secs()
     )))
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), TaskError> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }

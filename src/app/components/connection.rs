@@ -14,19 +14,26 @@ pub fn ConnectionPanel() -> impl IntoView {
     let session = use_session();
     let online = use_online();
     let lines = move || {
-        let Some(s) = session.get() else { return Vec::new() };
+        let Some(s) = session.get() else {
+            return Vec::new();
+        };
         let st = s.runtime.status;
         let mut lines = Vec::new();
         if !online.get() {
             lines.push("This device is offline. Changes are sent when it reconnects.".to_owned());
         } else {
             match st.reach.get() {
-                Reach::Answered(at) => lines.push(format!("The server last answered at {}.", local_time_ms(at))),
+                Reach::Answered(at) => lines.push(format!(
+                    "The server last answered at {}.",
+                    local_time_ms(at)
+                )),
                 Reach::Failed(at) => lines.push(format!(
                     "Can't reach the server: the last attempt failed at {}.",
                     local_time_ms(at)
                 )),
-                Reach::Unknown | Reach::Offline => lines.push("Not in touch with the server yet.".to_owned()),
+                Reach::Unknown | Reach::Offline => {
+                    lines.push("Not in touch with the server yet.".to_owned())
+                }
             }
         }
         if st.sign_in.get() {
@@ -49,7 +56,8 @@ pub fn ConnectionPanel() -> impl IntoView {
 pub fn StoragePanel() -> impl IntoView {
     let session = use_session();
     let state = LocalResource::new(storage::state);
-    let waiting = move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.waiting.get()));
+    let waiting =
+        move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.waiting.get()));
     let words = move || {
         let st = state.get()?;
         let mut lines = vec![match st.persisted {
@@ -62,7 +70,11 @@ pub fn StoragePanel() -> impl IntoView {
         }
         let n = waiting();
         if st.persisted != Some(true) && n > 0 {
-            let what = if n == 1 { "1 change is".to_owned() } else { format!("{n} changes are") };
+            let what = if n == 1 {
+                "1 change is".to_owned()
+            } else {
+                format!("{n} changes are")
+            };
             lines.push(format!(
                 "{what} waiting to be sent. If you close the app for days, the browser may delete them. \
                  To keep them, install caresync (\"Install app\" or \"Add to Home Screen\" in the browser menu), \

@@ -17,7 +17,8 @@ pub fn reason(waiting: usize) -> String {
 #[component]
 pub fn SignInAgain() -> impl IntoView {
     let session = use_session();
-    let needed = move || session.with(|s| s.as_ref().is_some_and(|s| s.runtime.status.sign_in.get()));
+    let needed =
+        move || session.with(|s| s.as_ref().is_some_and(|s| s.runtime.status.sign_in.get()));
     view! {
         <Show when=needed>
             <SignInAgainForm />
@@ -33,10 +34,13 @@ fn SignInAgainForm() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let waiting = move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.waiting.get()));
+    let waiting =
+        move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.waiting.get()));
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let Some(s) = session.get_untracked() else { return };
+        let Some(s) = session.get_untracked() else {
+            return;
+        };
         if busy.get_untracked() {
             return;
         }
