@@ -6,12 +6,25 @@ use caresync_sync::{Action, Mutation, MutationState};
 
 use crate::platform::cache::PendingMessage;
 
+/// What stands between a queued write and the server, as the screens tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// The server answers: queued writes are on their way.
+    Up,
+    /// Offline, or the server cannot be reached.
+    Down,
+    /// The session was refused: nothing is sent until the user signs in again.
+    SignIn,
+}
+
 /// Where a message stands, in the words the user reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     Sent,
     Sending,
     WaitingForNetwork,
+    /// The server refused the session: the write waits until the user signs in again.
+    WaitingForSignIn,
     NotSent {
         reason: String,
         actions: Vec<Action>,
@@ -24,6 +37,7 @@ impl Delivery {
             Delivery::Sent => None,
             Delivery::Sending => Some("Sending…".into()),
             Delivery::WaitingForNetwork => Some("Waiting for network".into()),
+            Delivery::WaitingForSignIn => Some("Waiting for you to sign in again".into()),
             Delivery::NotSent { reason, .. } => Some(format!("Not sent: {reason}")),
         }
     }
@@ -57,7 +71,7 @@ impl MessageRow {
         server: Vec<MessageDto>,
         pending: Vec<PendingMessage>,
         outbox: &[Mutation],
-        online: bool,
+        link: Link,
         me: &str,
     ) -> Vec<MessageRow> {
         let confirmed: std::collections::HashSet<&str> = server
@@ -101,8 +115,11 @@ impl MessageRow {
                         actions: vec![Action::Discard],
                     },
                     Some(MutationState::InFlight) => Delivery::Sending,
-                    Some(MutationState::Pending) if online => Delivery::Sending,
-                    Some(MutationState::Pending) => Delivery::WaitingForNetwork,
+                    Some(MutationState::Pending) => match link {
+                        Link::Up => Delivery::Sending,
+                        Link::Down => Delivery::WaitingForNetwork,
+                        Link::SignIn => Delivery::WaitingForSignIn,
+                    },
                 };
                 let order = queued.map_or(u64::MAX, |m| m.seq);
                 let row = MessageRow {

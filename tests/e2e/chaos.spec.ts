@@ -148,7 +148,7 @@ test('a refused refresh asks to sign in again, sends nothing meanwhile, and sign
   const after = await chaosStats(request);
   expect(after.refreshRequests - before.refreshRequests).toBe(0);
   expect(after.requests - before.requests).toBeLessThanOrEqual(2);
-  await expect(page.getByText('Waiting for network').or(page.getByText('Sending…')).first()).toBeVisible();
+  await expect(page.getByText("Waiting for you to sign in again")).toHaveCount(3);
   await prompt.getByLabel('Password').fill('demo');
   await prompt.getByRole('button', { name: 'Sign in' }).click();
   await expect(prompt).toHaveCount(0, { timeout: 15_000 });

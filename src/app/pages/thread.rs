@@ -9,10 +9,10 @@ use leptos_router::{components::Redirect, hooks::use_params_map};
 use crate::{
     app::{
         components::{Composer, MessageItem},
-        model::{local_time_ms, MessageRow},
+        model::{local_time_ms, Link, MessageRow},
         use_online, use_session,
     },
-    platform::{session::SignedIn, writes},
+    platform::{session::SignedIn, transport::Reach, writes},
 };
 
 #[component]
@@ -44,7 +44,11 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
     let thread_id = id.clone();
     let data = LocalResource::new(move || {
         status.revision.track();
-        let online = online.get();
+        let link = match (online.get(), status.sign_in.get(), status.reach.get()) {
+            (_, true, _) => Link::SignIn,
+            (false, _, _) | (true, false, Reach::Failed(_)) => Link::Down,
+            _ => Link::Up,
+        };
         let (s, id) = (loader.get_value(), thread_id.clone());
         async move {
             let thread = s.cache.thread(&id).await.map_err(|e| e.to_string())?;
@@ -56,7 +60,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
                 .lane(writes::thread_lane(&id).as_str())
                 .await
                 .map_err(|e| e.to_string())?;
-            let rows = MessageRow::list(server, pending, &queued, online, &s.user.user_id);
+            let rows = MessageRow::list(server, pending, &queued, link, &s.user.user_id);
             Ok::<_, String>(thread.map(|t| Loaded {
                 subject: t.subject,
                 archived: t.status == caresync_contract::comms::ThreadStatus::Archived,
