@@ -5,31 +5,13 @@
 use std::{cell::Cell, rc::Rc};
 
 use caresync::platform::transport::{CallError, FetchTransport, Reach, Tokens};
-use caresync_contract::auth::TokenResponse;
 use caresync_sync::{transport::AuthError, Transport as _};
-use gloo_net::http::Request as Http;
-use serde_json::json;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn api() -> &'static str {
-    match option_env!("CARESYNC_TEST_API") {
-        Some(base) => base,
-        None => panic!("CARESYNC_TEST_API names the reference server; run the browser tier with `cargo xtask test`"),
-    }
-}
-
-async fn login() -> TokenResponse {
-    let res = Http::post(&format!("{}/api/v1/auth/login", api()))
-        .json(&json!({"tenantId": "north-clinic", "username": "patient1", "password": "demo"}))
-        .expect("body")
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 200);
-    res.json().await.expect("tokens")
-}
+mod common;
+use common::{api, login};
 
 /// As after a reload: the refresh token was stored, the access token is gone.
 fn reloaded(refresh: String) -> FetchTransport {
@@ -45,7 +27,7 @@ fn reloaded(refresh: String) -> FetchTransport {
 
 #[wasm_bindgen_test]
 async fn after_a_reload_many_requests_share_one_refresh() {
-    let tokens = login().await;
+    let tokens = login("patient1").await;
     let transport = reloaded(tokens.refresh_token.clone());
     let (a, b, c) = futures::join!(
         transport.get("/api/v1/threads"),
@@ -58,7 +40,11 @@ async fn after_a_reload_many_requests_share_one_refresh() {
     // One refresh, then the three requests: none went out without a token, none got a 401.
     assert_eq!(transport.requests_sent(), 4);
     transport.authorize().await.expect("still usable");
-    assert_eq!(transport.requests_sent(), 4, "a usable token needs no refresh");
+    assert_eq!(
+        transport.requests_sent(),
+        4,
+        "a usable token needs no refresh"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -77,18 +63,22 @@ async fn a_refused_refresh_is_final_and_sends_nothing_more() {
     assert_eq!(first, Err(CallError::Auth(AuthError::SignInRequired)));
     assert_eq!(transport.requests_sent(), 1, "one refresh, refused");
     assert_eq!(refused.get(), 1, "the app was told to ask for a sign-in");
-    assert!(matches!(reach.get(), Reach::Answered(_)), "the server did answer");
+    assert!(
+        matches!(reach.get(), Reach::Answered(_)),
+        "the server did answer"
+    );
     for _ in 0..5 {
-        assert_eq!(
-            transport.authorize().await,
-            Err(AuthError::SignInRequired)
-        );
+        assert_eq!(transport.authorize().await, Err(AuthError::SignInRequired));
         assert!(transport.get("/api/v1/threads").await.is_err());
     }
-    assert_eq!(transport.requests_sent(), 1, "nothing retried a refused session");
+    assert_eq!(
+        transport.requests_sent(),
+        1,
+        "nothing retried a refused session"
+    );
     assert!(transport.is_refused());
     // Signing in again (same user) makes the same transport usable at once.
-    let tokens = login().await;
+    let tokens = login("patient1").await;
     transport.signed_in(Tokens::from(&tokens));
     let answer = transport.get("/api/v1/threads").await.expect("threads");
     assert_eq!(answer.status, 200);

@@ -14,29 +14,13 @@ use caresync_contract::auth::TokenResponse;
 use caresync_sync::{Config, NewMutation, UploadMode};
 use gloo_net::http::Request as Http;
 use leptos::prelude::GetUntracked as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn api() -> &'static str {
-    // Read at compile time: a wasm test cannot see the environment when it runs.
-    match option_env!("CARESYNC_TEST_API") {
-        Some(base) => base,
-        None => panic!("CARESYNC_TEST_API names the reference server; run the browser tier with `cargo xtask test`"),
-    }
-}
-
-async fn login(user: &str) -> TokenResponse {
-    let res = Http::post(&format!("{}/api/v1/auth/login", api()))
-        .json(&json!({"tenantId": "north-clinic", "username": user, "password": "demo"}))
-        .expect("body")
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 200);
-    res.json().await.expect("tokens")
-}
+mod common;
+use common::{api, login};
 
 async fn get(token: &str, path: &str) -> Value {
     let res = Http::get(&format!("{}{path}", api()))

@@ -46,15 +46,22 @@ pub enum Reach {
 /// Reads the newest refresh token: another tab may have rotated it since this one read it.
 pub type LatestRefresh = Box<dyn Fn() -> futures::future::LocalBoxFuture<'static, Option<String>>>;
 
+/// Told of each new token pair.
+pub type OnTokens = Box<dyn Fn(&Tokens)>;
+/// Told that something happened.
+pub type OnNotice = Box<dyn Fn()>;
+/// Told what an exchange says about reaching the server.
+pub type OnReach = Box<dyn Fn(Reach)>;
+
 /// What the rest of the app hears from the session.
 #[derive(Default)]
 pub struct SessionHooks {
     /// Every new token pair, so the refresh token can be kept.
-    pub refreshed: Option<Box<dyn Fn(&Tokens)>>,
+    pub refreshed: Option<OnTokens>,
     /// The server refused the refresh token: the user must sign in again.
-    pub refused: Option<Box<dyn Fn()>>,
+    pub refused: Option<OnNotice>,
     pub latest_refresh: Option<LatestRefresh>,
-    pub reach: Option<Box<dyn Fn(Reach)>>,
+    pub reach: Option<OnReach>,
 }
 
 impl FetchTransport {

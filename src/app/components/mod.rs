@@ -2,6 +2,7 @@
 
 mod composer;
 mod connection;
+mod credentials;
 mod header;
 mod message;
 mod sign_in_again;
@@ -9,6 +10,7 @@ mod update_prompt;
 
 pub use composer::Composer;
 pub use connection::{ConnectionPanel, StoragePanel};
+pub use credentials::{CredentialFields, SignInButton};
 pub use header::AppHeader;
 pub use message::MessageItem;
 pub use sign_in_again::SignInAgain;

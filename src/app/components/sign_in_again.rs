@@ -3,6 +3,7 @@
 
 use leptos::{ev::SubmitEvent, prelude::*};
 
+use super::{CredentialFields, SignInButton};
 use crate::app::use_session;
 
 /// "Sign in again to send your N changes", in words.
@@ -61,18 +62,8 @@ fn SignInAgainForm() -> impl IntoView {
             <p>{move || reason(waiting())}</p>
             <p>"Nothing you wrote is lost: it stays on this device until it is sent."</p>
             <form on:submit=submit>
-                <label for="again-username">"Username"</label>
-                <input id="again-username" name="username" autocomplete="username" required
-                    prop:value=username on:input=move |ev| username.set(event_target_value(&ev)) />
-                <label for="again-password">"Password"</label>
-                <input id="again-password" name="password" type="password" autocomplete="current-password" required
-                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
-                <Show when=move || error.with(Option::is_some)>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
-                <button type="submit" prop:disabled=busy>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                </button>
+                <CredentialFields prefix="again-" username=username password=password />
+                <SignInButton error=error busy=busy />
             </form>
         </section>
     }

@@ -3,7 +3,13 @@
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::components::Redirect;
 
-use crate::{app::use_host, platform::session};
+use crate::{
+    app::{
+        components::{CredentialFields, SignInButton},
+        use_host,
+    },
+    platform::session,
+};
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -53,18 +59,8 @@ fn SignIn() -> impl IntoView {
                 <label for="tenant">"Tenant"</label>
                 <input id="tenant" name="tenant" autocomplete="organization" required
                     prop:value=tenant on:input=move |ev| tenant.set(event_target_value(&ev)) />
-                <label for="username">"Username"</label>
-                <input id="username" name="username" autocomplete="username" required
-                    prop:value=username on:input=move |ev| username.set(event_target_value(&ev)) />
-                <label for="password">"Password"</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required
-                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
-                <Show when=move || error.with(Option::is_some)>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
-                <button type="submit" prop:disabled=busy>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                </button>
+                <CredentialFields prefix="" username=username password=password />
+                <SignInButton error=error busy=busy />
             </form>
         </section>
     }
