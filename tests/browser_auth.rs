@@ -36,7 +36,7 @@ async fn after_a_reload_many_requests_share_one_refresh() {
     );
     assert_eq!(a.expect("a").status, 200);
     assert_eq!(b.expect("b").status, 200);
-    assert!(c.expect("capabilities").batch);
+    assert!(c.expect("capabilities").expect("the server says").batch);
     // One refresh, then the three requests: none went out without a token, none got a 401.
     assert_eq!(transport.requests_sent(), 4);
     transport.authorize().await.expect("still usable");

@@ -208,31 +208,23 @@ fn method(name: &str) -> Method {
     }
 }
 
-/// A server without the sync endpoint (or one that cannot say) is spoken to per resource.
-const PER_RESOURCE: Capabilities = Capabilities {
-    batch: false,
-    max_batch: 1,
-};
-
 impl Transport for FetchTransport {
-    async fn capabilities(&self) -> Result<Capabilities, NetError> {
+    async fn capabilities(&self) -> Result<Option<Capabilities>, NetError> {
         let answer = match self.get(paths::SYNC_CAPABILITIES).await {
             Ok(a) => a,
             Err(CallError::Net(e)) => return Err(e),
             // The engine asks for a token before it probes; losing it since is its business.
-            Err(CallError::Auth(_)) => return Ok(PER_RESOURCE),
+            Err(CallError::Auth(_)) => return Ok(None),
         };
-        Ok(match answer.status {
-            200 => {
-                serde_json::from_value::<SyncCapabilities>(answer.body).map_or(PER_RESOURCE, |c| {
-                    Capabilities {
-                        batch: c.batch,
-                        max_batch: c.max_batch,
-                    }
-                })
-            }
-            _ => PER_RESOURCE,
-        })
+        if answer.status != 200 {
+            return Ok(None);
+        }
+        Ok(serde_json::from_value::<SyncCapabilities>(answer.body)
+            .ok()
+            .map(|c| Capabilities {
+                batch: c.batch,
+                max_batch: c.max_batch,
+            }))
     }
 
     async fn send(&self, m: &Mutation) -> Result<Answer, NetError> {

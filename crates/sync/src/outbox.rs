@@ -116,11 +116,31 @@ pub struct Outbox<S: OutboxStore> {
     events: Vec<Event>,
     auth_paused: bool,
     last_success_at: Option<Millis>,
-    capabilities: Option<Capabilities>,
-    /// Failed capabilities probes in a row, and when the next may go out.
+    probe: Probe,
+    /// Failed capabilities probes in a row.
     probe_failures: u32,
-    next_probe_at: Millis,
 }
+
+/// What the engine knows of the server's upload paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Unknown,
+    Known(Capabilities),
+    /// The server answered without saying: per resource until `until`, then ask again.
+    Fallback {
+        until: Millis,
+    },
+    /// No answer: nothing goes out until `until`.
+    Unreachable {
+        until: Millis,
+    },
+}
+
+/// Per-resource REST, which every server speaks.
+const PER_RESOURCE: Capabilities = Capabilities {
+    batch: false,
+    max_batch: 1,
+};
 
 type Result<T, S> = std::result::Result<T, OutboxError<<S as OutboxStore>::Error>>;
 
@@ -144,9 +164,8 @@ impl<S: OutboxStore> Outbox<S> {
             events: Vec::new(),
             auth_paused: false,
             last_success_at: None,
-            capabilities: None,
+            probe: Probe::Unknown,
             probe_failures: 0,
-            next_probe_at: 0,
         }
     }
 
@@ -506,39 +525,45 @@ impl<S: OutboxStore> Outbox<S> {
         Ok(report)
     }
 
-    /// What the server offers, asked once; a probe that gets no answer backs off like a write.
+    /// What the server offers, asked once it is known to answer. A probe that gets no answer
+    /// backs off like a write; one answered without capabilities (an error status) falls
+    /// back to per-resource REST and asks again after the same backoff.
     async fn probe<T: Transport>(
         &mut self,
         transport: &T,
         now: Millis,
         report: &mut SyncReport,
     ) -> Option<Capabilities> {
-        if let Some(c) = self.capabilities {
+        match self.probe {
+            Probe::Known(c) => return Some(c),
+            Probe::Fallback { until } if now < until => return Some(PER_RESOURCE),
+            Probe::Unreachable { until } if now < until => {
+                report.stopped = Some(Stop::Offline);
+                report.retry_at = Some(until);
+                return None;
+            }
+            _ => {}
+        }
+        let answer = transport.capabilities().await;
+        if let Ok(Some(c)) = answer {
+            self.probe = Probe::Known(c);
+            self.probe_failures = 0;
             return Some(c);
         }
-        if now < self.next_probe_at {
-            report.stopped = Some(Stop::Offline);
-            report.retry_at = Some(self.next_probe_at);
-            return None;
+        self.probe_failures = self.probe_failures.saturating_add(1);
+        let until = now.saturating_add(self.config.backoff.delay(
+            self.probe_failures,
+            None,
+            &mut self.rng,
+        ));
+        if answer.is_ok() {
+            self.probe = Probe::Fallback { until };
+            return Some(PER_RESOURCE);
         }
-        match transport.capabilities().await {
-            Ok(c) => {
-                self.capabilities = Some(c);
-                self.probe_failures = 0;
-                Some(c)
-            }
-            Err(_) => {
-                self.probe_failures = self.probe_failures.saturating_add(1);
-                let delay = self
-                    .config
-                    .backoff
-                    .delay(self.probe_failures, None, &mut self.rng);
-                self.next_probe_at = now.saturating_add(delay);
-                report.stopped = Some(Stop::Offline);
-                report.retry_at = Some(self.next_probe_at);
-                None
-            }
-        }
+        self.probe = Probe::Unreachable { until };
+        report.stopped = Some(Stop::Offline);
+        report.retry_at = Some(until);
+        None
     }
 
     /// Gets a usable token from the transport; false (with the reason in `report`) if none.
@@ -652,12 +677,11 @@ impl<S: OutboxStore> Outbox<S> {
         report: &mut SyncReport,
     ) -> Result<(), S> {
         const BATCHES_ON_WIRE: usize = 2;
-        let limit = self
-            .capabilities
-            .map_or(self.config.max_batch, |c| {
-                c.max_batch.min(self.config.max_batch)
-            })
-            .max(1);
+        let limit = match self.probe {
+            Probe::Known(c) => c.max_batch.min(self.config.max_batch),
+            _ => self.config.max_batch,
+        }
+        .max(1);
         let mut tried: HashSet<Lane> = HashSet::new();
         let mut on_wire: HashSet<Lane> = HashSet::new();
         let mut flights = FuturesUnordered::new();

@@ -68,7 +68,9 @@ pub enum AuthError {
 /// any request marks the token it carried as unusable (see [`crate::auth::AuthGate`]).
 #[allow(async_fn_in_trait)]
 pub trait Transport {
-    async fn capabilities(&self) -> Result<Capabilities, NetError>;
+    /// `Ok(None)`: the server answered but could not say (an error status, an older server);
+    /// the engine replays per resource meanwhile and asks again later.
+    async fn capabilities(&self) -> Result<Option<Capabilities>, NetError>;
     async fn send(&self, mutation: &Mutation) -> Result<Answer, NetError>;
     /// Answers come back in the order of `batch`.
     async fn push(&self, batch: &[Mutation]) -> Result<Vec<BatchOutcome>, NetError>;

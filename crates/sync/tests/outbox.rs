@@ -381,3 +381,31 @@ fn an_unanswered_capabilities_probe_backs_off() {
         );
     });
 }
+
+#[test]
+fn a_probe_answered_with_an_error_falls_back_per_resource_and_asks_again() {
+    block_on(async {
+        let mut ob = outbox(UploadMode::Auto).await;
+        ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
+        let (server, now) = server_at(10, true, 1_000);
+        server.sign_in();
+        // The capabilities endpoint answers 503 on the first probe.
+        server.faults.set(Faults {
+            server_error: 100,
+            ..CALM
+        });
+        let first = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(first.stopped, None, "a server that answers is not offline");
+        server.faults.set(CALM);
+        assert_eq!(first.delivered, 0, "the send itself met the 503 too");
+        // Later the server says it has the batch endpoint: the tab is not pinned per resource.
+        ob.enqueue(0, message(2, 1), None).await.expect("enqueue");
+        now.set(10 * 60_000);
+        let later = ob.sync(&server, &|| now.get()).await.expect("sync");
+        assert_eq!(later.delivered, 2);
+        assert!(
+            server.state.borrow().pushes > 0,
+            "the batch endpoint was used after the re-probe"
+        );
+    });
+}

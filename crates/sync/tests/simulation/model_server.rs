@@ -61,6 +61,8 @@ pub struct ServerState {
     pub auth: ServerAuth,
     /// Requests answered from the dedupe table instead of being applied again.
     pub dedupe_hits: u64,
+    /// Batch pushes that reached the server.
+    pub pushes: u64,
 }
 
 pub struct ModelServer {
@@ -238,15 +240,19 @@ impl ModelServer {
 }
 
 impl Transport for ModelServer {
-    async fn capabilities(&self) -> Result<Capabilities, NetError> {
+    async fn capabilities(&self) -> Result<Option<Capabilities>, NetError> {
         self.on_wire();
         if self.offline.get() {
             return Err(NetError::Offline);
         }
-        Ok(Capabilities {
+        if self.chance(self.faults.get().server_error) {
+            // The server answered 503: it said nothing about its upload paths.
+            return Ok(None);
+        }
+        Ok(Some(Capabilities {
             batch: self.batch,
             max_batch: self.max_batch,
-        })
+        }))
     }
 
     async fn send(&self, m: &Mutation) -> Result<Answer, NetError> {
@@ -272,6 +278,7 @@ impl Transport for ModelServer {
                 .map(|_| BatchOutcome::Answer(a.clone()))
                 .collect());
         }
+        self.state.borrow_mut().pushes += 1;
         let mut failed: HashSet<&Lane> = HashSet::new();
         let mut out = Vec::with_capacity(batch.len());
         for m in batch {
