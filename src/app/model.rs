@@ -13,6 +13,8 @@ pub enum Link {
     Up,
     /// Offline, or the server cannot be reached.
     Down,
+    /// The server answered with an error or not in time: the write is tried again later.
+    Retry,
     /// The session was refused: nothing is sent until the user signs in again.
     SignIn,
 }
@@ -23,6 +25,8 @@ pub enum Delivery {
     Sent,
     Sending,
     WaitingForNetwork,
+    /// The server had a problem or did not answer in time; the write is tried again.
+    WaitingToRetry,
     /// The server refused the session: the write waits until the user signs in again.
     WaitingForSignIn,
     NotSent {
@@ -37,6 +41,7 @@ impl Delivery {
             Delivery::Sent => None,
             Delivery::Sending => Some("Sending…".into()),
             Delivery::WaitingForNetwork => Some("Waiting for network".into()),
+            Delivery::WaitingToRetry => Some("Waiting to try again".into()),
             Delivery::WaitingForSignIn => Some("Waiting for you to sign in again".into()),
             Delivery::NotSent { reason, .. } => Some(format!("Not sent: {reason}")),
         }
@@ -118,6 +123,7 @@ impl MessageRow {
                     Some(MutationState::Pending) => match link {
                         Link::Up => Delivery::Sending,
                         Link::Down => Delivery::WaitingForNetwork,
+                        Link::Retry => Delivery::WaitingToRetry,
                         Link::SignIn => Delivery::WaitingForSignIn,
                     },
                 };

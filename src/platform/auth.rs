@@ -37,10 +37,38 @@ pub enum Reach {
     Unknown,
     /// The browser itself says it is offline.
     Offline,
-    /// The server answered (any status but a gateway's) at this time.
+    /// The server answered (with anything but a server error) at this time.
     Answered(Millis),
-    /// A request got no answer at this time, while the browser said it was online.
+    /// The server, or a gateway in front of it, answered with a server error (5xx).
+    Troubled {
+        at: Millis,
+        status: u16,
+    },
+    /// The request was abandoned: no answer came in time.
+    TimedOut(Millis),
+    /// The connection failed at this time, while the browser said it was online.
     Failed(Millis),
+}
+
+impl Reach {
+    /// The last exchange went wrong (not merely offline or not yet tried).
+    pub fn is_trouble(self) -> bool {
+        matches!(
+            self,
+            Reach::Troubled { .. } | Reach::TimedOut(_) | Reach::Failed(_)
+        )
+    }
+
+    /// The header's word for the connection while the browser says it is online.
+    pub fn headline(self) -> String {
+        match self {
+            Reach::Answered(_) => "Online".into(),
+            Reach::Troubled { status, .. } => format!("Server problem (error {status})"),
+            Reach::TimedOut(_) => "The server is not answering".into(),
+            Reach::Failed(_) => "Can't reach the server".into(),
+            Reach::Unknown | Reach::Offline => "Connecting…".into(),
+        }
+    }
 }
 
 /// Reads the newest refresh token: another tab may have rotated it since this one read it.

@@ -152,13 +152,18 @@ impl FetchTransport {
         answer
     }
 
-    /// What this exchange says about reaching the server. A gateway's 502–504 means the
-    /// server itself did not answer.
+    /// What this exchange says about reaching the server, in the kind the user is told.
     fn observe(&self, answer: &Result<Answer, NetError>) {
+        let at = now_ms();
         let reach = match answer {
-            Ok(a) if !(502..=504).contains(&a.status) => Reach::Answered(now_ms()),
+            Ok(a) if a.status >= 500 => Reach::Troubled {
+                at,
+                status: a.status,
+            },
+            Ok(_) => Reach::Answered(at),
             Err(NetError::Offline) => Reach::Offline,
-            _ => Reach::Failed(now_ms()),
+            Err(NetError::Timeout) => Reach::TimedOut(at),
+            Err(NetError::Network(_)) => Reach::Failed(at),
         };
         if let Some(f) = self.hooks.borrow().reach.as_ref() {
             f(reach);

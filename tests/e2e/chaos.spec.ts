@@ -3,8 +3,8 @@
 // connections and delays answers. Each test counts what reached the server.
 import { test, expect, type Page } from '@playwright/test';
 import {
-  FOLLOW_UP, SERVER, apiToken, calm, chaos, chaosStats, type ChaosStats, openThread, refreshesPerMinute, send,
-  serverBodies, signIn, tag, underServiceWorker,
+  FOLLOW_UP, SERVER, apiToken, calm, chaos, chaosStats, type ChaosStats, clearFaults, fault,
+  openThread, refreshesPerMinute, send, serverBodies, signIn, tag, underServiceWorker,
 } from './helpers';
 
 const SHORT = process.env.SHORT_TTL_URL ?? '';
@@ -17,6 +17,7 @@ test.beforeEach(async ({ request }) => {
 
 test.afterEach(async ({ request }) => {
   await calm(request);
+  await clearFaults(request);
   if (SHORT) await calm(request, SHORT);
 });
 
@@ -225,4 +226,19 @@ test('storage: persistence is asked for at sign-in, and the Sync page says wheth
     : "Not protected: the browser may clear this app's data when the device runs low on space.";
   await expect(page.getByText(words)).toBeVisible();
   await expect(page.getByText(/^Using [\d.]+ MB of [\d.]+ MB of storage\.$/)).toBeVisible();
+});
+
+test('a server in trouble (503) is named in words, and the message waits to try again', async ({ page, request }) => {
+  await signIn(page);
+  await openThread(page, FOLLOW_UP);
+  for (const path of ['/api/v1/sync/push', '/api/v1/threads/*/messages']) {
+    await fault(request, { method: 'POST', path, mode: 'unavailable', retryAfterSecs: 3, times: 2 });
+  }
+  const text = tag('server trouble');
+  await send(page, text);
+  await expect(page.getByRole('status')).toContainText('Server problem (error 503)');
+  await expect(page.getByText('Waiting to try again')).toBeVisible();
+  await allSent(page);
+  const bodies = await serverBodies(request, await apiToken(request), FOLLOW_UP);
+  expect(bodies.filter((b) => b === text)).toHaveLength(1);
 });

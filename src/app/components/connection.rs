@@ -27,6 +27,14 @@ pub fn ConnectionPanel() -> impl IntoView {
                     "The server last answered at {}.",
                     local_time_ms(at)
                 )),
+                Reach::Troubled { at, status } => lines.push(format!(
+                    "The server answered with an error ({status}) at {}. Changes wait and are tried again.",
+                    local_time_ms(at)
+                )),
+                Reach::TimedOut(at) => lines.push(format!(
+                    "The server did not answer in time: the last attempt was abandoned at {}.",
+                    local_time_ms(at)
+                )),
                 Reach::Failed(at) => lines.push(format!(
                     "Can't reach the server: the last attempt failed at {}.",
                     local_time_ms(at)

@@ -3,10 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    app::{model::local_time_ms, use_host, use_online},
-    platform::transport::Reach,
-};
+use crate::app::{model::local_time_ms, use_host, use_online};
 
 #[component]
 pub fn AppHeader() -> impl IntoView {
@@ -18,12 +15,10 @@ pub fn AppHeader() -> impl IntoView {
         // "Online" means the server answered, not only that the browser has a network.
         let reach = signed_in.as_ref().map(|s| s.runtime.status.reach.get());
         let mut parts = vec![match (online.get(), reach) {
-            (false, _) => "Offline",
-            (true, None | Some(Reach::Answered(_))) => "Online",
-            (true, Some(Reach::Failed(_))) => "Can't reach the server",
-            (true, Some(Reach::Unknown | Reach::Offline)) => "Connecting…",
-        }
-        .to_owned()];
+            (false, _) => "Offline".to_owned(),
+            (true, None) => "Online".to_owned(),
+            (true, Some(reach)) => reach.headline(),
+        }];
         if let Some(s) = signed_in {
             let st = s.runtime.status;
             if st.sign_in.get() {
@@ -59,7 +54,7 @@ pub fn AppHeader() -> impl IntoView {
     view! {
         <header class="app-header">
             <a class="brand" href="/">"caresync"</a>
-            <p class="sync-status" role="status" aria-live="polite" class:offline=move || !online.get() || session.with(|s| s.as_ref().is_some_and(|s| matches!(s.runtime.status.reach.get(), Reach::Failed(_))))>
+            <p class="sync-status" role="status" aria-live="polite" class:offline=move || !online.get() || session.with(|s| s.as_ref().is_some_and(|s| s.runtime.status.reach.get().is_trouble()))>
                 <span class="dot" aria-hidden="true"></span>
                 <span>{status}</span>
             </p>

@@ -47,6 +47,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
         let link = match (online.get(), status.sign_in.get(), status.reach.get()) {
             (_, true, _) => Link::SignIn,
             (false, _, _) | (true, false, Reach::Failed(_)) => Link::Down,
+            (true, false, Reach::Troubled { .. } | Reach::TimedOut(_)) => Link::Retry,
             _ => Link::Up,
         };
         let (s, id) = (loader.get_value(), thread_id.clone());
