@@ -194,7 +194,10 @@ pub async fn mark_read(s: &SignedIn, thread: &str, messages: &[MessageDto]) {
     if marked > 0 {
         if let Ok(Some(mut t)) = s.cache.thread(thread).await {
             t.unread_count = 0;
-            let _ = s.cache.store_thread(&t).await;
+            if let Err(err) = s.cache.store_thread(&t).await {
+                // Only the unread badge is stale; the receipts themselves are queued.
+                leptos::logging::warn!("unread count not updated: {err}");
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ use leptos::{ev::SubmitEvent, prelude::*};
 
 use crate::platform::{session::SignedIn, writes};
 
+const DRAFT_NOT_SAVED: &str = "Your draft could not be saved on this device";
+
 #[component]
 pub fn Composer(s: Rc<SignedIn>, thread: String) -> impl IntoView {
     let text = RwSignal::new(String::new());
@@ -25,8 +27,13 @@ pub fn Composer(s: Rc<SignedIn>, thread: String) -> impl IntoView {
         text.set(value.clone());
         let (cache, id) = (cache.clone(), id.clone());
         leptos::task::spawn_local(async move {
-            if let Err(err) = cache.save_draft(&id, &value).await {
-                leptos::logging::warn!("draft not saved: {err}");
+            match cache.save_draft(&id, &value).await {
+                Ok(()) => problem.update(|p| {
+                    if p.as_deref().is_some_and(|p| p.starts_with(DRAFT_NOT_SAVED)) {
+                        *p = None;
+                    }
+                }),
+                Err(err) => problem.set(Some(format!("{DRAFT_NOT_SAVED}: {err}"))),
             }
         });
     };
@@ -45,7 +52,12 @@ pub fn Composer(s: Rc<SignedIn>, thread: String) -> impl IntoView {
             let (new, change) = writes::message(&s, &id, &body);
             match s.runtime.enqueue(new, Some(change)).await {
                 Ok(_) => {
-                    let _ = s.cache.save_draft(&id, "").await;
+                    if let Err(err) = s.cache.save_draft(&id, "").await {
+                        problem.set(Some(format!(
+                            "Your message is queued, but its draft could not be cleared: {err}. \
+                             Clear the box before writing again."
+                        )));
+                    }
                 }
                 Err(err) => {
                     // Nothing is lost: the text goes back into the box.

@@ -44,6 +44,9 @@ pub fn MessageItem(s: Rc<SignedIn>, thread: String, row: MessageRow) -> impl Int
                                     Err(writes::FetchError::Offline) => {
                                         Err("Reopening needs a connection.".into())
                                     }
+                                    Err(writes::FetchError::SignIn) => {
+                                        Err("Sign in again to reopen the conversation.".into())
+                                    }
                                     Err(err) => {
                                         Err(format!("The thread could not be reopened: {err}"))
                                     }

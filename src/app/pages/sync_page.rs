@@ -27,9 +27,24 @@ fn describe(m: &Mutation) -> (String, String) {
     (what.to_owned(), why)
 }
 
+/// The user's decision on a blocked write; a failure is said in words, not swallowed.
+fn resolve(
+    s: std::rc::Rc<crate::platform::session::SignedIn>,
+    id: caresync_sync::ClientMutationId,
+    resolution: Resolution,
+    problem: RwSignal<Option<String>>,
+) {
+    leptos::task::spawn_local(async move {
+        problem.set(s.runtime.resolve(id, resolution).await.err().map(|err| {
+            format!("This change could not be updated on this device: {err}")
+        }));
+    });
+}
+
 #[component]
 pub fn SyncPage() -> impl IntoView {
     let session = use_session();
+    let problem = RwSignal::new(None::<String>);
     move || {
         let Some(s) = session.get() else {
             return view! { <Redirect path="/" /> }.into_any();
@@ -57,12 +72,12 @@ pub fn SyncPage() -> impl IntoView {
                                     {can_retry.then(|| view! {
                                         <button type="button" on:click=move |_| {
                                             let Some(s) = session.get_untracked() else { return };
-                                            leptos::task::spawn_local(async move { let _ = s.runtime.resolve(id, Resolution::Retry).await; });
+                                            resolve(s, id, Resolution::Retry, problem);
                                         }>"Retry"</button>
                                     })}
                                     <button type="button" class="secondary" on:click=move |_| {
                                         let Some(s) = session.get_untracked() else { return };
-                                        leptos::task::spawn_local(async move { let _ = s.runtime.resolve(id, Resolution::Discard).await; });
+                                        resolve(s, id, Resolution::Discard, problem);
                                     }>"Discard"</button>
                                 </div>
                             </li>
@@ -77,6 +92,9 @@ pub fn SyncPage() -> impl IntoView {
                 <ConnectionPanel />
                 <StoragePanel />
                 <h2>"Waiting for you"</h2>
+                <Show when=move || problem.with(Option::is_some)>
+                    <p class="error" role="alert">{move || problem.get()}</p>
+                </Show>
                 {list}
             </section>
         }
