@@ -182,3 +182,11 @@ async fn the_engine_runs_on_indexeddb_through_crash_and_resolution() {
         (0, 1, Some(4))
     );
 }
+
+#[wasm_bindgen_test]
+async fn the_indexeddb_store_keeps_every_store_rule() {
+    caresync_sync::conformance::run_all(|| async {
+        IdbOutbox::new(idb::open(&unique("conformance")).await.expect("open"))
+    })
+    .await;
+}

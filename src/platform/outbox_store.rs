@@ -482,6 +482,23 @@ impl OutboxStore for IdbOutbox {
         let oldest = Self::first_pending(&outbox, BY_STATE_CREATED).await?;
         let soonest = Self::first_pending(&outbox, BY_STATE_DUE).await?;
         let done = tx.object_store(RECEIPTS)?.count().primitive()?.await? as usize;
+        // Receipts coalesce per message, so this range stays as small as the unread count.
+        let receipts = KeyRange::Bound(
+            JsValue::from_str(Lane::READ_RECEIPTS),
+            false,
+            JsValue::from_str(&format!("{}\u{ffff}", Lane::READ_RECEIPTS)),
+            false,
+        );
+        let found = outbox
+            .index(BY_LANE)?
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(receipts)
+            .primitive()?
+            .await?;
+        let housekeeping = mutations(found)?
+            .iter()
+            .filter(|m| m.kind.is_housekeeping() && m.state.is_waiting())
+            .count();
         Ok(Stats {
             pending: counts[0],
             in_flight: counts[1],
@@ -491,6 +508,7 @@ impl OutboxStore for IdbOutbox {
             oldest_pending_created_at: oldest.map(|m| m.created_at),
             next_attempt_at: soonest.map(|m| m.next_attempt_at),
             last_success_at: None,
+            housekeeping,
         })
     }
 }

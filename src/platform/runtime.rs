@@ -43,6 +43,8 @@ impl Scope {
 pub struct SyncStatus {
     /// Writes not yet decided by the server.
     pub waiting: RwSignal<usize>,
+    /// Of those, the ones made on the user's behalf (read receipts).
+    pub housekeeping: RwSignal<usize>,
     /// False until the outbox has been read once: before that, "nothing waiting" is unknown.
     pub known: RwSignal<bool>,
     /// Parked and conflicting writes, waiting for the user.
@@ -62,9 +64,15 @@ pub struct SyncStatus {
 }
 
 impl SyncStatus {
+    /// Waiting writes the user would call their own changes.
+    pub fn changes_waiting(&self) -> usize {
+        self.waiting.get().saturating_sub(self.housekeeping.get())
+    }
+
     fn new() -> Self {
         SyncStatus {
             waiting: RwSignal::new(0),
+            housekeeping: RwSignal::new(0),
             known: RwSignal::new(false),
             blocked: RwSignal::new(Vec::new()),
             last_sync: RwSignal::new(None),
@@ -284,6 +292,7 @@ impl SyncRuntime {
         let blocked = self.store.blocked().await?;
         let last: Option<Millis> = idb::get_meta(self.store.database(), LAST_SYNC).await?;
         self.status.waiting.set(stats.waiting());
+        self.status.housekeeping.set(stats.housekeeping);
         self.status.known.set(true);
         self.status.blocked.set(blocked);
         self.status.last_sync.set(last);

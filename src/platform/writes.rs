@@ -73,13 +73,14 @@ pub fn message_as(
 pub fn read_receipt(s: &SignedIn, message: &str) -> (NewMutation, EntityChange) {
     let id = uuid::Uuid::now_v7();
     let read_at = iso_now();
-    let key = format!("read:{message}");
+    let lane = Lane::read_receipt(message);
+    let key = lane.as_str().to_owned();
     let new = NewMutation {
         id,
         tenant: s.user.tenant_id.clone(),
         actor: s.user.user_id.clone(),
         kind: AggregateKind::ReadReceipt,
-        lane: Lane::new(key.clone()),
+        lane,
         request: Request {
             method: "POST".into(),
             path: paths::READ.into(),

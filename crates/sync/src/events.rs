@@ -55,12 +55,19 @@ pub struct Stats {
     /// The earliest time a waiting write becomes due (for the backoff timer).
     pub next_attempt_at: Option<Millis>,
     pub last_success_at: Option<Millis>,
+    /// Of the waiting writes, those the app made on the user's behalf (read receipts).
+    pub housekeeping: usize,
 }
 
 impl Stats {
     /// Writes not yet decided by the server.
     pub fn waiting(&self) -> usize {
         self.pending + self.in_flight
+    }
+
+    /// Waiting writes the user would call their own changes.
+    pub fn changes_waiting(&self) -> usize {
+        self.waiting().saturating_sub(self.housekeeping)
     }
 
     pub fn oldest_pending_age(&self, now: Millis) -> Option<Millis> {

@@ -9,6 +9,8 @@
 pub mod auth;
 pub mod backoff;
 pub mod classify;
+#[cfg(feature = "test-support")]
+pub mod conformance;
 pub mod events;
 pub mod memory;
 pub mod model;

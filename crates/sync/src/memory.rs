@@ -211,6 +211,9 @@ impl OutboxStore for MemoryOutbox {
         let inner = self.inner.borrow();
         let mut s = Stats::default();
         for m in inner.entries.values() {
+            if m.kind.is_housekeeping() && m.state.is_waiting() {
+                s.housekeeping += 1;
+            }
             match &m.state {
                 MutationState::Pending => {
                     s.pending += 1;

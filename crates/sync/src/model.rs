@@ -13,8 +13,16 @@ pub type ClientMutationId = uuid::Uuid;
 pub struct Lane(pub String);
 
 impl Lane {
+    /// Every read receipt's lane starts so: stores find them by this range alone.
+    pub const READ_RECEIPTS: &'static str = "read:";
+
     pub fn new(key: impl Into<String>) -> Self {
         Lane(key.into())
+    }
+
+    /// Read receipts for one message coalesce in their own lane.
+    pub fn read_receipt(message_id: &str) -> Self {
+        Lane(format!("{}{message_id}", Self::READ_RECEIPTS))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -35,6 +43,14 @@ pub enum AggregateKind {
     MessageThread,
     Template,
     FacilityRegistry,
+}
+
+impl AggregateKind {
+    /// Writes the app makes on the user's behalf (read receipts), which the user would not
+    /// call "my changes": the header leaves them out and the Sync page counts them apart.
+    pub fn is_housekeeping(self) -> bool {
+        matches!(self, AggregateKind::ReadReceipt)
+    }
 }
 
 /// What is sent: method, path and JSON body (which carries `clientMutationId`).
@@ -101,6 +117,11 @@ impl MutationState {
             MutationState::Parked { .. } => "parked",
             MutationState::Conflict { .. } => "conflict",
         }
+    }
+
+    /// Not yet decided by the server: queued or on the wire.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self, MutationState::Pending | MutationState::InFlight)
     }
 
     /// Blocks its lane: the user has to decide before later writes may pass.

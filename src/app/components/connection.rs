@@ -44,6 +44,11 @@ pub fn ConnectionPanel() -> impl IntoView {
                 }
             }
         }
+        match st.housekeeping.get() {
+            0 => {}
+            1 => lines.push("1 read receipt is waiting to be sent.".to_owned()),
+            n => lines.push(format!("{n} read receipts are waiting to be sent.")),
+        }
         if st.sign_in.get() {
             lines.push("Sending is paused until you sign in again.".to_owned());
         } else if let Some(at) = st.next_attempt.get() {
@@ -65,7 +70,7 @@ pub fn StoragePanel() -> impl IntoView {
     let session = use_session();
     let state = LocalResource::new(storage::state);
     let waiting =
-        move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.waiting.get()));
+        move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.changes_waiting()));
     let words = move || {
         let st = state.get()?;
         let mut lines = vec![match st.persisted {

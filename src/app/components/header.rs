@@ -24,7 +24,7 @@ pub fn AppHeader() -> impl IntoView {
             if st.sign_in.get() {
                 parts.push("Signed out: sign in again to send".to_owned());
             }
-            parts.push(match st.waiting.get() {
+            parts.push(match st.changes_waiting() {
                 _ if !st.known.get() => "Checking for unsent changes…".to_owned(),
                 0 => "All changes sent".to_owned(),
                 1 => "1 change waiting".to_owned(),

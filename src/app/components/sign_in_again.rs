@@ -36,7 +36,7 @@ fn SignInAgainForm() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let waiting =
-        move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.waiting.get()));
+        move || session.with(|s| s.as_ref().map_or(0, |s| s.runtime.status.changes_waiting()));
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(s) = session.get_untracked() else {

@@ -35,9 +35,13 @@ fn resolve(
     problem: RwSignal<Option<String>>,
 ) {
     leptos::task::spawn_local(async move {
-        problem.set(s.runtime.resolve(id, resolution).await.err().map(|err| {
-            format!("This change could not be updated on this device: {err}")
-        }));
+        problem.set(
+            s.runtime
+                .resolve(id, resolution)
+                .await
+                .err()
+                .map(|err| format!("This change could not be updated on this device: {err}")),
+        );
     });
 }
 
