@@ -1,7 +1,7 @@
 //! The benchmark page (`cargo xtask bench`): the engine side by side with raw JS on one page.
 //! It prints figures and asserts nothing; `docs/benchmarks.md` records them.
 
-use std::{cell::RefCell, collections::HashSet, rc::Rc};
+use std::{cell::RefCell, collections::HashSet};
 
 use caresync::platform::{
     idb,
@@ -215,8 +215,7 @@ async fn replay(tokens: &TokenResponse, thread: &str) -> Result<Value, String> {
                 .append_many(writes, 0)
                 .await
                 .map_err(|e| e.to_string())?;
-            let transport =
-                FetchTransport::new("", Rc::new(RefCell::new(Some(Tokens::from(tokens)))));
+            let transport = FetchTransport::new("", Some(Tokens::from(tokens)));
             let config = Config {
                 mode,
                 concurrency: CONCURRENCY,

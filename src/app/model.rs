@@ -2,7 +2,8 @@
 //! plain methods, so the components stay thin.
 
 use caresync_contract::comms::{MessageDto, ThreadDto, ThreadStatus};
-use caresync_sync::{Action, Mutation, MutationState};
+use caresync_contract::ErrorCode;
+use caresync_sync::{Action, Mutation, MutationState, ParkReason, RefusalCode};
 
 use crate::platform::cache::PendingMessage;
 
@@ -47,11 +48,27 @@ impl Delivery {
         }
     }
 
-    /// The reason for a refusal, as the user should read it.
-    pub fn from_park(code: &str, message: &str) -> String {
-        match code {
-            "THREAD_ARCHIVED" => "this conversation is archived".into(),
-            _ => message.trim_end_matches('.').to_owned(),
+    /// The reason for a refusal, as the user should read it: the app's words for the codes
+    /// it knows, the server's own words for the rest.
+    pub fn from_park(reason: &ParkReason) -> String {
+        let known = match &reason.code {
+            RefusalCode::Known(code) => match code {
+                ErrorCode::ThreadArchived => Some("this conversation is archived"),
+                ErrorCode::OptimisticLockConflict => Some("the record changed on the server"),
+                ErrorCode::IllegalTransition => Some("this is no longer possible"),
+                ErrorCode::StaleReference => Some("it refers to something that no longer exists"),
+                ErrorCode::PayloadTooLarge => Some("it is too large to send"),
+                ErrorCode::Forbidden => Some("your account is not allowed to do this"),
+                _ => None,
+            },
+            RefusalCode::Unknown(_) => None,
+        };
+        match known {
+            Some(words) => words.to_owned(),
+            None if !reason.message.trim().is_empty() => {
+                reason.message.trim().trim_end_matches('.').to_owned()
+            }
+            None => "the server did not accept this change".to_owned(),
         }
     }
 }
@@ -112,7 +129,7 @@ impl MessageRow {
                 let delivery = match queued.map(|m| &m.state) {
                     None | Some(MutationState::Done { .. }) => Delivery::Sent,
                     Some(MutationState::Parked { reason, actions }) => Delivery::NotSent {
-                        reason: Delivery::from_park(&reason.code, &reason.message),
+                        reason: Delivery::from_park(reason),
                         actions: actions.clone(),
                     },
                     Some(MutationState::Conflict { notice, .. }) => Delivery::NotSent {

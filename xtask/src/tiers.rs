@@ -66,6 +66,14 @@ fn native(root: &Path) -> Result<(), TaskError> {
 fn browser(root: &Path) -> Result<(), TaskError> {
     let server = serve::build_server(root)?;
     step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
+    // The benchmark page is not tested here, but it must keep building with the app.
+    run(in_root(root, "cargo").args([
+        "check",
+        "--package",
+        "caresync-bench",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
     let work = serve::target_dir(root).join("browser-tier");
     let (_server, addr) = start_server(root, &server, &work, None, &[])?;
     // The tests call the real reference server from their own loopback origin (test-mode CORS).

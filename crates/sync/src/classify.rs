@@ -1,7 +1,9 @@
 //! Reading the server's answer: the design's classification table, as one pure function.
 
+use caresync_contract::ErrorCode;
+
 use crate::{
-    model::{Action, Millis, Mutation, ParkReason, Receipt},
+    model::{Action, Millis, Mutation, ParkReason, Receipt, RefusalCode},
     policy::Policy,
     transport::{Answer, NetError},
 };
@@ -22,8 +24,6 @@ pub enum Verdict {
     /// 409 `OPTIMISTIC_LOCK_CONFLICT` on a version-checked write: refetch and reapply.
     Refetch { current_version: Option<i64> },
 }
-
-pub const OPTIMISTIC_LOCK_CONFLICT: &str = "OPTIMISTIC_LOCK_CONFLICT";
 
 pub fn classify(
     policy: Policy,
@@ -49,18 +49,26 @@ pub fn classify(
         408 | 425 | 429 | 500..=599 => Verdict::Retry {
             retry_after_ms: answer.retry_after_ms,
         },
-        409 if policy == Policy::LwwVersion && answer.code() == Some(OPTIMISTIC_LOCK_CONFLICT) => {
-            Verdict::Refetch {
-                current_version: answer.body.get("currentVersion").and_then(|v| v.as_i64()),
-            }
-        }
         status => {
-            let code = answer.code().unwrap_or("REJECTED").to_owned();
+            let code = answer
+                .code()
+                .map_or(RefusalCode::Unknown("REJECTED".into()), RefusalCode::parse);
+            // A version conflict is refetched and reapplied, but only for a write that says
+            // where to refetch; any other is a refusal like the rest.
+            if status == 409
+                && code.is(ErrorCode::OptimisticLockConflict)
+                && policy == Policy::LwwVersion
+                && mutation.versioned.is_some()
+            {
+                return Verdict::Refetch {
+                    current_version: answer.body.get("currentVersion").and_then(|v| v.as_i64()),
+                };
+            }
             let message = answer
                 .body
                 .get("message")
                 .and_then(|m| m.as_str())
-                .unwrap_or("The server did not accept this change.")
+                .unwrap_or_default()
                 .to_owned();
             let actions = actions_for(&code, mutation);
             Verdict::Park {
@@ -76,10 +84,12 @@ pub fn classify(
 }
 
 /// What the user can do about a refusal. Discard is always offered; nothing is dropped for them.
-pub fn actions_for(code: &str, mutation: &Mutation) -> Vec<Action> {
+pub fn actions_for(code: &RefusalCode, mutation: &Mutation) -> Vec<Action> {
     let mut actions = match code {
-        "THREAD_ARCHIVED" => vec![Action::ReopenThread],
-        "STALE_REFERENCE" => vec![Action::RefetchRegistry, Action::Retry],
+        RefusalCode::Known(ErrorCode::ThreadArchived) => vec![Action::ReopenThread],
+        RefusalCode::Known(ErrorCode::StaleReference) => {
+            vec![Action::RefetchRegistry, Action::Retry]
+        }
         _ => vec![Action::Retry],
     };
     if mutation.user_text().is_some() {
@@ -160,7 +170,7 @@ mod tests {
             Verdict::Park {
                 reason: ParkReason {
                     status: 409,
-                    code: "THREAD_ARCHIVED".into(),
+                    code: ErrorCode::ThreadArchived.into(),
                     message: "archived".into()
                 },
                 actions: vec![Action::ReopenThread, Action::CopyText, Action::Discard],
@@ -170,19 +180,55 @@ mod tests {
 
     #[test]
     fn optimistic_lock_refetches_only_for_versioned_writes() {
-        let m = message();
+        let plain = message();
+        let mut versioned = message();
+        versioned.versioned = Some(crate::model::Versioned {
+            refetch_path: "/api/v1/virtual-care/sessions/s1".into(),
+            applies_in: vec!["scheduled".into()],
+        });
         let body =
             json!({"statusCode": 409, "code": "OPTIMISTIC_LOCK_CONFLICT", "currentVersion": 3});
         assert_eq!(
-            classify(Policy::LwwVersion, &m, &answer(409, body.clone()), 0),
+            classify(
+                Policy::LwwVersion,
+                &versioned,
+                &answer(409, body.clone()),
+                0
+            ),
             Verdict::Refetch {
                 current_version: Some(3)
             }
         );
-        assert!(matches!(
-            classify(Policy::AppendOnly, &m, &answer(409, body), 0),
-            Verdict::Park { .. }
-        ));
+        // Nowhere to refetch, or not a versioned policy: a refusal the user decides on.
+        for (policy, m) in [
+            (Policy::LwwVersion, &plain),
+            (Policy::AppendOnly, &versioned),
+        ] {
+            match classify(policy, m, &answer(409, body.clone()), 0) {
+                Verdict::Park { reason, .. } => {
+                    assert_eq!(reason.code, ErrorCode::OptimisticLockConflict.into())
+                }
+                other => panic!("expected a park, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn codes_are_typed_and_unknown_ones_kept_as_they_came() {
+        assert_eq!(
+            RefusalCode::parse("THREAD_ARCHIVED"),
+            RefusalCode::Known(ErrorCode::ThreadArchived)
+        );
+        let novel = RefusalCode::parse("SOMETHING_NEW");
+        assert_eq!(novel, RefusalCode::Unknown("SOMETHING_NEW".into()));
+        // Stored as the plain string, so records written before the type existed still read.
+        let stored = serde_json::to_value(&novel).expect("serialise");
+        assert_eq!(stored, json!("SOMETHING_NEW"));
+        let old: ParkReason = serde_json::from_value(
+            json!({"status": 409, "code": "STALE_REFERENCE", "message": "gone"}),
+        )
+        .expect("an old record reads");
+        assert!(old.code.is(ErrorCode::StaleReference));
     }
 
     #[test]
@@ -190,7 +236,7 @@ mod tests {
         let m = message();
         match classify(Policy::AppendOnly, &m, &answer(400, json!("nonsense")), 0) {
             Verdict::Park { reason, actions } => {
-                assert_eq!(reason.code, "REJECTED");
+                assert_eq!(reason.code, RefusalCode::Unknown("REJECTED".into()));
                 assert!(actions.contains(&Action::Discard));
             }
             other => panic!("expected park, got {other:?}"),

@@ -24,7 +24,7 @@ pub use classify::{classify, Verdict};
 pub use events::{Event, Stats};
 pub use model::{
     Action, AggregateKind, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation,
-    ParkReason, Receipt, Request,
+    ParkReason, Receipt, RefusalCode, Request,
 };
 pub use outbox::{Config, EnqueueError, Outbox, OutboxError, UploadMode};
 pub use policy::Policy;

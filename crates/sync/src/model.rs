@@ -1,5 +1,6 @@
 //! The queued write and its life: `pending → in_flight → done | parked | conflict`.
 
+use caresync_contract::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch. The engine never reads a clock; callers pass `now`.
@@ -80,12 +81,60 @@ pub enum Action {
     RefetchRegistry,
 }
 
-/// Why the server refused, in the server's code and words.
+/// Why the server refused: its status, its typed code, and its own words (which the app may
+/// show when it has none better for the code).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParkReason {
     pub status: u16,
-    pub code: String,
+    pub code: RefusalCode,
     pub message: String,
+}
+
+/// The server's error code, typed; a code this build does not know is kept as it came.
+/// On the wire and in storage it is the plain string (`"THREAD_ARCHIVED"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefusalCode {
+    Known(ErrorCode),
+    Unknown(String),
+}
+
+impl RefusalCode {
+    pub fn parse(code: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(code.to_owned())).map_or_else(
+            |_| RefusalCode::Unknown(code.to_owned()),
+            RefusalCode::Known,
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            RefusalCode::Known(code) => code.as_str(),
+            RefusalCode::Unknown(code) => code,
+        }
+    }
+
+    pub fn is(&self, code: ErrorCode) -> bool {
+        *self == RefusalCode::Known(code)
+    }
+}
+
+impl From<ErrorCode> for RefusalCode {
+    fn from(code: ErrorCode) -> Self {
+        RefusalCode::Known(code)
+    }
+}
+
+impl Serialize for RefusalCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RefusalCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(RefusalCode::parse(&text))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

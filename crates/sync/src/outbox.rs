@@ -329,22 +329,6 @@ impl<S: OutboxStore> Outbox<S> {
         mut m: Mutation,
         verdict: Verdict,
     ) -> Result<Outcome, S> {
-        // A version conflict on a write that says nowhere to refetch cannot be reapplied:
-        // it waits for the user like any other refusal.
-        let verdict = match verdict {
-            Verdict::Refetch { .. } if m.versioned.is_none() => {
-                let code = crate::classify::OPTIMISTIC_LOCK_CONFLICT;
-                Verdict::Park {
-                    actions: crate::classify::actions_for(code, &m),
-                    reason: crate::model::ParkReason {
-                        status: 409,
-                        code: code.into(),
-                        message: "The record changed on the server.".into(),
-                    },
-                }
-            }
-            other => other,
-        };
         let outcome = match verdict {
             Verdict::Done(receipt) => {
                 m.state = MutationState::Done {

@@ -136,7 +136,7 @@ fn a_parked_head_blocks_only_its_own_lane_until_resolved() {
             assert_eq!(blocked[0].id, id(1));
             match &blocked[0].state {
                 MutationState::Parked { reason, actions } => {
-                    assert_eq!(reason.code, "THREAD_ARCHIVED");
+                    assert!(reason.code.is(caresync_contract::ErrorCode::ThreadArchived));
                     assert_eq!(actions.len(), 3);
                 }
                 other => panic!("expected parked, got {other:?}"),

@@ -17,10 +17,9 @@ fn describe(m: &Mutation) -> (String, String) {
         _ => "A change",
     };
     let why = match &m.state {
-        MutationState::Parked { reason, .. } => format!(
-            "Not sent: {}",
-            Delivery::from_park(&reason.code, &reason.message)
-        ),
+        MutationState::Parked { reason, .. } => {
+            format!("Not sent: {}", Delivery::from_park(reason))
+        }
         MutationState::Conflict { notice, .. } => notice.clone(),
         _ => String::new(),
     };

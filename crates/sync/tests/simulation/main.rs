@@ -442,7 +442,8 @@ async fn resolve_blocked(
         }
         let resolution = match &m.state {
             MutationState::Parked { reason, .. }
-                if reason.code == "THREAD_ARCHIVED" && world.pick(3) > 0 =>
+                if reason.code.is(caresync_contract::ErrorCode::ThreadArchived)
+                    && world.pick(3) > 0 =>
             {
                 let thread = m.lane.as_str().trim_start_matches("thread:").to_owned();
                 server.state.borrow_mut().archived.remove(&thread);
