@@ -62,7 +62,8 @@ async fn queued_writes_survive_closing_and_reopening_the_database() {
     let ready = store
         .ready(5_000, 1, 10, &HashSet::new())
         .await
-        .expect("ready");
+        .expect("ready")
+        .writes;
     assert_eq!(
         ready.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![ids[0], ids[1]],
@@ -71,7 +72,8 @@ async fn queued_writes_survive_closing_and_reopening_the_database() {
     let ready = store
         .ready(5_000, 5, 10, &HashSet::from([Lane::new("thread:b")]))
         .await
-        .expect("ready");
+        .expect("ready")
+        .writes;
     assert_eq!(
         ready.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![ids[0], ids[2]]
@@ -127,7 +129,8 @@ async fn upgrading_the_schema_keeps_pending_writes() {
     let ready = store
         .ready(10, 5, 10, &HashSet::new())
         .await
-        .expect("ready");
+        .expect("ready")
+        .writes;
     assert_eq!(ready.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
 }
 

@@ -241,7 +241,7 @@ async fn replay(tokens: &TokenResponse, thread: &str) -> Result<Value, String> {
                 .ready(u64::MAX, 1, 1, &HashSet::new())
                 .await
                 .map_err(|e| e.to_string())?;
-            if !left.is_empty() {
+            if !left.writes.is_empty() {
                 return Err(format!("{label} left writes queued"));
             }
             runs.push((label.into(), took));

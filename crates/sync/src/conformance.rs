@@ -43,6 +43,7 @@ where
     read_receipts_are_counted_apart_from_the_users_changes(fresh().await).await;
     crash_recovery_returns_in_flight_writes_to_pending(fresh().await).await;
     lane_order_and_one_head_per_lane(fresh().await).await;
+    only_lane_heads_say_when_to_wake_up(fresh().await).await;
 }
 
 pub async fn read_receipts_are_counted_apart_from_the_users_changes<S>(store: S)
@@ -81,7 +82,7 @@ where
         .await
         .expect("append");
     let ready = store.ready(0, 1, 10, &HashSet::new()).await.expect("ready");
-    let claimed = store.claim(&ready).await.expect("claim");
+    let claimed = store.claim(&ready.writes).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].state, MutationState::InFlight);
     assert_eq!(claimed[0].attempts, 1, "a claim counts an attempt");
@@ -105,7 +106,7 @@ where
         ids.push(m.id);
     }
     let heads = store.ready(0, 1, 10, &HashSet::new()).await.expect("ready");
-    let got: Vec<_> = heads.iter().map(|m| m.id).collect();
+    let got: Vec<_> = heads.writes.iter().map(|m| m.id).collect();
     assert_eq!(
         got,
         vec![ids[0], ids[1]],
@@ -115,7 +116,12 @@ where
         .ready(0, 10, 10, &HashSet::new())
         .await
         .expect("ready");
-    let lane_a: Vec<_> = runs.iter().filter(|m| m.lane == a).map(|m| m.id).collect();
+    let lane_a: Vec<_> = runs
+        .writes
+        .iter()
+        .filter(|m| m.lane == a)
+        .map(|m| m.id)
+        .collect();
     assert_eq!(
         lane_a,
         vec![ids[0], ids[2], ids[3]],
@@ -126,7 +132,50 @@ where
         .await
         .expect("ready");
     assert!(
-        without_a.iter().all(|m| m.lane == b),
+        without_a.writes.iter().all(|m| m.lane == b),
         "an excluded lane is skipped"
+    );
+}
+
+pub async fn only_lane_heads_say_when_to_wake_up<S>(store: S)
+where
+    S: OutboxStore,
+    S::Error: std::fmt::Debug,
+{
+    let (parked, backing_off) = (Lane::new("thread:parked"), Lane::new("thread:later"));
+    let head = store
+        .append(write(30, AggregateKind::Message, parked.clone()), None, 0)
+        .await
+        .expect("append");
+    // A follower long due, behind a head the user must decide on.
+    store
+        .append(write(31, AggregateKind::Message, parked), None, 0)
+        .await
+        .expect("append");
+    let mut blocked = head.clone();
+    blocked.state = MutationState::Parked {
+        reason: crate::model::ParkReason {
+            status: 409,
+            code: caresync_contract::ErrorCode::ThreadArchived.into(),
+            message: String::new(),
+        },
+        actions: vec![],
+    };
+    store.put(&[blocked]).await.expect("park");
+    let mut later = store
+        .append(write(32, AggregateKind::Message, backing_off), None, 0)
+        .await
+        .expect("append");
+    later.next_attempt_at = 5_000;
+    store.put(&[later]).await.expect("back off");
+    let ready = store
+        .ready(1_000, 1, 10, &HashSet::new())
+        .await
+        .expect("ready");
+    assert!(ready.writes.is_empty(), "nothing is due at 1 s");
+    assert_eq!(
+        ready.next_due,
+        Some(5_000),
+        "the backed-off head says when; the follower behind a parked head does not"
     );
 }

@@ -247,7 +247,8 @@ impl<S: OutboxStore> Outbox<S> {
             .store
             .ready(now, per_lane, total, exclude)
             .await
-            .map_err(OutboxError::Store)?;
+            .map_err(OutboxError::Store)?
+            .writes;
         self.store.claim(&ready).await.map_err(OutboxError::Store)
     }
 
@@ -606,7 +607,7 @@ impl<S: OutboxStore> Outbox<S> {
                         .ready(clock(), 1, LOOKAHEAD, &busy)
                         .await
                         .map_err(OutboxError::Store)?;
-                    queued.extend(more);
+                    queued.extend(more.writes);
                 }
                 take = queued.drain(..room.min(queued.len())).collect();
             }

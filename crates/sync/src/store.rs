@@ -8,13 +8,26 @@ use crate::{
     model::{ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation},
 };
 
-/// Writes that may be sent now, oldest lane first, in lane order.
-pub type Ready = Vec<Mutation>;
+/// What may be sent now, and when the next lane becomes due.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ready {
+    /// Writes that may be sent now, oldest lane first, in lane order.
+    pub writes: Vec<Mutation>,
+    /// The earliest time a pending lane head that is not due yet becomes due. Only heads
+    /// count: a write waiting behind a parked or in-flight head is not a reason to wake up.
+    pub next_due: Option<Millis>,
+}
 
 /// The rule every store applies to lane runs (each the first undecided entries of one lane,
 /// in order): a lane is ready when its head is pending and due; its pending run follows the
 /// head; lanes whose head is oldest go first; at most `total` in all.
 pub fn assemble_ready(runs: Vec<Vec<Mutation>>, now: Millis, total: usize) -> Ready {
+    let next_due = runs
+        .iter()
+        .filter_map(|run| run.first())
+        .filter(|head| head.state == MutationState::Pending && head.next_attempt_at > now)
+        .map(|head| head.next_attempt_at)
+        .min();
     let mut runs: Vec<Vec<Mutation>> = runs
         .into_iter()
         .filter(|run| {
@@ -24,13 +37,15 @@ pub fn assemble_ready(runs: Vec<Vec<Mutation>>, now: Millis, total: usize) -> Re
         })
         .collect();
     runs.sort_by_key(|run| run.first().map_or(u64::MAX, |m| m.seq));
-    runs.into_iter()
+    let writes = runs
+        .into_iter()
         .flat_map(|run| {
             run.into_iter()
                 .take_while(|m| m.state == MutationState::Pending)
         })
         .take(total)
-        .collect()
+        .collect();
+    Ready { writes, next_due }
 }
 
 #[allow(async_fn_in_trait)]
