@@ -8,7 +8,10 @@ use caresync::platform::{
     outbox_store::{EntityChange, IdbOutbox},
     writes,
 };
-use caresync_sync::{Config, Lane, MutationState, NewMutation, Outbox, OutboxStore};
+use caresync_sync::{
+    Config, Engine, Lane, Mutation, MutationState, NewMutation, OutboxStore, Reply, TransmitId,
+    TransmitKind, UploadMode,
+};
 use serde_json::json;
 use wasm_bindgen_test::*;
 
@@ -134,42 +137,63 @@ async fn upgrading_the_schema_keeps_pending_writes() {
     assert_eq!(ready.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
 }
 
+/// Drives `engine` by hand to its next write on the wire, granting the token step.
+async fn next_send(engine: &mut Engine<IdbOutbox>, now: u64) -> (TransmitId, Mutation) {
+    loop {
+        let t = engine
+            .poll_transmit(now)
+            .await
+            .expect("poll")
+            .expect("a transmit");
+        match t.kind {
+            TransmitKind::Authorize => engine
+                .handle_answer(now, t.id, Reply::Authorized(Ok(())))
+                .await
+                .expect("authorized"),
+            TransmitKind::Send(m) => return (t.id, m),
+            other => panic!("unexpected transmit {other:?}"),
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn the_engine_runs_on_indexeddb_through_crash_and_resolution() {
+    let config = Config {
+        mode: UploadMode::PerResource,
+        ..Config::default()
+    };
     let db = idb::open(&unique("engine")).await.expect("open");
-    let mut outbox = Outbox::open(IdbOutbox::new(db), Config::default(), 7)
+    let mut engine = Engine::open(IdbOutbox::new(db), config, 7)
         .await
-        .expect("outbox");
+        .expect("engine");
     let new = message("a", "hi");
     let id = new.id;
     let change = optimistic(&new);
-    outbox
+    engine
         .enqueue(1, new, Some(change.clone()))
         .await
         .expect("enqueue");
 
     // In flight when the tab dies; reopening returns it to pending.
-    let flight = outbox.begin(2, 1, 6, &HashSet::new()).await.expect("begin");
-    assert_eq!(flight.len(), 1);
-    let store = outbox.into_store();
+    let (_, sent) = next_send(&mut engine, 2).await;
+    assert_eq!(sent.id, id);
+    let store = engine.into_store();
     assert_eq!(store.stats().await.expect("stats").in_flight, 1);
-    let mut outbox = Outbox::open(store, Config::default(), 8)
-        .await
-        .expect("reopen");
-    assert_eq!(outbox.stats().await.expect("stats").pending, 1);
+    let mut engine = Engine::open(store, config, 8).await.expect("reopen");
+    assert_eq!(engine.stats().await.expect("stats").pending, 1);
 
     // The server answers: the optimistic entity takes the server's id and time.
-    let m = outbox
-        .begin(3, 1, 6, &HashSet::new())
-        .await
-        .expect("begin")
-        .remove(0);
+    let (tid, _) = next_send(&mut engine, 3).await;
     let answer = caresync_sync::Answer::new(
         201,
         json!({"messageId": "srv-1", "sentAt": "2026-11-22T10:00:00.000Z"}),
     );
-    outbox.finish(4, m, Ok(answer)).await.expect("finish");
-    let entity = outbox
+    engine
+        .handle_answer(4, tid, Reply::Answer(answer))
+        .await
+        .expect("answer");
+    assert!(engine.poll_transmit(4).await.expect("poll").is_none());
+    let entity = engine
         .store()
         .entity(&change.key)
         .await
@@ -177,9 +201,9 @@ async fn the_engine_runs_on_indexeddb_through_crash_and_resolution() {
         .expect("kept");
     assert_eq!(entity["messageId"], "srv-1");
     assert_eq!(entity["body"], "hi");
-    let done = outbox.store().get(id).await.expect("get").expect("receipt");
+    let done = engine.store().get(id).await.expect("get").expect("receipt");
     assert!(matches!(done.state, MutationState::Done { .. }));
-    let stats = outbox.stats().await.expect("stats");
+    let stats = engine.stats().await.expect("stats");
     assert_eq!(
         (stats.pending, stats.done, stats.last_success_at),
         (0, 1, Some(4))

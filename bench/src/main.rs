@@ -10,7 +10,7 @@ use caresync::platform::{
     writes,
 };
 use caresync_contract::auth::TokenResponse;
-use caresync_sync::{Config, Lane, NewMutation, Outbox, OutboxStore as _, UploadMode};
+use caresync_sync::{drive, Config, Engine, Lane, NewMutation, OutboxStore as _, UploadMode};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -117,7 +117,7 @@ async fn commit_latency(thread: &str) -> Result<Value, String> {
     let db = idb::open(&format!("bench-engine-{tag}"))
         .await
         .map_err(|e| e.to_string())?;
-    let mut outbox = Outbox::new(IdbOutbox::new(db.clone()), Config::default(), 1);
+    let mut outbox = Engine::new(IdbOutbox::new(db.clone()), Config::default(), 1);
     let raw = wait(raw_open(&format!("bench-raw-{tag}"))).await?;
     let mut out = serde_json::Map::new();
     for (label, backlog) in [("at_0_pending", 0), ("at_10000_pending", BACKLOG)] {
@@ -222,13 +222,13 @@ async fn replay(tokens: &TokenResponse, thread: &str) -> Result<Value, String> {
                 max_batch: 500,
                 ..Config::default()
             };
-            let mut outbox = Outbox::new(Timed::new(store), config, 2);
+            let outbox = futures::lock::Mutex::new(Engine::new(Timed::new(store), config, 2));
             let clock = || now() as u64;
             let t0 = now();
-            let report = outbox
-                .sync(&transport, &clock)
+            let report = drive(&outbox, &transport, &clock)
                 .await
                 .map_err(|e| e.to_string())?;
+            let outbox = outbox.into_inner();
             let took = now() - t0;
             if report.delivered != REPLAY {
                 return Err(format!(

@@ -9,9 +9,8 @@
 use std::{cell::RefCell, rc::Rc};
 
 use caresync_sync::{
-    outbox::{Resolution, Stop, SyncReport},
-    ClientMutationId, Config, EnqueueError, Event, Millis, Mutation, NewMutation, Outbox,
-    OutboxError, OutboxStore, Stats,
+    drive, ClientMutationId, Config, Engine, EngineError, EnqueueError, Event, Millis, Mutation,
+    NewMutation, OutboxStore, Resolution, Stats, Stop, SyncReport,
 };
 use futures::lock::Mutex;
 use gloo_timers::callback::Timeout;
@@ -89,7 +88,7 @@ impl SyncStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error(transparent)]
-    Outbox(#[from] OutboxError<StoreError>),
+    Engine(#[from] EngineError<StoreError>),
     #[error(transparent)]
     Enqueue(#[from] EnqueueError<StoreError>),
     #[error(transparent)]
@@ -117,11 +116,9 @@ const EVENTS_KEPT: usize = 100;
 pub use super::transport::now_ms;
 
 pub struct SyncRuntime {
-    /// Commits and user decisions. Separate from the replayer so that a patient's commit
-    /// never waits for a long replay pass to finish.
-    writer: Mutex<Outbox<IdbOutbox>>,
-    /// Held for a whole replay pass.
-    replayer: Mutex<Outbox<IdbOutbox>>,
+    /// The tab's one engine: commits, user decisions and replay. The driver holds it only
+    /// while it decides, never while a request is on the wire, so a commit never waits.
+    engine: Mutex<Engine<IdbOutbox>>,
     store: IdbOutbox,
     transport: FetchTransport,
     scope: Scope,
@@ -152,8 +149,7 @@ impl SyncRuntime {
             }));
         }
         Rc::new(SyncRuntime {
-            writer: Mutex::new(Outbox::new(store.clone(), config, seed)),
-            replayer: Mutex::new(Outbox::new(store.clone(), config, seed.wrapping_add(1))),
+            engine: Mutex::new(Engine::new(store.clone(), config, seed)),
             store,
             transport,
             scope,
@@ -183,9 +179,9 @@ impl SyncRuntime {
         change: Option<EntityChange>,
     ) -> Result<Mutation, RuntimeError> {
         let m = {
-            let mut writer = self.writer.lock().await;
-            let m = writer.enqueue(now_ms(), new, change).await?;
-            self.publish(writer.drain_events());
+            let mut engine = self.engine.lock().await;
+            let m = engine.enqueue(now_ms(), new, change).await?;
+            self.publish(&mut engine);
             m
         };
         self.changed().await;
@@ -200,9 +196,9 @@ impl SyncRuntime {
         resolution: Resolution,
     ) -> Result<(), RuntimeError> {
         {
-            let mut writer = self.writer.lock().await;
-            writer.resolve(now_ms(), id, resolution).await?;
-            self.publish(writer.drain_events());
+            let mut engine = self.engine.lock().await;
+            engine.resolve(now_ms(), id, resolution).await?;
+            self.publish(&mut engine);
         }
         self.changed().await;
         if resolution == Resolution::Retry {
@@ -226,11 +222,10 @@ impl SyncRuntime {
         let ran = with_lock_if_available(
             &format!("{}:replay", self.scope.key()),
             move || async move {
-                let mut outbox = this.replayer.lock().await;
                 // Holding the lock, nothing else is on the wire: leftovers are from a crash.
-                outbox.recover().await?;
-                let report = outbox.sync(&this.transport, &now_ms).await?;
-                this.publish(outbox.drain_events());
+                this.engine.lock().await.recover().await?;
+                let report = drive(&this.engine, &this.transport, &now_ms).await?;
+                this.publish(&mut *this.engine.lock().await);
                 Ok::<_, RuntimeError>(report)
             },
         )
@@ -246,19 +241,25 @@ impl SyncRuntime {
                 Pass::Ran(report)
             }
         };
-        if let Some(stats) = self.changed().await {
-            self.set_timer(next_wake(&outcome, &stats));
-        }
+        self.changed().await;
+        self.set_timer(next_wake(&outcome, now_ms()));
         Ok(outcome)
     }
 
     /// The user signed in again after a refusal: replay what waited.
     pub fn session_restored(self: &Rc<Self>) {
         self.status.sign_in.set(false);
-        self.sync_now();
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            this.engine.lock().await.signed_in();
+            if let Err(err) = this.pass().await {
+                leptos::logging::warn!("sync pass failed: {err}");
+            }
+        });
     }
 
-    fn publish(&self, fresh: Vec<Event>) {
+    fn publish(&self, engine: &mut Engine<IdbOutbox>) {
+        let fresh: Vec<Event> = std::iter::from_fn(|| engine.poll_event()).collect();
         if fresh.is_empty() {
             return;
         }
@@ -378,20 +379,17 @@ impl SyncRuntime {
     }
 }
 
-/// When the next pass is due after this one: never while the session waits for the user;
-/// when the engine says (a probe or refresh backing off) if the server was out of reach;
-/// otherwise when the earliest backed-off write becomes due.
-fn next_wake(pass: &Pass, stats: &Stats) -> Option<Millis> {
-    let writes_due = stats.next_attempt_at.filter(|_| stats.pending > 0);
+/// When the next pass is due after this one: when the engine says (`poll_timeout`), never
+/// while the session waits for the user; while another tab replays, a look later in case
+/// that tab is gone.
+fn next_wake(pass: &Pass, now: Millis) -> Option<Millis> {
     match pass {
         Pass::Ran(SyncReport {
             stopped: Some(Stop::SignInRequired),
             ..
         })
         | Pass::Offline => None,
-        Pass::Ran(SyncReport {
-            retry_at: Some(at), ..
-        }) => Some(*at),
-        _ => writes_due,
+        Pass::Ran(report) => report.retry_at,
+        Pass::Busy => Some(now + 30_000),
     }
 }

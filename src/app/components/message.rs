@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use caresync_sync::{outbox::Resolution, Action};
+use caresync_sync::{Action, Resolution};
 use leptos::prelude::*;
 
 use crate::{

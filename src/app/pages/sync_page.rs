@@ -1,6 +1,6 @@
 //! Everything waiting for the user: parked and conflicting writes, with reasons and actions.
 
-use caresync_sync::{outbox::Resolution, Mutation, MutationState};
+use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 

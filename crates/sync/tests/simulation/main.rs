@@ -1,9 +1,10 @@
-//! Deterministic simulation: seeded runs of the outbox against a faulty model server.
+//! Deterministic simulation: seeded runs of the engine against a faulty model server.
 //!
 //! Every seed checks the invariants: exactly one server effect per delivered write and none for
 //! a discarded or coalesced one; nothing vanishes; lane order holds on the server.
 //! `CARESYNC_SIM_SEEDS=N` runs more seeds; `CARESYNC_SIM_SEED=S` replays one.
 
+mod by_hand;
 mod model_auth;
 mod model_server;
 
@@ -15,11 +16,11 @@ use std::{
 
 use caresync_sync::{
     backoff::{RandomSource, SplitMix64},
+    carry,
     memory::MemoryOutbox,
     model::Versioned,
-    outbox::Resolution,
-    AggregateKind, ClientMutationId, Config, Event, Lane, Millis, MutationState, NewMutation,
-    Outbox, OutboxStore, Request, UploadMode,
+    AggregateKind, ClientMutationId, Config, Engine, Event, Lane, Millis, MutationState,
+    NewMutation, OutboxStore, Request, Resolution, UploadMode,
 };
 use futures::executor::block_on;
 use model_server::{Faults, ModelServer, Session};
@@ -83,13 +84,17 @@ fn simulation_holds_the_invariants_on_every_seed() {
         ("refresh reuse detection", totals.reuse_detected),
         ("revoked family", totals.families_revoked),
         ("sign-in after refusal", totals.sign_ins),
+        (
+            "delivery while a refetch was on the wire",
+            totals.refetch_overlaps,
+        ),
     ] {
         assert!(n > 0, "no {what} happened in {seeds} seeds");
     }
 }
 
 #[derive(Default, Debug)]
-struct Totals {
+pub struct Totals {
     writes: u64,
     delivered: u64,
     discarded: u64,
@@ -106,6 +111,8 @@ struct Totals {
     reuse_detected: u64,
     families_revoked: u64,
     sign_ins: u64,
+    /// Answers handled while a refetch was still on the wire.
+    pub refetch_overlaps: u64,
 }
 
 impl Totals {
@@ -126,6 +133,7 @@ impl Totals {
         self.reuse_detected += o.reuse_detected;
         self.families_revoked += o.families_revoked;
         self.sign_ins += o.sign_ins;
+        self.refetch_overlaps += o.refetch_overlaps;
     }
 }
 
@@ -266,7 +274,7 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
         },
         ..Config::default()
     };
-    let mut outbox = Outbox::open(MemoryOutbox::new(), config, seed)
+    let mut engine = Engine::open(MemoryOutbox::new(), config, seed)
         .await
         .map_err(|e| e.to_string())?;
     let mut totals = Totals::default();
@@ -281,7 +289,7 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                 for _ in 0..=world.pick(3) {
                     let w = world.new_write(&server);
                     let entity = json!({"draft": w.request.body.clone()});
-                    let m = outbox
+                    let m = engine
                         .enqueue(world.now.get(), w, Some(entity))
                         .await
                         .map_err(|e| e.to_string())?;
@@ -289,39 +297,27 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                     totals.writes += 1;
                 }
             }
-            4..=6 => {
-                outbox
-                    .sync(&server, &clock)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            4..=5 => engine = drive(engine, &server, &clock).await?,
+            6 => {
+                // By hand, answers in any order, and a crash between any two calls.
+                let seed = world.rng.next_u64();
+                engine =
+                    by_hand::run(engine, &server, &world.now, config, seed, &mut totals).await?;
             }
             7 => server.offline.set(!server.offline.get()),
             8 => {
                 // Crash mid-flight: requests go out (some commit), answers are never handled.
-                // Per resource, only lane heads are ever on the wire; a batch carries lane runs.
-                let tried = HashSet::new();
-                let (per_lane, total) = if batch {
-                    (server.max_batch, server.max_batch)
-                } else {
-                    (1, config.concurrency)
-                };
-                let flight = outbox
-                    .begin(world.now.get(), per_lane, total, &tried)
+                let mut flights = 0;
+                while let Some(t) = engine
+                    .poll_transmit(world.now.get())
                     .await
-                    .map_err(|e| e.to_string())?;
-                if batch {
-                    let _ = caresync_sync::Transport::push(&server, &flight).await;
-                } else {
-                    for m in &flight {
-                        let _ = caresync_sync::Transport::send(&server, m).await;
-                    }
+                    .map_err(|e| e.to_string())?
+                {
+                    carry(&server, t).await;
+                    flights += 1;
                 }
-                totals.crashes += u64::from(!flight.is_empty());
-                server.client.borrow_mut().reload();
-                let store = outbox.into_store();
-                outbox = Outbox::open(store, config, seed.wrapping_add(world.now.get()))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                totals.crashes += u64::from(flights > 0);
+                engine = by_hand::crash(engine, &server, config, world.now.get()).await?;
             }
             9 => {
                 let t = world.pick(3).to_string();
@@ -334,7 +330,7 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                 if pick == 0 {
                     // Access tokens expire (or the signing key rotates).
                     s.auth.epoch += 1;
-                } else if pick == 1 {
+                } else if pick == 1 && !client.gate.is_refused() {
                     // Another tab, or a restored copy, presents the token before the last one.
                     if let Some(old) = client.previous.take() {
                         client.refresh = Some(old);
@@ -359,11 +355,13 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
                 }
             }
             _ => {
-                sign_in_if_asked(&server, &mut world, &mut totals, false);
-                resolve_blocked(&mut outbox, &server, &mut world, false).await?
+                if sign_in_if_asked(&server, &mut world, &mut totals, false) {
+                    engine.signed_in();
+                }
+                resolve_blocked(&mut engine, &server, &mut world, false).await?
             }
         }
-        collect(&mut outbox, &mut world, &mut totals);
+        collect(&mut engine, &mut world, &mut totals);
     }
 
     // Calm weather: the network heals and the user deals with everything parked.
@@ -371,23 +369,28 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
     server.faults.set(Faults::NONE);
     for round in 0.. {
         if round > 60 {
-            let stats = outbox.stats().await.map_err(|e| e.to_string())?;
-            return Err(format!("the queue never drained: {stats:?}"));
+            let stats = engine.stats().await.map_err(|e| e.to_string())?;
+            return Err(format!(
+                "the queue never drained: {stats:?}; {engine:?} stopped {:?}, wakes at {:?}, now {}, token {:?}",
+                engine.stopped(world.now.get()),
+                engine.poll_timeout(),
+                world.now.get(),
+                server.client.borrow().gate.step(world.now.get()),
+            ));
         }
         world.now.set(world.now.get() + 10 * 60_000);
-        sign_in_if_asked(&server, &mut world, &mut totals, true);
-        resolve_blocked(&mut outbox, &server, &mut world, true).await?;
-        outbox
-            .sync(&server, &clock)
-            .await
-            .map_err(|e| e.to_string())?;
-        collect(&mut outbox, &mut world, &mut totals);
-        let stats = outbox.stats().await.map_err(|e| e.to_string())?;
+        if sign_in_if_asked(&server, &mut world, &mut totals, true) {
+            engine.signed_in();
+        }
+        resolve_blocked(&mut engine, &server, &mut world, true).await?;
+        engine = drive(engine, &server, &clock).await?;
+        collect(&mut engine, &mut world, &mut totals);
+        let stats = engine.stats().await.map_err(|e| e.to_string())?;
         if stats.pending + stats.in_flight + stats.parked + stats.conflict == 0 {
             break;
         }
     }
-    check_invariants(&outbox, &server, &world, &mut totals).await?;
+    check_invariants(&engine, &server, &world, &mut totals).await?;
     let client = server.client.borrow();
     client.check_pace(caresync_sync::AuthGate::default().floor_ms())?;
     totals.refreshes += client.attempts.len() as u64;
@@ -400,16 +403,36 @@ async fn simulate(seed: u64) -> Result<Totals, String> {
 }
 
 /// The user sees "Sign in again to send your changes" and, sooner or later, does.
-fn sign_in_if_asked(server: &ModelServer, world: &mut World, totals: &mut Totals, now: bool) {
+fn sign_in_if_asked(
+    server: &ModelServer,
+    world: &mut World,
+    totals: &mut Totals,
+    now: bool,
+) -> bool {
     let mut client = server.client.borrow_mut();
     if client.gate.is_refused() && (now || world.pick(2) == 0) {
         client.signed_in(&mut server.state.borrow_mut().auth, world.now.get());
         totals.sign_ins += 1;
+        return true;
     }
+    false
 }
 
-fn collect(outbox: &mut Outbox<MemoryOutbox>, world: &mut World, totals: &mut Totals) {
-    for e in outbox.drain_events() {
+/// `drive`, for an engine the simulation owns outright between steps.
+async fn drive(
+    engine: Engine<MemoryOutbox>,
+    server: &ModelServer,
+    clock: &impl Fn() -> Millis,
+) -> Result<Engine<MemoryOutbox>, String> {
+    let shared = futures::lock::Mutex::new(engine);
+    caresync_sync::drive(&shared, server, clock)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(shared.into_inner())
+}
+
+fn collect(engine: &mut Engine<MemoryOutbox>, world: &mut World, totals: &mut Totals) {
+    while let Some(e) = engine.poll_event() {
         match e {
             Event::Coalesced { replaced, .. } => {
                 world.coalesced.insert(replaced);
@@ -430,12 +453,12 @@ fn collect(outbox: &mut Outbox<MemoryOutbox>, world: &mut World, totals: &mut To
 
 /// The user at work: reopens archived threads and retries, or discards; dismisses conflicts.
 async fn resolve_blocked(
-    outbox: &mut Outbox<MemoryOutbox>,
+    engine: &mut Engine<MemoryOutbox>,
     server: &ModelServer,
     world: &mut World,
     all: bool,
 ) -> Result<(), String> {
-    let blocked = outbox.store().blocked().await.map_err(|e| e.to_string())?;
+    let blocked = engine.store().blocked().await.map_err(|e| e.to_string())?;
     for m in blocked {
         if !all && world.pick(2) == 0 {
             continue;
@@ -451,7 +474,7 @@ async fn resolve_blocked(
             }
             _ => Resolution::Discard,
         };
-        outbox
+        engine
             .resolve(world.now.get(), m.id, resolution)
             .await
             .map_err(|e| e.to_string())?;
@@ -460,7 +483,7 @@ async fn resolve_blocked(
 }
 
 async fn check_invariants(
-    outbox: &Outbox<MemoryOutbox>,
+    engine: &Engine<MemoryOutbox>,
     server: &ModelServer,
     world: &World,
     totals: &mut Totals,
@@ -470,7 +493,7 @@ async fn check_invariants(
     for (id, _) in &state.effects {
         *effects.entry(*id).or_default() += 1;
     }
-    let stored: HashMap<ClientMutationId, _> = outbox
+    let stored: HashMap<ClientMutationId, _> = engine
         .store()
         .all()
         .into_iter()
