@@ -10,7 +10,7 @@ if (!base) {
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--js-flags=--expose-gc'],
 });
 try {
   const page = await browser.newPage();
@@ -38,6 +38,11 @@ try {
   console.log(`  raw fetch loop (concurrency ${r.concurrency}): ${r.best_ms.raw_fetch_loop.toFixed(0)} ms`);
   console.log(`  engine, per resource:            ${r.best_ms.engine_per_resource.toFixed(0)} ms (${r.ratios.engine_per_resource_over_raw.toFixed(2)}x raw)`);
   console.log(`  engine, batch endpoint:          ${r.best_ms.engine_batch.toFixed(0)} ms (raw is ${r.ratios.raw_over_engine_batch.toFixed(1)}x slower)`);
+  const mb = (b) => (b == null ? 'n/a' : `${(b / 1e6).toFixed(1)} MB`);
+  console.log('\nscale, batch endpoint (linear time, flat memory):');
+  for (const [label, x] of Object.entries(results.scale)) {
+    console.log(`  ${String(x.writes).padStart(6)} writes: ${x.ms.toFixed(0)} ms, ${x.ms_per_write.toFixed(3)} ms/write | JS heap ${mb(x.js_heap_before)} -> ${mb(x.js_heap_after)} | wasm memory ${mb(x.wasm_memory_before)} -> ${mb(x.wasm_memory_after)}`);
+  }
   console.log('\nbench: figures written to target/bench/results.json');
 } finally {
   await browser.close();

@@ -217,3 +217,49 @@ async fn the_indexeddb_store_keeps_every_store_rule() {
     })
     .await;
 }
+
+#[wasm_bindgen_test]
+async fn receipts_stop_growing_but_every_delivery_is_counted() {
+    let store = IdbOutbox::new(idb::open(&unique("receipts")).await.expect("open"));
+    let mut done = Vec::new();
+    for i in 0..30 {
+        let m = store
+            .append(message(&format!("r{}", i % 3), "delivered"), None, i)
+            .await
+            .expect("append");
+        done.push(m);
+    }
+    let ready = store
+        .ready(100, 10, 30, &HashSet::new())
+        .await
+        .expect("ready");
+    let claimed = store.claim(&ready.writes).await.expect("claim");
+    let delivered: Vec<Mutation> = claimed
+        .into_iter()
+        .map(|mut m| {
+            m.state = MutationState::Done {
+                receipt: caresync_sync::Receipt {
+                    status: 201,
+                    body: json!({}),
+                    at: 100,
+                },
+            };
+            m
+        })
+        .collect();
+    assert_eq!(delivered.len(), 30);
+    store.complete(&delivered).await.expect("complete");
+    assert_eq!(store.prune_receipts(10).await.expect("prune"), 20);
+    assert_eq!(
+        store.prune_receipts(10).await.expect("prune"),
+        0,
+        "nothing more to drop"
+    );
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.done, 30, "every delivery is still counted");
+    assert_eq!(store.receipts_pruned().await.expect("pruned"), 20);
+    // The newest receipts are the ones kept.
+    let newest = done.last().expect("a write").id;
+    assert!(store.get(newest).await.expect("get").is_some());
+    assert!(store.get(done[0].id).await.expect("get").is_none());
+}

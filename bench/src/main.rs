@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+mod scale;
+
 #[wasm_bindgen(module = "/raw.js")]
 extern "C" {
     fn now() -> f64;
@@ -105,8 +107,9 @@ async fn run() -> Result<Value, String> {
     let (tokens, thread) = login().await?;
     let commit = commit_latency(&thread).await?;
     let replay = replay(&tokens, &thread).await?;
+    let scale = scale::run(&tokens, &thread).await?;
     Ok(
-        json!({ "commit": commit, "replay": replay, "userAgent": web_sys::window().map(|w| w.navigator().user_agent().unwrap_or_default()) }),
+        json!({ "commit": commit, "replay": replay, "scale": scale, "userAgent": web_sys::window().map(|w| w.navigator().user_agent().unwrap_or_default()) }),
     )
 }
 

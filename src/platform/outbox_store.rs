@@ -50,7 +50,7 @@ fn key2(a: &str, b: f64) -> JsValue {
 }
 
 /// The optimistic record takes the server's ids and timestamps (`messageId`, `sentAt`).
-async fn reconcile(
+pub(super) async fn reconcile(
     entities: &ObjectStore<'_>,
     key: &str,
     receipt: &caresync_sync::Receipt,
@@ -58,11 +58,7 @@ async fn reconcile(
     let found: Option<JsValue> = entities.get(key.to_owned()).primitive()?.await?;
     let Some(found) = found else { return Ok(()) };
     let mut entity: serde_json::Value = from_js(found)?;
-    if let (Some(obj), Some(server)) = (entity.as_object_mut(), receipt.body.as_object()) {
-        for (k, v) in server {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
+    receipt.reconcile(&mut entity);
     entities
         .put(to_js(&entity)?)
         .with_key(key.to_owned())
@@ -71,7 +67,7 @@ async fn reconcile(
 }
 
 /// Flips a stored pending row to in flight with one more attempt; false if it is not pending.
-fn mark_in_flight(row: &JsValue) -> Result<bool, StoreError> {
+pub(super) fn mark_in_flight(row: &JsValue) -> Result<bool, StoreError> {
     use js_sys::Reflect;
     let err = |e: JsValue| StoreError::Decode(format!("{e:?}"));
     let state = Reflect::get(row, &"state".into()).map_err(err)?;
@@ -93,11 +89,11 @@ fn mark_in_flight(row: &JsValue) -> Result<bool, StoreError> {
 }
 
 /// Every key of a compound index whose first part is `first`.
-fn prefix(first: &str) -> KeyRange<JsValue> {
+pub(super) fn prefix(first: &str) -> KeyRange<JsValue> {
     KeyRange::Bound(key2(first, 0.0), false, key2(first, MAX_KEY), false)
 }
 
-fn mutations(
+pub(super) fn mutations(
     values: impl IntoIterator<Item = indexed_db_futures::Result<JsValue>>,
 ) -> Result<Vec<Mutation>, StoreError> {
     values
@@ -270,11 +266,7 @@ impl OutboxStore for IdbOutbox {
             .with_query::<JsValue, _>(prefix(lane.as_str()))
             .primitive()?
             .await?;
-        let unsent = mutations(found)?.into_iter().find(|m| {
-            m.state == MutationState::Pending
-                && m.attempts == 0
-                && m.coalesce_key.as_deref() == Some(key)
-        });
+        let unsent = mutations(found)?.into_iter().find(|m| m.may_coalesce(key));
         let Some(m) = unsent else { return Ok(None) };
         outbox.delete(m.id.to_string()).primitive()?;
         if let Some(entity) = &m.entity_key {
@@ -339,7 +331,7 @@ impl OutboxStore for IdbOutbox {
         // write pending, and its replay is answered from the server's dedupe table.
         let tx = self
             .db
-            .transaction([OUTBOX, ENTITIES, RECEIPTS])
+            .transaction([OUTBOX, ENTITIES, RECEIPTS, META])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let outbox = tx.object_store(OUTBOX)?;
@@ -348,17 +340,7 @@ impl OutboxStore for IdbOutbox {
         for c in next {
             reads.push(outbox.get::<JsValue, _, _>(c.id.to_string()).primitive()?);
         }
-        if !done.is_empty() {
-            let entities = tx.object_store(ENTITIES)?;
-            let receipts = tx.object_store(RECEIPTS)?;
-            for m in done {
-                if let (Some(key), MutationState::Done { receipt }) = (&m.entity_key, &m.state) {
-                    reconcile(&entities, key, receipt).await?;
-                }
-                outbox.delete(m.id.to_string()).primitive()?;
-                receipts.put(to_js(m)?).primitive()?;
-            }
-        }
+        record_done(&tx, &outbox, done).await?;
         let mut claimed = Vec::new();
         for (candidate, read) in next.iter().zip(reads) {
             let Some(found) = read.await? else { continue };
@@ -408,40 +390,26 @@ impl OutboxStore for IdbOutbox {
     ) -> Result<Ready, StoreError> {
         let tx = self.db.transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
-        // Distinct lanes straight from the index: one key per lane, not one per entry.
-        let mut lanes = Vec::new();
-        if let Some(mut cursor) = store
-            .index(BY_LANE)?
-            .open_key_cursor()
-            .with_direction(CursorDirection::Nextunique)
-            .primitive()?
-            .await?
-        {
-            while let Some(lane) = cursor.next_key::<String>().await? {
-                if !exclude.contains(&Lane::new(lane.clone())) {
-                    lanes.push(lane);
-                }
-            }
-        }
-        let by_lane = store.index(BY_LANE_SEQ)?;
-        let limit = u32::try_from(per_lane.min(total))
-            .unwrap_or(u32::MAX)
-            .max(1);
-        let mut reads = Vec::with_capacity(lanes.len());
-        for lane in &lanes {
-            reads.push(
-                by_lane
-                    .get_all::<JsValue>()
-                    .with_query::<JsValue, _>(prefix(lane))
-                    .with_limit(limit)
-                    .primitive()?,
-            );
-        }
-        let mut runs = Vec::with_capacity(reads.len());
-        for read in reads {
-            runs.push(mutations(read.await?)?);
-        }
+        let runs = lane_runs(&store, per_lane.min(total), exclude).await?;
         Ok(assemble_ready(runs, now, total))
+    }
+
+    async fn claim_ready(
+        &self,
+        delivered: &[Mutation],
+        now: Millis,
+        per_lane: usize,
+        total: usize,
+        exclude: &HashSet<Lane>,
+    ) -> Result<Ready, StoreError> {
+        self.claim_ready_at_once(delivered, now, per_lane, total, exclude)
+            .await
+    }
+
+    async fn compact(&self) -> Result<(), StoreError> {
+        self.prune_receipts(super::receipt_log::RECEIPTS_KEPT)
+            .await
+            .map(drop)
     }
 
     async fn reset_in_flight(&self) -> Result<usize, StoreError> {
@@ -481,7 +449,7 @@ impl OutboxStore for IdbOutbox {
         }
         let oldest = Self::first_pending(&outbox, BY_STATE_CREATED).await?;
         let soonest = Self::first_pending(&outbox, BY_STATE_DUE).await?;
-        let done = tx.object_store(RECEIPTS)?.count().primitive()?.await? as usize;
+        let kept = tx.object_store(RECEIPTS)?.count().primitive()?.await? as usize;
         // Receipts coalesce per message, so this range stays as small as the unread count.
         let receipts = KeyRange::Bound(
             JsValue::from_str(Lane::READ_RECEIPTS),
@@ -499,6 +467,7 @@ impl OutboxStore for IdbOutbox {
             .iter()
             .filter(|m| m.kind.is_housekeeping() && m.state.is_waiting())
             .count();
+        let done = kept + self.receipts_pruned().await? as usize;
         Ok(Stats {
             pending: counts[0],
             in_flight: counts[1],
@@ -511,4 +480,70 @@ impl OutboxStore for IdbOutbox {
             housekeeping,
         })
     }
+}
+
+/// The first `per_lane` undecided entries of every lane not in `exclude`, in lane order:
+/// distinct lanes straight from the index (one key per lane, not one per entry), then one
+/// bounded read per lane, all in flight at once.
+pub(super) async fn lane_runs(
+    store: &ObjectStore<'_>,
+    per_lane: usize,
+    exclude: &HashSet<Lane>,
+) -> Result<Vec<Vec<Mutation>>, StoreError> {
+    let mut lanes = Vec::new();
+    if let Some(mut cursor) = store
+        .index(BY_LANE)?
+        .open_key_cursor()
+        .with_direction(CursorDirection::Nextunique)
+        .primitive()?
+        .await?
+    {
+        while let Some(lane) = cursor.next_key::<String>().await? {
+            if !exclude.contains(&Lane::new(lane.clone())) {
+                lanes.push(lane);
+            }
+        }
+    }
+    let by_lane = store.index(BY_LANE_SEQ)?;
+    let limit = u32::try_from(per_lane).unwrap_or(u32::MAX).max(1);
+    let mut reads = Vec::with_capacity(lanes.len());
+    for lane in &lanes {
+        reads.push(
+            by_lane
+                .get_all::<JsValue>()
+                .with_query::<JsValue, _>(prefix(lane))
+                .with_limit(limit)
+                .primitive()?,
+        );
+    }
+    let mut runs = Vec::with_capacity(reads.len());
+    for read in reads {
+        runs.push(mutations(read.await?)?);
+    }
+    Ok(runs)
+}
+
+/// Records deliveries in `tx`: the optimistic entity is reconciled, the entry leaves the
+/// outbox, and the newest receipts are kept (the rest only counted).
+pub(super) async fn record_done(
+    tx: &indexed_db_futures::transaction::Transaction<'_>,
+    outbox: &ObjectStore<'_>,
+    done: &[Mutation],
+) -> Result<(), StoreError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let entities = tx.object_store(ENTITIES)?;
+    let receipts = tx.object_store(RECEIPTS)?;
+    let only_counted = done.len().saturating_sub(super::receipt_log::RECEIPTS_KEPT);
+    for (i, m) in done.iter().enumerate() {
+        if let (Some(key), MutationState::Done { receipt }) = (&m.entity_key, &m.state) {
+            reconcile(&entities, key, receipt).await?;
+        }
+        outbox.delete(m.id.to_string()).primitive()?;
+        if i >= only_counted {
+            receipts.put(to_js(m)?).primitive()?;
+        }
+    }
+    super::receipt_log::count_pruned(&tx.object_store(META)?, only_counted).await
 }

@@ -16,10 +16,6 @@ use super::{
     transport::CallError,
 };
 
-pub fn thread_lane(thread: &str) -> Lane {
-    Lane::new(format!("thread:{thread}"))
-}
-
 fn iso_now() -> String {
     String::from(
         js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(now_ms() as f64)).to_iso_string(),
@@ -53,7 +49,7 @@ pub fn message_as(
         tenant: tenant.to_owned(),
         actor: actor.to_owned(),
         kind: AggregateKind::Message,
-        lane: thread_lane(thread),
+        lane: Lane::thread(thread),
         request: Request {
             method: "POST".into(),
             path: paths::thread_messages(thread),

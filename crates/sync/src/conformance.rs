@@ -44,6 +44,8 @@ where
     crash_recovery_returns_in_flight_writes_to_pending(fresh().await).await;
     lane_order_and_one_head_per_lane(fresh().await).await;
     only_lane_heads_say_when_to_wake_up(fresh().await).await;
+    only_a_never_sent_write_coalesces(fresh().await).await;
+    a_claim_records_deliveries_first(fresh().await).await;
 }
 
 pub async fn read_receipts_are_counted_apart_from_the_users_changes<S>(store: S)
@@ -178,4 +180,87 @@ where
         Some(5_000),
         "the backed-off head says when; the follower behind a parked head does not"
     );
+}
+
+pub async fn only_a_never_sent_write_coalesces<S>(store: S)
+where
+    S: OutboxStore,
+    S::Error: std::fmt::Debug,
+{
+    let lane = Lane::read_receipt("m9");
+    let key = lane.as_str().to_owned();
+    let first = store
+        .append(write(40, AggregateKind::ReadReceipt, lane.clone()), None, 0)
+        .await
+        .expect("append");
+    let taken = store.take_unsent(&lane, &key).await.expect("take");
+    assert_eq!(
+        taken.map(|m| m.id),
+        Some(first.id),
+        "an unsent receipt is replaced"
+    );
+    assert!(
+        store.get(first.id).await.expect("get").is_none(),
+        "and is gone"
+    );
+    let second = store
+        .append(write(41, AggregateKind::ReadReceipt, lane.clone()), None, 0)
+        .await
+        .expect("append");
+    let ready = store.ready(0, 1, 10, &HashSet::new()).await.expect("ready");
+    store.claim(&ready.writes).await.expect("claim");
+    store.reset_in_flight().await.expect("back to pending");
+    let attempted = store.take_unsent(&lane, &key).await.expect("take");
+    assert!(
+        attempted.is_none(),
+        "an attempted write may be on the server: never replaced"
+    );
+    assert!(store.get(second.id).await.expect("get").is_some());
+}
+
+pub async fn a_claim_records_deliveries_first<S>(store: S)
+where
+    S: OutboxStore,
+    S::Error: std::fmt::Debug,
+{
+    let lane = Lane::new("thread:claim");
+    let mut ids = Vec::new();
+    for n in 50..53 {
+        let m = store
+            .append(write(n, AggregateKind::Message, lane.clone()), None, 0)
+            .await
+            .expect("append");
+        ids.push(m.id);
+    }
+    let first = store
+        .claim_ready(&[], 0, 1, 10, &HashSet::new())
+        .await
+        .expect("claim");
+    assert_eq!(
+        first.writes.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![ids[0]]
+    );
+    assert!(first
+        .writes
+        .iter()
+        .all(|m| m.state == MutationState::InFlight && m.attempts == 1));
+    let mut delivered = first.writes[0].clone();
+    delivered.state = MutationState::Done {
+        receipt: crate::model::Receipt {
+            status: 201,
+            body: serde_json::json!({}),
+            at: 1,
+        },
+    };
+    // The delivered head no longer hides its lane: the rest of the run is claimed with it.
+    let next = store
+        .claim_ready(&[delivered], 1, 10, 10, &HashSet::new())
+        .await
+        .expect("claim");
+    assert_eq!(
+        next.writes.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![ids[1], ids[2]]
+    );
+    let stats = store.stats().await.expect("stats");
+    assert_eq!((stats.done, stats.in_flight, stats.pending), (1, 2, 0));
 }

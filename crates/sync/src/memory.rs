@@ -48,18 +48,10 @@ impl MemoryOutbox {
         if let Some(seqs) = inner.lanes.get_mut(&mutation.lane) {
             seqs.remove(&mutation.seq);
         }
-        if let MutationState::Done { receipt } = &mutation.state {
-            // Reconcile: the optimistic entity takes the server's ids and timestamps.
-            if let (Some(entity), Some(server)) = (
-                inner.entities.get_mut(&mutation.id),
-                receipt.body.as_object(),
-            ) {
-                if let Some(obj) = entity.as_object_mut() {
-                    for (k, v) in server {
-                        obj.insert(k.clone(), v.clone());
-                    }
-                }
-            }
+        if let (MutationState::Done { receipt }, Some(entity)) =
+            (&mutation.state, inner.entities.get_mut(&mutation.id))
+        {
+            receipt.reconcile(entity);
         }
         inner.entries.insert(mutation.id, mutation.clone());
     }
@@ -94,13 +86,9 @@ impl OutboxStore for MemoryOutbox {
     async fn take_unsent(&self, lane: &Lane, key: &str) -> Result<Option<Mutation>, Infallible> {
         let mut inner = self.inner.borrow_mut();
         let found = inner.lanes.get(lane).and_then(|seqs| {
-            seqs.values().copied().find(|id| {
-                inner.entries.get(id).is_some_and(|m| {
-                    m.state == MutationState::Pending
-                        && m.attempts == 0
-                        && m.coalesce_key.as_deref() == Some(key)
-                })
-            })
+            seqs.values()
+                .copied()
+                .find(|id| inner.entries.get(id).is_some_and(|m| m.may_coalesce(key)))
         });
         let Some(id) = found else { return Ok(None) };
         let m = inner.entries.remove(&id);

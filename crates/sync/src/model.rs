@@ -16,9 +16,20 @@ pub struct Lane(pub String);
 impl Lane {
     /// Every read receipt's lane starts so: stores find them by this range alone.
     pub const READ_RECEIPTS: &'static str = "read:";
+    const THREAD: &'static str = "thread:";
 
     pub fn new(key: impl Into<String>) -> Self {
         Lane(key.into())
+    }
+
+    /// A conversation's messages keep their order in its lane.
+    pub fn thread(thread_id: &str) -> Self {
+        Lane(format!("{}{thread_id}", Self::THREAD))
+    }
+
+    /// The conversation this lane orders, if it is a thread's lane.
+    pub fn thread_id(&self) -> Option<&str> {
+        self.0.strip_prefix(Self::THREAD)
     }
 
     /// Read receipts for one message coalesce in their own lane.
@@ -68,6 +79,18 @@ pub struct Receipt {
     pub status: u16,
     pub body: serde_json::Value,
     pub at: Millis,
+}
+
+impl Receipt {
+    /// Reconciles the optimistic record a write created: it takes the server's ids and
+    /// timestamps (`messageId`, `sentAt`...), and keeps what the server did not send back.
+    pub fn reconcile(&self, entity: &mut serde_json::Value) {
+        if let (Some(local), Some(server)) = (entity.as_object_mut(), self.body.as_object()) {
+            for (k, v) in server {
+                local.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 /// What the user may do with a parked write.
@@ -230,6 +253,14 @@ pub struct Mutation {
 }
 
 impl Mutation {
+    /// May a newer last-writer-wins write with `key` replace this one? Only while it has
+    /// never been sent: once attempted, the server may already hold it.
+    pub fn may_coalesce(&self, key: &str) -> bool {
+        self.state == MutationState::Pending
+            && self.attempts == 0
+            && self.coalesce_key.as_deref() == Some(key)
+    }
+
     pub fn from_new(new: NewMutation, seq: u64, now: Millis) -> Self {
         Mutation {
             id: new.id,

@@ -90,6 +90,26 @@ pub trait OutboxStore {
         self.claim(next).await
     }
 
+    /// Records deliveries, then claims what is ready (as [`OutboxStore::ready`] and
+    /// [`OutboxStore::settle`] would, in that order); a store may do all of it in one
+    /// transaction, reading each entry once.
+    async fn claim_ready(
+        &self,
+        delivered: &[Mutation],
+        now: Millis,
+        per_lane: usize,
+        total: usize,
+        exclude: &HashSet<Lane>,
+    ) -> Result<Ready, Self::Error> {
+        self.complete(delivered).await?;
+        let ready = self.ready(now, per_lane, total, exclude).await?;
+        let writes = self.claim(&ready.writes).await?;
+        Ok(Ready {
+            writes,
+            next_due: ready.next_due,
+        })
+    }
+
     /// Deletes the entry and the optimistic entity it created (user chose "Discard").
     async fn remove(&self, id: ClientMutationId) -> Result<(), Self::Error>;
 
@@ -110,4 +130,10 @@ pub trait OutboxStore {
     async fn blocked(&self) -> Result<Vec<Mutation>, Self::Error>;
 
     async fn stats(&self) -> Result<Stats, Self::Error>;
+
+    /// Drops history no rule needs (the oldest receipts), so the store does not grow with
+    /// every write ever sent. Called when an engine opens; the default keeps everything.
+    async fn compact(&self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }

@@ -63,7 +63,7 @@ pub fn SyncPage() -> impl IntoView {
                     {rows.into_iter().map(|m| {
                         let (what, why) = describe(&m);
                         let text = m.user_text().map(str::to_owned);
-                        let thread = m.lane.as_str().strip_prefix("thread:").map(str::to_owned);
+                        let thread = m.lane.thread_id().map(str::to_owned);
                         let id = m.id;
                         let can_retry = matches!(m.state, MutationState::Parked { .. });
                         view! {

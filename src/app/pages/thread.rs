@@ -58,7 +58,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
             let queued = s
                 .runtime
                 .store()
-                .lane(writes::thread_lane(&id).as_str())
+                .lane(caresync_sync::Lane::thread(&id).as_str())
                 .await
                 .map_err(|e| e.to_string())?;
             let rows = MessageRow::list(server, pending, &queued, link, &s.user.user_id);

@@ -7,6 +7,7 @@
 use futures::{
     lock::Mutex,
     stream::{FuturesUnordered, StreamExt as _},
+    FutureExt as _,
 };
 
 use super::{Engine, EngineError, Reply, Transmit, TransmitId, TransmitKind};
@@ -55,14 +56,19 @@ where
             };
             flights.push(carry(transport, transmit));
         }
-        let Some((id, reply)) = flights.next().await else {
+        let Some(first) = flights.next().await else {
             break;
         };
-        engine
-            .lock()
-            .await
-            .handle_answer(clock(), id, reply)
-            .await?;
+        // Answers that landed together are read together: the next claim then takes as
+        // many writes as there is room for, in one store transaction.
+        let mut landed = vec![first];
+        while let Some(Some(more)) = flights.next().now_or_never() {
+            landed.push(more);
+        }
+        let mut deciding = engine.lock().await;
+        for (id, reply) in landed {
+            deciding.handle_answer(clock(), id, reply).await?;
+        }
     }
     let engine = engine.lock().await;
     let now = clock();

@@ -238,6 +238,7 @@ impl<S: OutboxStore> Engine<S> {
         self.ahead.clear();
         self.claimed.clear();
         self.next_due = Some(0);
+        self.store.compact().await.map_err(EngineError::Store)?;
         self.store
             .reset_in_flight()
             .await

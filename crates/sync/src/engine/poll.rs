@@ -26,9 +26,11 @@ impl<S: OutboxStore> Engine<S> {
             return Ok(Some(self.transmit(Flight::Refetch(m))));
         }
         // Claimed per resource before the server said it takes batches: they go as they are.
-        if let Some(m) = self.claimed.pop_front() {
-            self.on_wire.insert(m.lane.clone());
-            return Ok(Some(self.transmit(Flight::Send(m))));
+        if self.sending() < self.config.concurrency {
+            if let Some(m) = self.claimed.pop_front() {
+                self.on_wire.insert(m.lane.clone());
+                return Ok(Some(self.transmit(Flight::Send(m))));
+            }
         }
         let batch = match self.upload_path(now) {
             Path::Batch(limit) => Some(limit),
@@ -49,7 +51,8 @@ impl<S: OutboxStore> Engine<S> {
             if next.is_some() {
                 return Ok(next);
             }
-            if !self.flush().await? {
+            // While requests are on the wire, the next claim records deliveries with it.
+            if !self.flights.is_empty() || !self.flush().await? {
                 break;
             }
             self.next_due = Some(now);
@@ -88,23 +91,34 @@ impl<S: OutboxStore> Engine<S> {
     /// Per resource: lane heads read ahead in bulk, claimed a few at a time (with the
     /// deliveries not yet recorded, in one store transaction), handed out one by one.
     async fn next_send(&mut self, now: Millis) -> Result<Option<Transmit>, S> {
-        self.claim_sends(now).await?;
+        if self.sending() >= self.config.concurrency {
+            return Ok(None);
+        }
+        if self.claimed.is_empty() {
+            self.claim_sends(now).await?;
+        }
         Ok(self.claimed.pop_front().map(|m| {
             self.on_wire.insert(m.lane.clone());
             self.transmit(Flight::Send(m))
         }))
     }
 
-    async fn claim_sends(&mut self, now: Millis) -> Result<(), S> {
-        let sending = self
-            .flights
+    fn sending(&self) -> usize {
+        self.flights
             .values()
             .filter(|f| matches!(f, Flight::Send(_)))
-            .count();
-        let room = self.config.concurrency.saturating_sub(sending);
+            .count()
+    }
+
+    /// Claims the room on the wire and several times as much again, so most sends need no
+    /// store transaction of their own (claimed writes wait in flight; a crash returns them,
+    /// and a silence puts them back).
+    async fn claim_sends(&mut self, now: Millis) -> Result<(), S> {
+        let room = self.config.concurrency.saturating_sub(self.sending());
         if room == 0 {
             return Ok(());
         }
+        let room = room + 3 * self.config.concurrency;
         if self.ahead.len() < room && self.next_due.is_some_and(|due| due <= now) {
             let mut busy = self.on_wire.clone();
             busy.extend(self.ahead.iter().map(|m| m.lane.clone()));
@@ -149,25 +163,18 @@ impl<S: OutboxStore> Engine<S> {
         {
             return Ok(None);
         }
+        let delivered = std::mem::take(&mut self.delivered);
         let ready = self
             .store
-            .ready(now, limit, limit, &self.on_wire)
+            .claim_ready(&delivered, now, limit, limit, &self.on_wire)
             .await
             .map_err(EngineError::Store)?;
-        self.next_due = ready.next_due;
-        if ready.writes.is_empty() {
-            return Ok(None);
-        }
-        let delivered = std::mem::take(&mut self.delivered);
-        let batch = self
-            .store
-            .settle(&delivered, &ready.writes)
-            .await
-            .map_err(EngineError::Store)?;
-        self.next_due = Some(now);
+        let batch = ready.writes;
         if batch.is_empty() {
+            self.next_due = ready.next_due;
             return Ok(None);
         }
+        self.next_due = Some(now);
         self.on_wire.extend(batch.iter().map(|m| m.lane.clone()));
         Ok(Some(self.transmit(Flight::Push(batch))))
     }
