@@ -350,13 +350,6 @@ impl caresync_sync::OutboxStore for Timed {
     async fn complete(&self, ms: &[caresync_sync::Mutation]) -> Result<(), Self::Error> {
         timed!(self, "complete", self.inner.complete(ms))
     }
-    async fn settle(
-        &self,
-        done: &[caresync_sync::Mutation],
-        next: &[caresync_sync::Mutation],
-    ) -> Result<Vec<caresync_sync::Mutation>, Self::Error> {
-        timed!(self, "settle", self.inner.settle(done, next))
-    }
     async fn remove(&self, id: caresync_sync::ClientMutationId) -> Result<(), Self::Error> {
         timed!(self, "remove", self.inner.remove(id))
     }
@@ -371,6 +364,21 @@ impl caresync_sync::OutboxStore for Timed {
             self,
             "ready",
             self.inner.ready(now_, per_lane, total, exclude)
+        )
+    }
+    async fn claim_ready(
+        &self,
+        delivered: &[caresync_sync::Mutation],
+        now_: u64,
+        per_lane: usize,
+        total: usize,
+        exclude: &HashSet<Lane>,
+    ) -> Result<caresync_sync::Ready, Self::Error> {
+        timed!(
+            self,
+            "claim_ready",
+            self.inner
+                .claim_ready(delivered, now_, per_lane, total, exclude)
         )
     }
     async fn reset_in_flight(&self) -> Result<usize, Self::Error> {

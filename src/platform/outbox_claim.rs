@@ -1,5 +1,5 @@
-//! Claiming a batch in one IndexedDB transaction: record the deliveries, read the lane runs,
-//! mark what goes out as in flight. Each entry is read once, and nothing another tab does
+//! Claiming in one IndexedDB transaction: record the deliveries, read the lane runs, mark
+//! what goes out as in flight. Each entry is read once, and nothing another tab does
 //! (coalescing a receipt, say) can fall between the read and the claim.
 
 use std::collections::HashSet;
@@ -35,7 +35,12 @@ impl IdbOutbox {
         for m in &mut ready.writes {
             m.state = MutationState::InFlight;
             m.attempts += 1;
-            outbox.put(to_js(m)?).primitive()?;
+            // Only a write that can be coalesced needs its claim on disk: an enqueue in any
+            // tab must see it was attempted. Any other write stays pending on disk while it is
+            // on the wire (this engine holds its lane), and its answer writes its state.
+            if m.coalesce_key.is_some() {
+                outbox.put(to_js(m)?).primitive()?;
+            }
         }
         tx.commit().await?;
         Ok(ready)

@@ -114,6 +114,48 @@ impl IdbOutbox {
         &self.db
     }
 
+    /// Records deliveries and claims candidates, in one transaction.
+    async fn settle(
+        &self,
+        done: &[Mutation],
+        next: &[Mutation],
+    ) -> Result<Vec<Mutation>, StoreError> {
+        if done.is_empty() && next.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Relaxed durability on purpose: a completion or claim lost to a power cut leaves the
+        // write pending, and its replay is answered from the server's dedupe table.
+        let tx = self
+            .db
+            .transaction([OUTBOX, ENTITIES, RECEIPTS, META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let outbox = tx.object_store(OUTBOX)?;
+        // The claim reads go out first, so they overlap the completion writes.
+        let mut reads = Vec::with_capacity(next.len());
+        for c in next {
+            reads.push(outbox.get::<JsValue, _, _>(c.id.to_string()).primitive()?);
+        }
+        record_done(&tx, &outbox, done).await?;
+        let mut claimed = Vec::new();
+        for (candidate, read) in next.iter().zip(reads) {
+            let Some(found) = read.await? else { continue };
+            // Only a write still pending is sent: one coalesced away meanwhile is not. The
+            // stored object is updated in place; a pending write's content changes only here,
+            // so the candidate the caller holds is current and need not be decoded again.
+            if !mark_in_flight(&found)? {
+                continue;
+            }
+            outbox.put(found).primitive()?;
+            let mut m = candidate.clone();
+            m.state = MutationState::InFlight;
+            m.attempts += 1;
+            claimed.push(m);
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
     /// The next lane sequence. It must grow across tabs sharing this database without a read
     /// in the commit path, so it follows the clock (ms scaled by 1000, plus this tab's count)
     /// and never falls below what this tab has already used.
@@ -317,47 +359,6 @@ impl OutboxStore for IdbOutbox {
 
     async fn complete(&self, done: &[Mutation]) -> Result<(), StoreError> {
         self.settle(done, &[]).await.map(drop)
-    }
-
-    async fn settle(
-        &self,
-        done: &[Mutation],
-        next: &[Mutation],
-    ) -> Result<Vec<Mutation>, StoreError> {
-        if done.is_empty() && next.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Relaxed durability on purpose: a completion or claim lost to a power cut leaves the
-        // write pending, and its replay is answered from the server's dedupe table.
-        let tx = self
-            .db
-            .transaction([OUTBOX, ENTITIES, RECEIPTS, META])
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let outbox = tx.object_store(OUTBOX)?;
-        // The claim reads go out first, so they overlap the completion writes.
-        let mut reads = Vec::with_capacity(next.len());
-        for c in next {
-            reads.push(outbox.get::<JsValue, _, _>(c.id.to_string()).primitive()?);
-        }
-        record_done(&tx, &outbox, done).await?;
-        let mut claimed = Vec::new();
-        for (candidate, read) in next.iter().zip(reads) {
-            let Some(found) = read.await? else { continue };
-            // Only a write still pending is sent: one coalesced away meanwhile is not. The
-            // stored object is updated in place; a pending write's content changes only here,
-            // so the candidate the caller holds is current and need not be decoded again.
-            if !mark_in_flight(&found)? {
-                continue;
-            }
-            outbox.put(found).primitive()?;
-            let mut m = candidate.clone();
-            m.state = MutationState::InFlight;
-            m.attempts += 1;
-            claimed.push(m);
-        }
-        tx.commit().await?;
-        Ok(claimed)
     }
 
     async fn remove(&self, id: ClientMutationId) -> Result<(), StoreError> {

@@ -11,8 +11,8 @@ use super::{
     outbox_store::IdbOutbox,
 };
 
-/// How many receipts a device keeps.
-pub const RECEIPTS_KEPT: usize = 500;
+/// How many receipts a device keeps: enough to look into what was sent lately.
+pub const RECEIPTS_KEPT: usize = 100;
 /// How many receipts were dropped so far: the delivered count stays true.
 const PRUNED: &str = "receiptsPruned";
 

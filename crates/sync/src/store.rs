@@ -79,17 +79,6 @@ pub trait OutboxStore {
     /// Records each receipt (the entries are `Done`) and reconciles their entities, atomically.
     async fn complete(&self, mutations: &[Mutation]) -> Result<(), Self::Error>;
 
-    /// Records deliveries and claims the next writes; a store may do both in one transaction,
-    /// which takes a round trip off every request of a per-resource replay.
-    async fn settle(
-        &self,
-        delivered: &[Mutation],
-        next: &[Mutation],
-    ) -> Result<Vec<Mutation>, Self::Error> {
-        self.complete(delivered).await?;
-        self.claim(next).await
-    }
-
     /// Records deliveries, then claims what is ready (as [`OutboxStore::ready`] and
     /// [`OutboxStore::settle`] would, in that order); a store may do all of it in one
     /// transaction, reading each entry once.

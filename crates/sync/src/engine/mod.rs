@@ -43,7 +43,7 @@ pub enum UploadMode {
 pub struct Config {
     /// Writes on the wire at once in per-resource mode (browsers open ~6 per origin).
     pub concurrency: usize,
-    /// Lane heads read from the store at once, ahead of sending them.
+    /// At most this many lane heads claimed at once, ahead of sending them (per resource).
     pub lookahead: usize,
     /// Batch pushes on the wire at once; their lanes never overlap.
     pub batches_on_wire: usize,
@@ -145,8 +145,6 @@ pub struct Engine<S: OutboxStore> {
     flights: HashMap<TransmitId, Flight>,
     /// Lanes with a write or a refetch on the wire: nothing else of theirs goes out.
     on_wire: HashSet<Lane>,
-    /// Ready lane heads read ahead of sending (per resource).
-    ahead: VecDeque<Mutation>,
     /// Claimed writes not yet handed out (per resource).
     claimed: VecDeque<Mutation>,
     /// Deliveries not yet recorded: stored with the next claim, in one transaction.
@@ -175,7 +173,6 @@ impl<S: OutboxStore> std::fmt::Debug for Engine<S> {
             .field("probe", &self.probe)
             .field("flights", &self.flights.len())
             .field("on_wire", &self.on_wire.len())
-            .field("ahead", &self.ahead.len())
             .field("claimed", &self.claimed.len())
             .field("delivered_unrecorded", &self.delivered.len())
             .field("refetches", &self.refetches.len())
@@ -215,7 +212,6 @@ impl<S: OutboxStore> Engine<S> {
             next_id: 0,
             flights: HashMap::new(),
             on_wire: HashSet::new(),
-            ahead: VecDeque::new(),
             claimed: VecDeque::new(),
             delivered: Vec::new(),
             refetches: VecDeque::new(),
@@ -235,7 +231,6 @@ impl<S: OutboxStore> Engine<S> {
     /// Call only while nothing of this store is on the wire (in the browser: holding the
     /// replay lock), or writes another tab is sending would be reset under it.
     pub async fn recover(&mut self) -> Result<usize, S> {
-        self.ahead.clear();
         self.claimed.clear();
         self.next_due = Some(0);
         self.store.compact().await.map_err(EngineError::Store)?;
@@ -334,7 +329,6 @@ impl<S: OutboxStore> Engine<S> {
             .await
             .map_err(EnqueueError::Store)?;
         if let Some(old) = replaced {
-            self.ahead.retain(|a| a.id != old.id);
             self.events.push_back(Event::Coalesced {
                 replaced: old.id,
                 by: m.id,

@@ -88,8 +88,8 @@ impl<S: OutboxStore> Engine<S> {
         }
     }
 
-    /// Per resource: lane heads read ahead in bulk, claimed a few at a time (with the
-    /// deliveries not yet recorded, in one store transaction), handed out one by one.
+    /// Per resource: lane heads claimed in bulk (with the deliveries not yet recorded, in
+    /// one store step), handed out one by one as the wire has room.
     async fn next_send(&mut self, now: Millis) -> Result<Option<Transmit>, S> {
         if self.sending() >= self.config.concurrency {
             return Ok(None);
@@ -110,42 +110,27 @@ impl<S: OutboxStore> Engine<S> {
             .count()
     }
 
-    /// Claims the room on the wire and several times as much again, so most sends need no
-    /// store transaction of their own (claimed writes wait in flight; a crash returns them,
-    /// and a silence puts them back).
+    /// Claims up to `lookahead` lane heads at once, recording the deliveries not yet
+    /// recorded in the same store step, so most sends need no store transaction of their
+    /// own. Claimed writes wait in flight: a crash returns them, a silence puts them back.
     async fn claim_sends(&mut self, now: Millis) -> Result<(), S> {
         let room = self.config.concurrency.saturating_sub(self.sending());
-        if room == 0 {
+        if room == 0 || self.next_due.is_none_or(|due| due > now) {
             return Ok(());
         }
-        let room = room + 3 * self.config.concurrency;
-        if self.ahead.len() < room && self.next_due.is_some_and(|due| due <= now) {
-            let mut busy = self.on_wire.clone();
-            busy.extend(self.ahead.iter().map(|m| m.lane.clone()));
-            let ready = self
-                .store
-                .ready(now, 1, self.config.lookahead.max(room), &busy)
-                .await
-                .map_err(EngineError::Store)?;
-            self.next_due = ready.next_due;
-            self.ahead.extend(ready.writes);
-        }
-        let take: Vec<_> = self
-            .ahead
-            .drain(..room.min(self.ahead.len()))
-            .filter(|m| !self.on_wire.contains(&m.lane))
-            .collect();
-        if take.is_empty() {
-            return Ok(());
-        }
+        let want = self.config.lookahead.max(room);
         let delivered = std::mem::take(&mut self.delivered);
-        let claimed = self
+        let ready = self
             .store
-            .settle(&delivered, &take)
+            .claim_ready(&delivered, now, 1, want, &self.on_wire)
             .await
             .map_err(EngineError::Store)?;
-        self.claimed.extend(claimed);
-        // What was read ahead may hide more that is due: look again next time.
+        if ready.writes.is_empty() {
+            self.next_due = ready.next_due;
+            return Ok(());
+        }
+        self.claimed.extend(ready.writes);
+        // More may be due than was claimed: look again next time.
         self.next_due = Some(now);
         Ok(())
     }
@@ -164,9 +149,12 @@ impl<S: OutboxStore> Engine<S> {
             return Ok(None);
         }
         let delivered = std::mem::take(&mut self.delivered);
+        // Lanes claimed per resource and not yet sent are as good as on the wire.
+        let mut busy = self.on_wire.clone();
+        busy.extend(self.claimed.iter().map(|m| m.lane.clone()));
         let ready = self
             .store
-            .claim_ready(&delivered, now, limit, limit, &self.on_wire)
+            .claim_ready(&delivered, now, limit, limit, &busy)
             .await
             .map_err(EngineError::Store)?;
         let batch = ready.writes;
