@@ -264,3 +264,33 @@ async fn receipts_stop_growing_but_every_delivery_is_counted() {
     assert!(store.get(newest).await.expect("get").is_some());
     assert!(store.get(done[0].id).await.expect("get").is_none());
 }
+
+#[wasm_bindgen_test]
+async fn a_lane_another_tab_opened_is_found_without_being_told() {
+    let db = idb::open(&unique("lanes")).await.expect("open");
+    let (this_tab, other_tab) = (IdbOutbox::new(db.clone()), IdbOutbox::new(db));
+    let first = this_tab
+        .append(message("mine", "first"), None, 0)
+        .await
+        .expect("append");
+    let claimed = this_tab
+        .claim_ready(&[], 1, 1, 10, &HashSet::new())
+        .await
+        .expect("claim");
+    assert_eq!(claimed.writes.len(), 1, "this tab now knows its lanes");
+    // Another tab opens a lane; this tab's list does not have it, and its own lane is busy.
+    let theirs = other_tab
+        .append(message("theirs", "second"), None, 2)
+        .await
+        .expect("append");
+    let busy = HashSet::from([first.lane.clone()]);
+    let found = this_tab
+        .claim_ready(&[], 3, 1, 10, &busy)
+        .await
+        .expect("claim");
+    assert_eq!(
+        found.writes.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![theirs.id],
+        "nothing else was ready, so the lane index was walked again"
+    );
+}

@@ -2,14 +2,16 @@
 //! what goes out as in flight. Each entry is read once, and nothing another tab does
 //! (coalescing a receipt, say) can fall between the read and the claim.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use caresync_sync::{store::assemble_ready, Lane, Millis, Mutation, MutationState, Ready};
 use indexed_db_futures::{prelude::*, transaction::TransactionMode};
 
+use indexed_db_futures::object_store::ObjectStore;
+
 use super::{
     idb::{to_js, StoreError, ENTITIES, META, OUTBOX, RECEIPTS},
-    outbox_store::{lane_runs, record_done, IdbOutbox},
+    outbox_store::{all_lanes, lane_runs, record_done, IdbOutbox},
 };
 
 impl IdbOutbox {
@@ -30,8 +32,9 @@ impl IdbOutbox {
         let outbox = tx.object_store(OUTBOX)?;
         // Deliveries first, so a delivered head no longer hides the rest of its lane.
         record_done(&tx, &outbox, delivered).await?;
-        let runs = lane_runs(&outbox, per_lane.min(total), exclude).await?;
-        let mut ready = assemble_ready(runs, now, total);
+        let mut ready = self
+            .ready_in(&outbox, now, per_lane, total, exclude)
+            .await?;
         for m in &mut ready.writes {
             m.state = MutationState::InFlight;
             m.attempts += 1;
@@ -45,4 +48,47 @@ impl IdbOutbox {
         tx.commit().await?;
         Ok(ready)
     }
+
+    /// The ready writes, reading the runs of the lanes this tab knows of. When those have
+    /// nothing ready, the lane index is walked again, so a lane another tab opened is found
+    /// at the latest when this tab would otherwise go idle.
+    async fn ready_in(
+        &self,
+        outbox: &ObjectStore<'_>,
+        now: Millis,
+        per_lane: usize,
+        total: usize,
+        exclude: &HashSet<Lane>,
+    ) -> Result<Ready, StoreError> {
+        let known = self.lanes.borrow().clone();
+        let walked = known.is_none();
+        let lanes = match known {
+            Some(lanes) => lanes,
+            None => all_lanes(outbox).await?,
+        };
+        let runs = lane_runs(outbox, per_lane.min(total), exclude, Some(&lanes)).await?;
+        let (ready, kept) = ready_and_lanes(runs, lanes, exclude, now, total);
+        if ready.writes.is_empty() && !walked {
+            self.forget_lanes();
+            return Box::pin(self.ready_in(outbox, now, per_lane, total, exclude)).await;
+        }
+        *self.lanes.borrow_mut() = Some(kept);
+        Ok(ready)
+    }
+}
+
+/// Lanes whose run came back empty have no undecided entries left: they leave the list.
+fn ready_and_lanes(
+    runs: Vec<Vec<Mutation>>,
+    mut lanes: BTreeSet<String>,
+    exclude: &HashSet<Lane>,
+    now: Millis,
+    total: usize,
+) -> (Ready, BTreeSet<String>) {
+    let read: BTreeSet<String> = runs
+        .iter()
+        .filter_map(|run| run.first().map(|m| m.lane.as_str().to_owned()))
+        .collect();
+    lanes.retain(|lane| read.contains(lane) || exclude.contains(&Lane::new(lane.clone())));
+    (assemble_ready(runs, now, total), lanes)
 }

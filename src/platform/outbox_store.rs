@@ -1,7 +1,11 @@
 //! The outbox on IndexedDB. A write and its entity change commit in one transaction with
 //! `durability: "strict"`; replay reads lane heads through indexes, never the whole queue.
 
-use std::{cell::Cell, collections::HashSet, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    collections::{BTreeSet, HashSet},
+    rc::Rc,
+};
 
 use caresync_sync::{
     store::assemble_ready, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation,
@@ -37,6 +41,9 @@ pub struct IdbOutbox {
     db: Database,
     /// The highest sequence this tab has written; read from disk by its first commit.
     last_seq: Rc<Cell<Option<u64>>>,
+    /// The lanes with undecided entries, as far as this tab knows: a claim then reads their
+    /// runs without walking the lane index first. `None` until the first walk.
+    pub(super) lanes: Rc<RefCell<Option<BTreeSet<String>>>>,
 }
 
 fn strict() -> TransactionOptions {
@@ -107,11 +114,23 @@ impl IdbOutbox {
         IdbOutbox {
             db,
             last_seq: Rc::new(Cell::new(None)),
+            lanes: Rc::new(RefCell::new(None)),
         }
     }
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Another tab may have opened lanes: the next claim walks the lane index again.
+    pub fn forget_lanes(&self) {
+        self.lanes.borrow_mut().take();
+    }
+
+    fn note_lane(&self, lane: &Lane) {
+        if let Some(lanes) = self.lanes.borrow_mut().as_mut() {
+            lanes.insert(lane.as_str().to_owned());
+        }
     }
 
     /// Records deliveries and claims candidates, in one transaction.
@@ -195,6 +214,7 @@ impl IdbOutbox {
         let mut seq = stored;
         for new in writes {
             seq = self.next_seq(stored, now);
+            self.note_lane(&new.lane);
             outbox
                 .add(to_js(&Mutation::from_new(new, seq, now))?)
                 .primitive()?;
@@ -282,6 +302,7 @@ impl OutboxStore for IdbOutbox {
             .primitive()?;
         let mut mutation = Mutation::from_new(new, seq, now);
         mutation.entity_key = change.as_ref().map(|c| c.key.clone());
+        self.note_lane(&mutation.lane);
         tx.object_store(OUTBOX)?
             .add(to_js(&mutation)?)
             .primitive()?;
@@ -391,7 +412,7 @@ impl OutboxStore for IdbOutbox {
     ) -> Result<Ready, StoreError> {
         let tx = self.db.transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
-        let runs = lane_runs(&store, per_lane.min(total), exclude).await?;
+        let runs = lane_runs(&store, per_lane.min(total), exclude, None).await?;
         Ok(assemble_ready(runs, now, total))
     }
 
@@ -490,21 +511,16 @@ pub(super) async fn lane_runs(
     store: &ObjectStore<'_>,
     per_lane: usize,
     exclude: &HashSet<Lane>,
+    known: Option<&BTreeSet<String>>,
 ) -> Result<Vec<Vec<Mutation>>, StoreError> {
-    let mut lanes = Vec::new();
-    if let Some(mut cursor) = store
-        .index(BY_LANE)?
-        .open_key_cursor()
-        .with_direction(CursorDirection::Nextunique)
-        .primitive()?
-        .await?
-    {
-        while let Some(lane) = cursor.next_key::<String>().await? {
-            if !exclude.contains(&Lane::new(lane.clone())) {
-                lanes.push(lane);
-            }
-        }
-    }
+    let all = match known {
+        Some(known) => known.iter().cloned().collect(),
+        None => all_lanes(store).await?,
+    };
+    let lanes: Vec<String> = all
+        .into_iter()
+        .filter(|lane| !exclude.contains(&Lane::new(lane.clone())))
+        .collect();
     let by_lane = store.index(BY_LANE_SEQ)?;
     let limit = u32::try_from(per_lane).unwrap_or(u32::MAX).max(1);
     let mut reads = Vec::with_capacity(lanes.len());
@@ -547,4 +563,21 @@ pub(super) async fn record_done(
         }
     }
     super::receipt_log::count_pruned(&tx.object_store(META)?, only_counted).await
+}
+
+/// Every lane with undecided entries: distinct keys straight from the lane index.
+pub(super) async fn all_lanes(store: &ObjectStore<'_>) -> Result<BTreeSet<String>, StoreError> {
+    let mut lanes = BTreeSet::new();
+    if let Some(mut cursor) = store
+        .index(BY_LANE)?
+        .open_key_cursor()
+        .with_direction(CursorDirection::Nextunique)
+        .primitive()?
+        .await?
+    {
+        while let Some(lane) = cursor.next_key::<String>().await? {
+            lanes.insert(lane);
+        }
+    }
+    Ok(lanes)
 }

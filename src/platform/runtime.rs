@@ -331,6 +331,8 @@ impl SyncRuntime {
         let this = self.clone();
         Effect::new(move |_| {
             if message.get().is_some() {
+                // Another tab may have opened lanes this tab's store does not know of.
+                this.store.forget_lanes();
                 let this = this.clone();
                 leptos::task::spawn_local(async move {
                     if let Err(err) = this.refresh_status().await {
