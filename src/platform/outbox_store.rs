@@ -82,11 +82,11 @@ pub(super) fn mark_in_flight(row: &JsValue) -> Result<bool, StoreError> {
         .map_err(err)?
         .as_string()
         .as_deref()
-        != Some("pending")
+        != Some(MutationState::PENDING)
     {
         return Ok(false);
     }
-    Reflect::set(&state, &"state".into(), &"in_flight".into()).map_err(err)?;
+    Reflect::set(&state, &"state".into(), &MutationState::IN_FLIGHT.into()).map_err(err)?;
     let attempts = Reflect::get(row, &"attempts".into())
         .map_err(err)?
         .as_f64()
@@ -270,7 +270,7 @@ impl IdbOutbox {
         let found = store
             .index(index)?
             .get_all::<JsValue>()
-            .with_query::<JsValue, _>(prefix("pending"))
+            .with_query::<JsValue, _>(prefix(MutationState::PENDING))
             .with_limit(1)
             .primitive()?
             .await?;
@@ -435,7 +435,7 @@ impl OutboxStore for IdbOutbox {
     }
 
     async fn reset_in_flight(&self) -> Result<usize, StoreError> {
-        let stuck = self.by_state("in_flight").await?;
+        let stuck = self.by_state(MutationState::IN_FLIGHT).await?;
         let reset: Vec<Mutation> = stuck
             .into_iter()
             .map(|mut m| {
@@ -448,8 +448,8 @@ impl OutboxStore for IdbOutbox {
     }
 
     async fn blocked(&self) -> Result<Vec<Mutation>, StoreError> {
-        let mut out = self.by_state("parked").await?;
-        out.extend(self.by_state("conflict").await?);
+        let mut out = self.by_state(MutationState::PARKED).await?;
+        out.extend(self.by_state(MutationState::CONFLICT).await?);
         out.sort_by_key(|m| m.seq);
         Ok(out)
     }
@@ -459,10 +459,7 @@ impl OutboxStore for IdbOutbox {
         let outbox = tx.object_store(OUTBOX)?;
         let by_state = outbox.index(BY_STATE_CREATED)?;
         let mut counts = [0usize; 4];
-        for (slot, state) in counts
-            .iter_mut()
-            .zip(["pending", "in_flight", "parked", "conflict"])
-        {
+        for (slot, state) in counts.iter_mut().zip(MutationState::UNDECIDED) {
             *slot = by_state
                 .count()
                 .with_query::<JsValue, _>(prefix(state))

@@ -181,13 +181,23 @@ pub enum MutationState {
 }
 
 impl MutationState {
+    /// The stored names (the `state` tag), which stores index by.
+    pub const PENDING: &'static str = "pending";
+    pub const IN_FLIGHT: &'static str = "in_flight";
+    pub const DONE: &'static str = "done";
+    pub const PARKED: &'static str = "parked";
+    pub const CONFLICT: &'static str = "conflict";
+    /// Every state a write in the outbox can be in before it is done.
+    pub const UNDECIDED: [&'static str; 4] =
+        [Self::PENDING, Self::IN_FLIGHT, Self::PARKED, Self::CONFLICT];
+
     pub fn name(&self) -> &'static str {
         match self {
-            MutationState::Pending => "pending",
-            MutationState::InFlight => "in_flight",
-            MutationState::Done { .. } => "done",
-            MutationState::Parked { .. } => "parked",
-            MutationState::Conflict { .. } => "conflict",
+            MutationState::Pending => Self::PENDING,
+            MutationState::InFlight => Self::IN_FLIGHT,
+            MutationState::Done { .. } => Self::DONE,
+            MutationState::Parked { .. } => Self::PARKED,
+            MutationState::Conflict { .. } => Self::CONFLICT,
         }
     }
 
@@ -286,5 +296,27 @@ impl Mutation {
         ["body", "chiefComplaint"]
             .iter()
             .find_map(|k| body.get(k).and_then(|v| v.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_state_names_are_the_serde_tags() {
+        let receipt = Receipt {
+            status: 201,
+            body: serde_json::Value::Null,
+            at: 0,
+        };
+        for state in [
+            MutationState::Pending,
+            MutationState::InFlight,
+            MutationState::Done { receipt },
+        ] {
+            let stored = serde_json::to_value(&state).expect("serialise");
+            assert_eq!(stored["state"], state.name());
+        }
     }
 }
