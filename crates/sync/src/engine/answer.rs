@@ -129,6 +129,10 @@ impl<S: OutboxStore> Engine<S> {
         // Its lane may have more that is due now.
         self.next_due = Some(now);
         let verdict = classify(Policy::for_kind(m.kind), &m, &result, now);
+        if !matches!(verdict, Verdict::Done(_)) {
+            // The rest of its lane, claimed behind it, waits behind it on disk instead.
+            self.release_lane(&m.lane).await?;
+        }
         match verdict {
             Verdict::Done(receipt) => {
                 self.events.push_back(Event::Delivered {
@@ -228,6 +232,18 @@ impl<S: OutboxStore> Engine<S> {
                 BatchOutcome::Skipped => self.requeue(m, true).await?,
                 BatchOutcome::Answer(a) => self.judge(now, m, Ok(a)).await?,
             }
+        }
+        Ok(())
+    }
+
+    /// Claimed writes of `lane` go back to pending, unattempted.
+    async fn release_lane(&mut self, lane: &crate::model::Lane) -> Result<(), S> {
+        let (theirs, rest) = std::mem::take(&mut self.claimed)
+            .into_iter()
+            .partition(|m| &m.lane == lane);
+        self.claimed = rest;
+        for m in Vec::<Mutation>::from(theirs) {
+            self.requeue(m, true).await?;
         }
         Ok(())
     }

@@ -43,7 +43,7 @@ pub enum UploadMode {
 pub struct Config {
     /// Writes on the wire at once in per-resource mode (browsers open ~6 per origin).
     pub concurrency: usize,
-    /// At most this many lane heads claimed at once, ahead of sending them (per resource).
+    /// At most this many writes claimed at once, ahead of sending them (per resource).
     pub lookahead: usize,
     /// Batch pushes on the wire at once; their lanes never overlap.
     pub batches_on_wire: usize,
@@ -57,7 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             concurrency: 6,
-            lookahead: 64,
+            lookahead: 256,
             batches_on_wire: 2,
             backoff: Backoff::default(),
             mode: UploadMode::Auto,

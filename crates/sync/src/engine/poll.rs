@@ -26,11 +26,8 @@ impl<S: OutboxStore> Engine<S> {
             return Ok(Some(self.transmit(Flight::Refetch(m))));
         }
         // Claimed per resource before the server said it takes batches: they go as they are.
-        if self.sending() < self.config.concurrency {
-            if let Some(m) = self.claimed.pop_front() {
-                self.on_wire.insert(m.lane.clone());
-                return Ok(Some(self.transmit(Flight::Send(m))));
-            }
+        if let Some(send) = self.hand_out() {
+            return Ok(Some(send));
         }
         let batch = match self.upload_path(now) {
             Path::Batch(limit) => Some(limit),
@@ -88,19 +85,31 @@ impl<S: OutboxStore> Engine<S> {
         }
     }
 
-    /// Per resource: lane heads claimed in bulk (with the deliveries not yet recorded, in
-    /// one store step), handed out one by one as the wire has room.
+    /// Per resource: lane runs claimed in bulk (with the deliveries not yet recorded, in
+    /// one store step), handed out one write per lane at a time as the wire has room.
     async fn next_send(&mut self, now: Millis) -> Result<Option<Transmit>, S> {
-        if self.sending() >= self.config.concurrency {
-            return Ok(None);
+        if let Some(send) = self.hand_out() {
+            return Ok(Some(send));
         }
+        // Claimed writes wait for their lanes: the next answer frees one.
         if self.claimed.is_empty() {
             self.claim_sends(now).await?;
         }
-        Ok(self.claimed.pop_front().map(|m| {
-            self.on_wire.insert(m.lane.clone());
-            self.transmit(Flight::Send(m))
-        }))
+        Ok(self.hand_out())
+    }
+
+    /// The oldest claimed write whose lane has nothing on the wire, if there is room.
+    fn hand_out(&mut self) -> Option<Transmit> {
+        if self.sending() >= self.config.concurrency {
+            return None;
+        }
+        let at = self
+            .claimed
+            .iter()
+            .position(|m| !self.on_wire.contains(&m.lane))?;
+        let m = self.claimed.remove(at)?;
+        self.on_wire.insert(m.lane.clone());
+        Some(self.transmit(Flight::Send(m)))
     }
 
     fn sending(&self) -> usize {
@@ -110,19 +119,26 @@ impl<S: OutboxStore> Engine<S> {
             .count()
     }
 
-    /// Claims up to `lookahead` lane heads at once, recording the deliveries not yet
-    /// recorded in the same store step, so most sends need no store transaction of their
-    /// own. Claimed writes wait in flight: a crash returns them, a silence puts them back.
+    /// Claims runs of up to `RUN` writes per lane, `lookahead` writes in all, for lanes that
+    /// have nothing claimed or on the wire, recording the deliveries not yet recorded in the
+    /// same store step: most sends then need no store transaction of their own. Claimed
+    /// writes wait in memory: a crash finds them pending again, a silence or a refusal of
+    /// their lane's head puts them back.
     async fn claim_sends(&mut self, now: Millis) -> Result<(), S> {
-        let room = self.config.concurrency.saturating_sub(self.sending());
-        if room == 0 || self.next_due.is_none_or(|due| due > now) {
+        const RUN: usize = 8;
+        if self.next_due.is_none_or(|due| due > now) {
             return Ok(());
         }
-        let want = self.config.lookahead.max(room);
         let delivered = std::mem::take(&mut self.delivered);
         let ready = self
             .store
-            .claim_ready(&delivered, now, 1, want, &self.on_wire)
+            .claim_ready(
+                &delivered,
+                now,
+                RUN,
+                self.config.lookahead.max(1),
+                &self.busy(),
+            )
             .await
             .map_err(EngineError::Store)?;
         if ready.writes.is_empty() {
@@ -133,6 +149,13 @@ impl<S: OutboxStore> Engine<S> {
         // More may be due than was claimed: look again next time.
         self.next_due = Some(now);
         Ok(())
+    }
+
+    /// Lanes with a write on the wire or claimed for it: a claim leaves them alone.
+    fn busy(&self) -> std::collections::HashSet<crate::model::Lane> {
+        let mut busy = self.on_wire.clone();
+        busy.extend(self.claimed.iter().map(|m| m.lane.clone()));
+        busy
     }
 
     /// Batches: whole runs of lanes that are not on the wire, so two pushes in flight never
@@ -149,12 +172,9 @@ impl<S: OutboxStore> Engine<S> {
             return Ok(None);
         }
         let delivered = std::mem::take(&mut self.delivered);
-        // Lanes claimed per resource and not yet sent are as good as on the wire.
-        let mut busy = self.on_wire.clone();
-        busy.extend(self.claimed.iter().map(|m| m.lane.clone()));
         let ready = self
             .store
-            .claim_ready(&delivered, now, limit, limit, &busy)
+            .claim_ready(&delivered, now, limit, limit, &self.busy())
             .await
             .map_err(EngineError::Store)?;
         let batch = ready.writes;
