@@ -139,7 +139,14 @@ impl SyncRuntime {
         let status = SyncStatus::new();
         {
             let mut hooks = transport.hooks();
-            hooks.reach = Some(Box::new(move |r| status.reach.set(r)));
+            // Every answer reports in: the screen hears of a change of kind, and of the
+            // same kind at most once a second, not of every request of a replay.
+            hooks.reach = Some(Box::new(move |r| {
+                let shown = status.reach.get_untracked();
+                if reach_changed(shown, r) {
+                    status.reach.set(r);
+                }
+            }));
             let told = hooks.refused.take();
             hooks.refused = Some(Box::new(move || {
                 status.sign_in.set(true);
@@ -393,5 +400,21 @@ fn next_wake(pass: &Pass, now: Millis) -> Option<Millis> {
         | Pass::Offline => None,
         Pass::Ran(report) => report.retry_at,
         Pass::Busy => Some(now + 30_000),
+    }
+}
+
+/// Whether the connection the screen shows is out of date.
+fn reach_changed(shown: Reach, now: Reach) -> bool {
+    let at = |r: Reach| match r {
+        Reach::Answered(at) | Reach::TimedOut(at) | Reach::Failed(at) => Some(at),
+        Reach::Troubled { at, .. } => Some(at),
+        Reach::Unknown | Reach::Offline => None,
+    };
+    let same_kind = std::mem::discriminant(&shown) == std::mem::discriminant(&now)
+        && !matches!((shown, now), (Reach::Troubled { status: a, .. }, Reach::Troubled { status: b, .. }) if a != b);
+    match (same_kind, at(shown), at(now)) {
+        (false, _, _) => true,
+        (true, Some(before), Some(after)) => after.saturating_sub(before) >= 1_000,
+        (true, _, _) => false,
     }
 }

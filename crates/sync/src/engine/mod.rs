@@ -57,7 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             concurrency: 6,
-            lookahead: 256,
+            lookahead: 512,
             batches_on_wire: 2,
             backoff: Backoff::default(),
             mode: UploadMode::Auto,

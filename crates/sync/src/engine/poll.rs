@@ -125,7 +125,7 @@ impl<S: OutboxStore> Engine<S> {
     /// writes wait in memory: a crash finds them pending again, a silence or a refusal of
     /// their lane's head puts them back.
     async fn claim_sends(&mut self, now: Millis) -> Result<(), S> {
-        const RUN: usize = 8;
+        const RUN: usize = 32;
         if self.next_due.is_none_or(|due| due > now) {
             return Ok(());
         }
