@@ -66,7 +66,7 @@ impl IdbOutbox {
             Some(lanes) => lanes,
             None => all_lanes(outbox).await?,
         };
-        let runs = lane_runs(outbox, per_lane.min(total), exclude, Some(&lanes)).await?;
+        let runs = lane_runs(outbox, per_lane, total, exclude, Some(&lanes)).await?;
         let (ready, kept) = ready_and_lanes(runs, lanes, exclude, now, total);
         if ready.writes.is_empty() && !walked {
             self.forget_lanes();

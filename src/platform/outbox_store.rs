@@ -412,7 +412,7 @@ impl OutboxStore for IdbOutbox {
     ) -> Result<Ready, StoreError> {
         let tx = self.db.transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
-        let runs = lane_runs(&store, per_lane.min(total), exclude, None).await?;
+        let runs = lane_runs(&store, per_lane, total, exclude, None).await?;
         Ok(assemble_ready(runs, now, total))
     }
 
@@ -501,12 +501,14 @@ impl OutboxStore for IdbOutbox {
     }
 }
 
-/// The first `per_lane` undecided entries of every lane not in `exclude`, in lane order:
+/// The first undecided entries (at most `per_lane`, and at most twice an even share of `total`)
+/// of every lane not in `exclude`, in lane order:
 /// distinct lanes straight from the index (one key per lane, not one per entry), then one
 /// bounded read per lane, all in flight at once.
 pub(super) async fn lane_runs(
     store: &ObjectStore<'_>,
     per_lane: usize,
+    total: usize,
     exclude: &HashSet<Lane>,
     known: Option<&BTreeSet<String>>,
 ) -> Result<Vec<Vec<Mutation>>, StoreError> {
@@ -519,7 +521,13 @@ pub(super) async fn lane_runs(
         .filter(|lane| !exclude.contains(&Lane::new(lane.clone())))
         .collect();
     let by_lane = store.index(BY_LANE_SEQ)?;
-    let limit = u32::try_from(per_lane).unwrap_or(u32::MAX).max(1);
+    // No lane is read deeper than twice its share of `total`: a claim then reads at most
+    // about twice what it takes, however long the queue, so a long replay stays linear, and
+    // a batch still takes whole runs of some lanes, leaving the others for the next push.
+    let share = 2 * total.div_ceil(lanes.len().max(1));
+    let limit = u32::try_from(per_lane.min(share))
+        .unwrap_or(u32::MAX)
+        .max(1);
     let mut reads = Vec::with_capacity(lanes.len());
     for lane in &lanes {
         reads.push(
