@@ -48,6 +48,19 @@ impl Delivery {
         }
     }
 
+    /// Why a version-checked write no longer applies, from the server's current state.
+    pub fn from_conflict(current: &serde_json::Value) -> String {
+        match current.get("status").and_then(|s| s.as_str()) {
+            Some(status) if !status.is_empty() => {
+                format!(
+                    "this was not applied: it is now {}",
+                    status.replace('_', " ")
+                )
+            }
+            _ => "this was not applied: the record changed on the server".to_owned(),
+        }
+    }
+
     /// The reason for a refusal, as the user should read it: the app's words for the codes
     /// it knows, the server's own words for the rest.
     pub fn from_park(reason: &ParkReason) -> String {
@@ -132,8 +145,8 @@ impl MessageRow {
                         reason: Delivery::from_park(reason),
                         actions: actions.clone(),
                     },
-                    Some(MutationState::Conflict { notice, .. }) => Delivery::NotSent {
-                        reason: notice.trim_end_matches('.').to_owned(),
+                    Some(MutationState::Conflict { payload }) => Delivery::NotSent {
+                        reason: Delivery::from_conflict(payload),
                         actions: vec![Action::Discard],
                     },
                     Some(MutationState::InFlight) => Delivery::Sending,

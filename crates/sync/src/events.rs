@@ -34,7 +34,8 @@ pub enum Event {
     /// A version-checked write no longer applies; it waits, visible, for the user.
     Conflict {
         id: ClientMutationId,
-        notice: String,
+        /// What the aggregate is now, in the server's word (`"ended"`), if it said.
+        status: Option<String>,
     },
     Discarded {
         id: ClientMutationId,

@@ -173,9 +173,9 @@ pub enum MutationState {
         reason: ParkReason,
         actions: Vec<Action>,
     },
-    /// The server's state moved on and the write no longer applies; `payload` is that state.
+    /// The server's state moved on and the write no longer applies; `payload` is that state
+    /// (its `status` says what it is now). The app words it; the engine only keeps it.
     Conflict {
-        notice: String,
         payload: serde_json::Value,
     },
 }

@@ -20,7 +20,9 @@ fn describe(m: &Mutation) -> (String, String) {
         MutationState::Parked { reason, .. } => {
             format!("Not sent: {}", Delivery::from_park(reason))
         }
-        MutationState::Conflict { notice, .. } => notice.clone(),
+        MutationState::Conflict { payload } => {
+            format!("Not sent: {}", Delivery::from_conflict(payload))
+        }
         _ => String::new(),
     };
     (what.to_owned(), why)

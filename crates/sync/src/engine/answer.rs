@@ -292,18 +292,11 @@ impl<S: OutboxStore> Engine<S> {
                     .push_back(Event::Reapplied { id: m.id, version });
             }
             _ => {
-                let notice = format!(
-                    "This was not applied: it is now {}.",
-                    if status.is_empty() { "changed" } else { status }
-                );
                 self.events.push_back(Event::Conflict {
                     id: m.id,
-                    notice: notice.clone(),
+                    status: (!status.is_empty()).then(|| status.to_owned()),
                 });
-                m.state = MutationState::Conflict {
-                    notice,
-                    payload: current,
-                };
+                m.state = MutationState::Conflict { payload: current };
             }
         }
         self.save(m).await
