@@ -5,6 +5,7 @@ pub mod cache;
 pub mod idb;
 pub mod online;
 pub mod outbox_claim;
+mod outbox_rows;
 pub mod outbox_store;
 pub mod receipt_log;
 pub mod runtime;

@@ -11,7 +11,8 @@ use indexed_db_futures::object_store::ObjectStore;
 
 use super::{
     idb::{to_js, StoreError, ENTITIES, META, OUTBOX, RECEIPTS},
-    outbox_store::{all_lanes, lane_runs, record_done, IdbOutbox},
+    outbox_rows::{all_lanes, lane_runs, record_done},
+    outbox_store::IdbOutbox,
 };
 
 impl IdbOutbox {
