@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod crypto;
 pub mod idb;
 pub mod online;
 pub mod outbox_claim;
