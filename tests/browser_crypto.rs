@@ -114,3 +114,60 @@ async fn the_password_unwraps_the_data_key_and_a_wrong_one_does_not() {
     );
     web_sys::console::log_1(&format!("PBKDF2-SHA256 x 600,000: {derive_ms:.0} ms").into());
 }
+
+mod keyring {
+    use caresync::platform::{
+        idb,
+        keyring::{Keyring, KeyringError},
+    };
+    use wasm_bindgen_test::*;
+
+    async fn fresh() -> indexed_db_futures::database::Database {
+        idb::open(&format!("keyring-{}", uuid::Uuid::now_v7()))
+            .await
+            .expect("open")
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_password_unlocks_the_database_key_offline_and_a_wrong_one_is_refused() {
+        let db = fresh().await;
+        assert!(!Keyring::exists(&db).await.expect("look"));
+        let made = Keyring::create(&db, "demo").await.expect("create");
+        let sealed = made
+            .seal("entities", "draft:t1", b"half a sentence")
+            .await
+            .expect("seal");
+        drop(made);
+        assert!(Keyring::exists(&db).await.expect("look"));
+        assert!(matches!(
+            Keyring::unlock(&db, "not demo").await,
+            Err(KeyringError::WrongPassword)
+        ));
+        let unlocked = Keyring::unlock(&db, "demo").await.expect("unlock");
+        assert_eq!(
+            unlocked
+                .open("entities", "draft:t1", &sealed)
+                .await
+                .expect("open"),
+            b"half a sentence"
+        );
+        // A new password wraps the same key: old records still open, the old password fails.
+        unlocked.rewrap(&db, "new secret").await.expect("rewrap");
+        assert!(matches!(
+            Keyring::unlock(&db, "demo").await,
+            Err(KeyringError::WrongPassword)
+        ));
+        let again = Keyring::unlock(&db, "new secret").await.expect("unlock");
+        assert!(again.open("entities", "draft:t1", &sealed).await.is_ok());
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_record_sealed_in_one_database_does_not_open_in_another() {
+        let (a, b) = (fresh().await, fresh().await);
+        let ka = Keyring::create_with(&a, "demo", 1_000).await.expect("a");
+        let kb = Keyring::create_with(&b, "demo", 1_000).await.expect("b");
+        let sealed = ka.seal("entities", "k", b"alice's").await.expect("seal");
+        assert!(kb.open("entities", "k", &sealed).await.is_err());
+        assert!(ka.open("entities", "k", &sealed).await.is_ok());
+    }
+}

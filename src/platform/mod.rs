@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cache;
 pub mod crypto;
 pub mod idb;
+pub mod keyring;
 pub mod online;
 pub mod outbox_claim;
 mod outbox_rows;
