@@ -131,6 +131,12 @@ impl FetchTransport {
         builder: RequestBuilder,
         body: Option<String>,
     ) -> Result<Answer, NetError> {
+        // While the browser says it is offline, nothing goes out: not a read, not a probe.
+        if !super::online::navigator_online() {
+            let offline = Err(NetError::Offline);
+            self.observe(&offline);
+            return offline;
+        }
         let controller = web_sys::AbortController::new()
             .map_err(|_| NetError::Network("no AbortController".into()))?;
         let builder = builder.abort_signal(Some(&controller.signal()));

@@ -189,9 +189,12 @@ test('a clock moved two hours forward: the token is refreshed once and everythin
 test('offline, nothing is probed; a server out of reach is named, with the last failure and the next attempt', async ({ page, context, request }) => {
   await signIn(page);
   await openThread(page, FOLLOW_UP);
+  // What was on its way while online finishes first; then the browser goes offline.
+  await page.waitForLoadState('networkidle');
+  await context.setOffline(true);
+  await expect.poll(() => page.evaluate(() => navigator.onLine)).toBe(false);
   const api: string[] = [];
   page.on('request', (r) => { if (r.url().includes('/api/')) api.push(r.url()); });
-  await context.setOffline(true);
   await send(page, tag('no probes'));
   await page.waitForTimeout(5_000);
   expect(api).toEqual([]);
