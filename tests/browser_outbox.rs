@@ -17,6 +17,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+use common::vault;
+
 fn unique(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::now_v7())
 }
@@ -36,7 +39,7 @@ fn optimistic(new: &NewMutation) -> EntityChange {
 async fn queued_writes_survive_closing_and_reopening_the_database() {
     let name = unique("persist");
     let db = idb::open(&name).await.expect("open");
-    let store = IdbOutbox::new(db.clone());
+    let store = IdbOutbox::new(vault(db.clone()).await);
     let mut ids = Vec::new();
     for (i, text) in ["first", "second", "third"].iter().enumerate() {
         let new = message(if i == 1 { "b" } else { "a" }, text);
@@ -50,7 +53,7 @@ async fn queued_writes_survive_closing_and_reopening_the_database() {
     db.close();
 
     let db = idb::open(&name).await.expect("reopen");
-    let store = IdbOutbox::new(db);
+    let store = IdbOutbox::new(vault(db).await);
     let lane_a = store.lane("thread:a").await.expect("lane");
     assert_eq!(
         lane_a.iter().map(|m| m.id).collect::<Vec<_>>(),
@@ -86,7 +89,7 @@ async fn queued_writes_survive_closing_and_reopening_the_database() {
 #[wasm_bindgen_test]
 async fn the_entity_and_its_outbox_entry_commit_together_or_not_at_all() {
     let db = idb::open(&unique("atomic")).await.expect("open");
-    let store = IdbOutbox::new(db);
+    let store = IdbOutbox::new(vault(db).await);
     let first = message("a", "hello");
     let change = optimistic(&first);
     store
@@ -107,34 +110,6 @@ async fn the_entity_and_its_outbox_entry_commit_together_or_not_at_all() {
     assert!(err.is_err(), "a duplicate id is refused");
     assert_eq!(store.entity("msg:clash").await.expect("entity"), None);
     assert_eq!(store.stats().await.expect("stats").pending, 1);
-}
-
-#[wasm_bindgen_test]
-async fn upgrading_the_schema_keeps_pending_writes() {
-    let name = unique("migrate");
-    // A device still on schema v2 queued writes offline...
-    let v2 = idb::open_at(&name, 2).await.expect("open v2");
-    let old = IdbOutbox::new(v2.clone());
-    let mut ids = Vec::new();
-    for text in ["one", "two"] {
-        let new = message("a", text);
-        ids.push(new.id);
-        old.append(new, None, 10).await.expect("append on v2");
-    }
-    v2.close();
-
-    // ...then the app updated. v3 adds indexes over the existing entries.
-    let v3 = idb::open(&name).await.expect("open v3");
-    let store = IdbOutbox::new(v3);
-    let stats = store.stats().await.expect("stats via v3 indexes");
-    assert_eq!(stats.pending, 2);
-    assert_eq!(stats.next_attempt_at, Some(10));
-    let ready = store
-        .ready(10, 5, 10, &HashSet::new())
-        .await
-        .expect("ready")
-        .writes;
-    assert_eq!(ready.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
 }
 
 /// Drives `engine` by hand to its next write on the wire, granting the token step.
@@ -163,7 +138,7 @@ async fn the_engine_runs_on_indexeddb_through_crash_and_resolution() {
         ..Config::default()
     };
     let db = idb::open(&unique("engine")).await.expect("open");
-    let mut engine = Engine::open(IdbOutbox::new(db), config, 7)
+    let mut engine = Engine::open(IdbOutbox::new(vault(db).await), config, 7)
         .await
         .expect("engine");
     let new = message("a", "hi");
@@ -214,14 +189,14 @@ async fn the_engine_runs_on_indexeddb_through_crash_and_resolution() {
 #[wasm_bindgen_test]
 async fn the_indexeddb_store_keeps_every_store_rule() {
     caresync_sync::conformance::run_all(|| async {
-        IdbOutbox::new(idb::open(&unique("conformance")).await.expect("open"))
+        IdbOutbox::new(vault(idb::open(&unique("conformance")).await.expect("open")).await)
     })
     .await;
 }
 
 #[wasm_bindgen_test]
 async fn receipts_stop_growing_but_every_delivery_is_counted() {
-    let store = IdbOutbox::new(idb::open(&unique("receipts")).await.expect("open"));
+    let store = IdbOutbox::new(vault(idb::open(&unique("receipts")).await.expect("open")).await);
     let mut done = Vec::new();
     for i in 0..30 {
         let m = store
@@ -268,7 +243,10 @@ async fn receipts_stop_growing_but_every_delivery_is_counted() {
 #[wasm_bindgen_test]
 async fn a_lane_another_tab_opened_is_found_without_being_told() {
     let db = idb::open(&unique("lanes")).await.expect("open");
-    let (this_tab, other_tab) = (IdbOutbox::new(db.clone()), IdbOutbox::new(db));
+    let (this_tab, other_tab) = (
+        IdbOutbox::new(vault(db.clone()).await),
+        IdbOutbox::new(vault(db).await),
+    );
     let first = this_tab
         .append(message("mine", "first"), None, 0)
         .await

@@ -20,7 +20,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::{api, login};
+use common::{api, login, vault};
 
 async fn get(token: &str, path: &str) -> Value {
     let res = Http::get(&format!("{}{path}", api()))
@@ -53,7 +53,7 @@ async fn runtime(db_name: &str, tokens: &TokenResponse, mode: UploadMode) -> Rc<
         user: tokens.user_id.clone(),
     };
     SyncRuntime::new(
-        IdbOutbox::new(db),
+        IdbOutbox::new(vault(db).await),
         transport,
         scope,
         Config {

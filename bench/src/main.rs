@@ -61,6 +61,16 @@ async fn wait(p: js_sys::Promise) -> Result<JsValue, String> {
     JsFuture::from(p).await.map_err(|e| format!("{e:?}"))
 }
 
+/// A new database named `name`, sealed as the app seals it: a fresh data key wrapped under
+/// a password (600,000 PBKDF2 rounds, as in the app).
+pub(crate) async fn sealed(name: &str) -> Result<caresync::platform::vault::Vault, String> {
+    let db = idb::open(name).await.map_err(|e| e.to_string())?;
+    let keyring = caresync::platform::keyring::Keyring::create(&db, "bench")
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(caresync::platform::vault::Vault::new(db, keyring))
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or(f64::NAN)
@@ -117,10 +127,8 @@ async fn run() -> Result<Value, String> {
 /// transaction) against a raw strict `put` of the same record, interleaved.
 async fn commit_latency(thread: &str) -> Result<Value, String> {
     let tag = uuid::Uuid::now_v7();
-    let db = idb::open(&format!("bench-engine-{tag}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut outbox = Engine::new(IdbOutbox::new(db.clone()), Config::default(), 1);
+    let vault = sealed(&format!("bench-engine-{tag}")).await?;
+    let mut outbox = Engine::new(IdbOutbox::new(vault.clone()), Config::default(), 1);
     let raw = wait(raw_open(&format!("bench-raw-{tag}"))).await?;
     let mut out = serde_json::Map::new();
     for (label, backlog) in [("at_0_pending", 0), ("at_10000_pending", BACKLOG)] {
@@ -136,7 +144,7 @@ async fn commit_latency(thread: &str) -> Result<Value, String> {
                         .map_err(|e| e.to_string())?,
                 );
             }
-            IdbOutbox::new(db.clone())
+            IdbOutbox::new(vault.clone())
                 .append_many(fill, 0)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -207,10 +215,8 @@ async fn replay(tokens: &TokenResponse, thread: &str) -> Result<Value, String> {
             ("engine_batch", UploadMode::Batch),
         ] {
             set("progress", &format!("Replay round {round}: {label}"));
-            let db = idb::open(&format!("bench-replay-{}", uuid::Uuid::now_v7()))
-                .await
-                .map_err(|e| e.to_string())?;
-            let store = IdbOutbox::new(db);
+            let store =
+                IdbOutbox::new(sealed(&format!("bench-replay-{}", uuid::Uuid::now_v7())).await?);
             let writes = (0..REPLAY)
                 .map(|i| message(thread, &format!("lane:{}", i % LANES), "replayed"))
                 .collect();

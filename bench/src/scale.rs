@@ -3,7 +3,6 @@
 //! memory show that the engine never loads the whole queue.
 
 use caresync::platform::{
-    idb,
     outbox_store::IdbOutbox,
     transport::{FetchTransport, Tokens},
 };
@@ -23,10 +22,8 @@ pub async fn run(tokens: &TokenResponse, thread: &str) -> Result<Value, String> 
             "progress",
             &format!("Scale: filling {count} pending writes…"),
         );
-        let db = idb::open(&format!("bench-scale-{}", uuid::Uuid::now_v7()))
-            .await
-            .map_err(|e| e.to_string())?;
-        let store = IdbOutbox::new(db);
+        let store =
+            IdbOutbox::new(crate::sealed(&format!("bench-scale-{}", uuid::Uuid::now_v7())).await?);
         let writes = (0..count)
             .map(|i| message(thread, &format!("scale:{}", i % LANES), "at scale"))
             .collect();

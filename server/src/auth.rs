@@ -3,6 +3,7 @@
 //!
 //! Tenant and user come only from the token, never from a request body.
 
+mod device;
 pub mod session;
 
 use argon2::{
@@ -28,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     db::DbError,
-    error::{parse_json, HttpError},
+    error::{parse_json, require_uuid, HttpError},
     time::now_ms,
     AppState,
 };
@@ -217,6 +218,11 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Json<TokenResponse>, HttpError> {
     let req: LoginRequest = parse_json(&body)?;
+    // Checked before the password, so a bad id never leaves a session behind.
+    if let Some(device) = &req.device_id {
+        require_uuid("deviceId", device)?;
+    }
+    let device = req.device_id.clone();
     let found = state
         .db
         .call(move |conn| {
@@ -245,5 +251,10 @@ pub async fn login(
             "The tenant, username or password is wrong.",
         )
     })?;
-    session::start(&state, caller, name).await.map(Json)
+    let user = caller.user.clone();
+    let mut tokens = session::start(&state, caller, name).await?;
+    if let Some(device) = device {
+        tokens.device_key_share = Some(device::share(&state, user, device).await?);
+    }
+    Ok(Json(tokens))
 }

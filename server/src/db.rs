@@ -34,6 +34,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations_v4.sql")),
         M::up(include_str!("migrations_v5.sql")),
         M::up(include_str!("migrations_v6.sql")),
+        M::up(include_str!("migrations_v7.sql")),
     ])
 }
 

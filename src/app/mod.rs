@@ -12,9 +12,12 @@ use leptos_router::{
     path,
 };
 
-use crate::platform::session::{self, SignedIn};
+use crate::platform::{
+    locked::{self, Locked, Restored},
+    session::SignedIn,
+};
 use components::{AppHeader, SignInAgain, UpdatePrompt};
-use pages::{Home, NotFound, SyncPage, Thread, Threads};
+use pages::{Home, NotFound, SyncPage, Thread, Threads, Unlock};
 
 /// The signed-in user's data and sync runtime, or nobody.
 pub type Session = RwSignal<Option<Rc<SignedIn>>, LocalStorage>;
@@ -24,6 +27,8 @@ pub type Session = RwSignal<Option<Rc<SignedIn>>, LocalStorage>;
 #[derive(Clone, Copy)]
 pub struct SessionHost {
     pub session: Session,
+    /// A database on this device waiting for its password (the Unlock screen).
+    pub locked: RwSignal<Option<Rc<Locked>>, LocalStorage>,
     app: StoredValue<Owner, LocalStorage>,
     current: StoredValue<Option<Owner>, LocalStorage>,
 }
@@ -34,6 +39,7 @@ impl SessionHost {
         let owner = self.app.with_value(|app| app.with(Owner::new));
         owner.with(|| signed_in.runtime.start());
         self.current.set_value(Some(owner));
+        self.locked.set(None);
         self.session.set(Some(signed_in));
     }
 
@@ -69,18 +75,23 @@ pub fn App() -> impl IntoView {
     provide_context(Online(online));
     let host = SessionHost {
         session: RwSignal::new_local(None),
+        locked: RwSignal::new_local(None),
         app: StoredValue::new_local(Owner::current().unwrap_or_default()),
         current: StoredValue::new_local(None),
     };
     provide_context(host);
-    // A reload (offline too) goes straight back to the last user's cached data.
+    // A reload (offline too) goes back to the last user's data: at once if they stay signed
+    // in on this device, after their password otherwise.
     let restoring = RwSignal::new(true);
     leptos::task::spawn_local(async move {
-        if let Some(signed_in) = session::restore().await {
-            host.begin(signed_in);
+        match locked::restore().await {
+            Some(Restored::SignedIn(signed_in)) => host.begin(signed_in),
+            Some(Restored::Locked(locked)) => host.locked.set(Some(Rc::new(locked))),
+            None => {}
         }
         restoring.set(false);
     });
+    let is_locked = move || host.locked.with(Option::is_some);
     view! {
         <Router>
             <AppHeader />
@@ -88,12 +99,14 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 <SignInAgain />
                 <Show when=move || !restoring.get() fallback=|| view! { <p class="page">"Opening your data…"</p> }>
-                    <Routes fallback=|| view! { <NotFound /> }>
-                        <Route path=path!("/") view=Home />
-                        <Route path=path!("/threads") view=Threads />
-                        <Route path=path!("/threads/:id") view=Thread />
-                        <Route path=path!("/sync") view=SyncPage />
-                    </Routes>
+                    <Show when=move || !is_locked() fallback=|| view! { <Unlock /> }>
+                        <Routes fallback=|| view! { <NotFound /> }>
+                            <Route path=path!("/") view=Home />
+                            <Route path=path!("/threads") view=Threads />
+                            <Route path=path!("/threads/:id") view=Thread />
+                            <Route path=path!("/sync") view=SyncPage />
+                        </Routes>
+                    </Show>
                 </Show>
             </main>
         </Router>

@@ -3,13 +3,18 @@
 //! Keys sort the way screens read them: `message:{thread}:{sentAt}:{messageId}` lists a
 //! thread in `(sentAt, messageId)` order; `pending:{thread}:{cmid}` holds a message the user
 //! wrote that the server has not confirmed yet (its entity in the outbox transaction).
+//! Keys hold only opaque ids and times; every value is sealed by the [`Vault`].
 
 use caresync_contract::comms::{MessageDto, ThreadDto};
+use futures::future::try_join_all;
 use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode, KeyRange};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-use super::idb::{from_js, to_js, StoreError, DRAFTS, ENTITIES};
+use super::{
+    idb::{StoreError, DRAFTS, ENTITIES},
+    vault::Vault,
+};
 
 pub fn thread_key(thread: &str) -> String {
     format!("thread:{thread}")
@@ -58,23 +63,69 @@ fn prefix_range(prefix: &str) -> KeyRange<JsValue> {
 
 #[derive(Clone)]
 pub struct Cache {
-    db: Database,
+    vault: Vault,
 }
 
 impl Cache {
-    pub fn new(db: Database) -> Self {
-        Cache { db }
+    pub fn new(vault: Vault) -> Self {
+        Cache { vault }
     }
 
-    async fn list<T: for<'de> Deserialize<'de>>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
-        let tx = self.db.transaction(ENTITIES).build()?;
+    fn db(&self) -> &Database {
+        self.vault.database()
+    }
+
+    /// Every record under `prefix`, in key order, opened.
+    async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+        let tx = self.db().transaction(ENTITIES).build()?;
         let store = tx.object_store(ENTITIES)?;
-        let found = store
+        let range = || prefix_range(prefix);
+        let keys = store
+            .get_all_keys::<String>()
+            .with_query::<JsValue, _>(range())
+            .primitive()?;
+        let values = store
             .get_all::<JsValue>()
-            .with_query::<JsValue, _>(prefix_range(prefix))
+            .with_query::<JsValue, _>(range())
+            .primitive()?;
+        let (keys, values) = (keys.await?, values.await?);
+        let found = keys
+            .into_iter()
+            .zip(values)
+            .map(|(k, v)| Ok((k?, v?)))
+            .collect::<Result<Vec<_>, indexed_db_futures::error::Error>>()?;
+        self.vault.open_all(ENTITIES, found).await
+    }
+
+    /// One record, opened.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        key: String,
+    ) -> Result<Option<T>, StoreError> {
+        let tx = self.db().transaction(store).build()?;
+        let found: Option<JsValue> = tx
+            .object_store(store)?
+            .get(key.clone())
             .primitive()?
             .await?;
-        found.into_iter().map(|v| from_js::<T>(v?)).collect()
+        match found {
+            Some(value) => Ok(Some(self.vault.open_value(store, &key, &value).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `(key, value)` pairs sealed for `store`, all at once.
+    async fn seal_all<'a, T: Serialize + 'a>(
+        &self,
+        store: &str,
+        records: impl IntoIterator<Item = (String, &'a T)>,
+    ) -> Result<Vec<(String, JsValue)>, StoreError> {
+        try_join_all(records.into_iter().map(|(key, value)| async move {
+            let sealed = self.vault.seal(store, &key, value).await?;
+            Ok::<_, StoreError>((key, JsValue::from(sealed)))
+        }))
+        .await
     }
 
     pub async fn threads(&self) -> Result<Vec<ThreadDto>, StoreError> {
@@ -84,13 +135,7 @@ impl Cache {
     }
 
     pub async fn thread(&self, id: &str) -> Result<Option<ThreadDto>, StoreError> {
-        let tx = self.db.transaction(ENTITIES).build()?;
-        let found: Option<JsValue> = tx
-            .object_store(ENTITIES)?
-            .get(thread_key(id))
-            .primitive()?
-            .await?;
-        found.map(from_js).transpose()
+        self.get(ENTITIES, thread_key(id)).await
     }
 
     pub async fn messages(&self, thread: &str) -> Result<Vec<MessageDto>, StoreError> {
@@ -123,8 +168,14 @@ impl Cache {
         threads: &[ThreadDto],
         gone: &[String],
     ) -> Result<(), StoreError> {
+        let sealed = self
+            .seal_all(
+                ENTITIES,
+                threads.iter().map(|t| (thread_key(&t.thread_id), t)),
+            )
+            .await?;
         let tx = self
-            .db
+            .db()
             .transaction(ENTITIES)
             .with_mode(TransactionMode::Readwrite)
             .build()?;
@@ -132,11 +183,8 @@ impl Cache {
         for id in gone {
             store.delete(thread_key(id)).primitive()?;
         }
-        for t in threads {
-            store
-                .put(to_js(t)?)
-                .with_key(thread_key(&t.thread_id))
-                .primitive()?;
+        for (key, value) in sealed {
+            store.put(value).with_key(key).primitive()?;
         }
         tx.commit().await?;
         Ok(())
@@ -148,14 +196,17 @@ impl Cache {
         thread: &str,
         messages: &[MessageDto],
     ) -> Result<(), StoreError> {
+        let sealed = self
+            .seal_all(ENTITIES, messages.iter().map(|m| (message_key(m), m)))
+            .await?;
         let tx = self
-            .db
+            .db()
             .transaction(ENTITIES)
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let store = tx.object_store(ENTITIES)?;
-        for m in messages {
-            store.put(to_js(m)?).with_key(message_key(m)).primitive()?;
+        for (m, (key, value)) in messages.iter().zip(sealed) {
+            store.put(value).with_key(key).primitive()?;
             if let Some(cmid) = &m.client_mutation_id {
                 store.delete(pending_key(thread, cmid)).primitive()?;
             }
@@ -165,7 +216,7 @@ impl Cache {
     }
 
     pub async fn is_read(&self, message: &str) -> Result<bool, StoreError> {
-        let tx = self.db.transaction(ENTITIES).build()?;
+        let tx = self.db().transaction(ENTITIES).build()?;
         let found: Option<JsValue> = tx
             .object_store(ENTITIES)?
             .get(read_mark_key(message))
@@ -175,30 +226,32 @@ impl Cache {
     }
 
     pub async fn draft(&self, thread: &str) -> Result<String, StoreError> {
-        let tx = self.db.transaction(DRAFTS).build()?;
-        let found: Option<JsValue> = tx
-            .object_store(DRAFTS)?
-            .get(draft_key(thread))
-            .primitive()?
-            .await?;
-        Ok(found.and_then(|v| v.as_string()).unwrap_or_default())
+        Ok(self
+            .get::<String>(DRAFTS, draft_key(thread))
+            .await?
+            .unwrap_or_default())
     }
 
     /// Saved on every keystroke: a reload or a crash keeps what the user typed.
     pub async fn save_draft(&self, thread: &str, text: &str) -> Result<(), StoreError> {
+        let key = draft_key(thread);
+        let sealed = match text {
+            "" => None,
+            text => Some(self.vault.seal(DRAFTS, &key, text).await?),
+        };
         let tx = self
-            .db
+            .db()
             .transaction(DRAFTS)
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let store = tx.object_store(DRAFTS)?;
-        if text.is_empty() {
-            store.delete(draft_key(thread)).primitive()?;
-        } else {
-            store
-                .put(JsValue::from_str(text))
-                .with_key(draft_key(thread))
-                .primitive()?;
+        match sealed {
+            None => {
+                store.delete(key).primitive()?;
+            }
+            Some(sealed) => {
+                store.put(JsValue::from(sealed)).with_key(key).primitive()?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -230,3 +230,33 @@ pub async fn unwrap(wrapped: &[u8], kek: &CryptoKey) -> Result<CryptoKey, Crypto
     .map_err(|_| CryptoError::WrongPassword)?;
     Ok(key.unchecked_into())
 }
+
+/// A key-encryption key from raw bytes the server keeps (the device key share); it cannot be
+/// read back out of the browser.
+pub async fn import_wrapping_key(raw: &[u8]) -> Result<CryptoKey, CryptoError> {
+    let kw = algorithm("AES-KW", &[])?;
+    let key = settle(subtle()?.import_key_with_object(
+        "raw",
+        &Uint8Array::from(raw).into(),
+        &kw,
+        false,
+        &usages(&["wrapKey", "unwrapKey"]),
+    ))
+    .await
+    .map_err(browser)?;
+    Ok(key.unchecked_into())
+}
+
+/// A random key-encryption key that never leaves the browser (non-extractable): stored as a
+/// `CryptoKey` in IndexedDB, it lets this device reopen its data without the password.
+pub async fn generate_device_key() -> Result<CryptoKey, CryptoError> {
+    let params = algorithm("AES-KW", &[("length", &256.into())])?;
+    let key = settle(subtle()?.generate_key_with_object(
+        &params,
+        false,
+        &usages(&["wrapKey", "unwrapKey"]),
+    ))
+    .await
+    .map_err(browser)?;
+    Ok(key.unchecked_into())
+}

@@ -7,8 +7,9 @@ use indexed_db_futures::{database::Database, prelude::*, transaction::Transactio
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::JsValue;
 
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+/// The schema version this build writes. v4 changed no store or index: its values are sealed
+/// (see `vault`), and the bump keeps an older build, which would write plaintext, out.
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const META: &str = "meta";
 pub const OUTBOX: &str = "outbox";
@@ -30,6 +31,11 @@ pub enum StoreError {
     Op(String),
     #[error("a stored record could not be read: {0}")]
     Decode(String),
+    /// The record does not open under this database's key: altered, or moved from elsewhere.
+    #[error("a stored record cannot be read: {0}")]
+    Sealed(#[from] super::crypto::CryptoError),
+    #[error("a stored record is not encrypted, so it is not shown")]
+    NotSealed,
 }
 
 impl From<indexed_db_futures::error::Error> for StoreError {
@@ -138,4 +144,37 @@ pub async fn get_meta<T: DeserializeOwned>(
         .primitive()?
         .await?;
     value.map(from_js).transpose()
+}
+
+/// A value stored as it is, by structured clone (a `CryptoKey`, which serde cannot carry).
+pub async fn put_meta_raw(db: &Database, key: &str, value: &JsValue) -> Result<(), StoreError> {
+    let tx = db
+        .transaction(META)
+        .with_mode(TransactionMode::Readwrite)
+        .build()?;
+    tx.object_store(META)?
+        .put(value.clone())
+        .with_key(key.to_owned())
+        .primitive()?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn get_meta_raw(db: &Database, key: &str) -> Result<Option<JsValue>, StoreError> {
+    let tx = db.transaction(META).build()?;
+    Ok(tx
+        .object_store(META)?
+        .get(key.to_owned())
+        .primitive()?
+        .await?)
+}
+
+pub async fn delete_meta(db: &Database, key: &str) -> Result<(), StoreError> {
+    let tx = db
+        .transaction(META)
+        .with_mode(TransactionMode::Readwrite)
+        .build()?;
+    tx.object_store(META)?.delete(key.to_owned()).primitive()?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -1,16 +1,24 @@
-//! How outbox rows are read and written in IndexedDB: lane runs, claims in place, receipts
-//! and the reconciliation of optimistic records. Shared by the store and its claim step.
+//! How outbox rows are stored: what replay decides on in the clear (opaque id, kind, lane,
+//! sequence, state, times), the write itself sealed. Lane runs and lane lists are read here
+//! for the store and its claim step.
 
 use std::collections::{BTreeSet, HashSet};
 
-use caresync_sync::{Lane, Mutation, MutationState};
-use indexed_db_futures::{
-    cursor::CursorDirection, object_store::ObjectStore, prelude::*, transaction::Transaction,
-    KeyRange,
+use caresync_sync::{
+    model::Versioned, store::Queued, AggregateKind, Lane, Millis, Mutation, MutationState, Request,
 };
+use futures::future::try_join_all;
+use indexed_db_futures::{
+    cursor::CursorDirection, object_store::ObjectStore, prelude::*, KeyRange,
+};
+use js_sys::Uint8Array;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-use super::idb::{from_js, to_js, StoreError, BY_LANE, BY_LANE_SEQ, ENTITIES, META, RECEIPTS};
+use super::{
+    idb::{from_js, to_js, StoreError, BY_LANE, BY_LANE_SEQ},
+    vault::Vault,
+};
 
 /// The largest integer IndexedDB keys and JS numbers hold exactly.
 pub(super) const MAX_KEY: f64 = 9_007_199_254_740_991.0;
@@ -19,57 +27,172 @@ pub(super) fn key2(a: &str, b: f64) -> JsValue {
     js_sys::Array::of2(&JsValue::from_str(a), &JsValue::from_f64(b)).into()
 }
 
-/// The optimistic record takes the server's ids and timestamps (`messageId`, `sentAt`).
-pub(super) async fn reconcile(
-    entities: &ObjectStore<'_>,
-    key: &str,
-    receipt: &caresync_sync::Receipt,
-) -> Result<(), StoreError> {
-    let found: Option<JsValue> = entities.get(key.to_owned()).primitive()?.await?;
-    let Some(found) = found else { return Ok(()) };
-    let mut entity: serde_json::Value = from_js(found)?;
-    receipt.reconcile(&mut entity);
-    entities
-        .put(to_js(&entity)?)
-        .with_key(key.to_owned())
-        .primitive()?;
-    Ok(())
-}
-
-/// Flips a stored pending row to in flight with one more attempt; false if it is not pending.
-pub(super) fn mark_in_flight(row: &JsValue) -> Result<bool, StoreError> {
-    use js_sys::Reflect;
-    let err = |e: JsValue| StoreError::Decode(format!("{e:?}"));
-    let state = Reflect::get(row, &"state".into()).map_err(err)?;
-    if Reflect::get(&state, &"state".into())
-        .map_err(err)?
-        .as_string()
-        .as_deref()
-        != Some(MutationState::PENDING)
-    {
-        return Ok(false);
-    }
-    Reflect::set(&state, &"state".into(), &MutationState::IN_FLIGHT.into()).map_err(err)?;
-    let attempts = Reflect::get(row, &"attempts".into())
-        .map_err(err)?
-        .as_f64()
-        .unwrap_or(0.0);
-    Reflect::set(row, &"attempts".into(), &JsValue::from_f64(attempts + 1.0)).map_err(err)?;
-    Ok(true)
-}
-
 /// Every key of a compound index whose first part is `first`.
 pub(super) fn prefix(first: &str) -> KeyRange<JsValue> {
     KeyRange::Bound(key2(first, 0.0), false, key2(first, MAX_KEY), false)
 }
 
-pub(super) fn mutations(
+/// The stored state's name, which the indexes read (`state.state`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Tag {
+    pub state: String,
+}
+
+/// One write as stored in the outbox or the receipts store. The clear fields are the truth
+/// for what they hold: a claim flips `state` and `attempts` in place without sealing again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Row {
+    pub id: String,
+    pub kind: AggregateKind,
+    pub lane: Lane,
+    pub seq: u64,
+    pub state: Tag,
+    pub created_at: Millis,
+    pub next_attempt_at: Millis,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coalesce_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_key: Option<String>,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    pub sealed: Uint8Array,
+}
+
+/// What a write says and who made it, and the detail of a decided state (the server's
+/// receipt, its refusal, its current record): everything that may hold PHI.
+#[derive(Serialize, Deserialize)]
+struct Secret {
+    tenant: String,
+    actor: String,
+    request: Request,
+    versioned: Option<Versioned>,
+    /// Only for states that carry detail; pending and in flight are the clear tag alone.
+    #[serde(default)]
+    decided: Option<MutationState>,
+}
+
+impl Row {
+    /// Seals `m` for its record in `store`.
+    pub async fn seal(vault: &Vault, store: &str, m: &Mutation) -> Result<Row, StoreError> {
+        let id = m.id.to_string();
+        let secret = Secret {
+            tenant: m.tenant.clone(),
+            actor: m.actor.clone(),
+            request: m.request.clone(),
+            versioned: m.versioned.clone(),
+            decided: (!m.state.is_waiting()).then(|| m.state.clone()),
+        };
+        let sealed = vault.seal(store, &id, &secret).await?;
+        Ok(Row {
+            id,
+            kind: m.kind,
+            lane: m.lane.clone(),
+            seq: m.seq,
+            state: Tag {
+                state: m.state.name().to_owned(),
+            },
+            created_at: m.created_at,
+            next_attempt_at: m.next_attempt_at,
+            attempts: m.attempts,
+            coalesce_key: m.coalesce_key.clone(),
+            entity_key: m.entity_key.clone(),
+            sealed,
+        })
+    }
+
+    /// Seals many writes at once.
+    pub async fn seal_all(
+        vault: &Vault,
+        store: &str,
+        writes: &[Mutation],
+    ) -> Result<Vec<Row>, StoreError> {
+        try_join_all(writes.iter().map(|m| Row::seal(vault, store, m))).await
+    }
+
+    pub fn to_js(&self) -> Result<JsValue, StoreError> {
+        to_js(self)
+    }
+
+    pub fn from_js(value: JsValue) -> Result<Row, StoreError> {
+        from_js(value)
+    }
+
+    pub fn is(&self, state: &str) -> bool {
+        self.state.state == state
+    }
+
+    /// As [`Mutation::may_coalesce`], on the clear fields alone.
+    pub fn may_coalesce(&self, key: &str) -> bool {
+        self.is(MutationState::PENDING)
+            && self.attempts == 0
+            && self.coalesce_key.as_deref() == Some(key)
+    }
+
+    /// Claimed: on the wire, one more attempt.
+    pub fn claim(&mut self) {
+        self.state.state = MutationState::IN_FLIGHT.to_owned();
+        self.attempts += 1;
+    }
+
+    /// The write back, from a row sealed for `store`.
+    pub async fn open(&self, vault: &Vault, store: &str) -> Result<Mutation, StoreError> {
+        let secret: Secret = vault.open(store, &self.id, &self.sealed).await?;
+        let state = match self.state.state.as_str() {
+            MutationState::PENDING => MutationState::Pending,
+            MutationState::IN_FLIGHT => MutationState::InFlight,
+            other => secret
+                .decided
+                .ok_or_else(|| StoreError::Decode(format!("a {other} write without its detail")))?,
+        };
+        let id = self
+            .id
+            .parse()
+            .map_err(|_| StoreError::Decode(format!("not a write id: {}", self.id)))?;
+        Ok(Mutation {
+            id,
+            tenant: secret.tenant,
+            actor: secret.actor,
+            kind: self.kind,
+            lane: self.lane.clone(),
+            seq: self.seq,
+            request: secret.request,
+            created_at: self.created_at,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            coalesce_key: self.coalesce_key.clone(),
+            versioned: secret.versioned,
+            entity_key: self.entity_key.clone(),
+            state,
+        })
+    }
+
+    /// Opens many rows of one store at once.
+    pub async fn open_all(
+        rows: &[Row],
+        vault: &Vault,
+        store: &str,
+    ) -> Result<Vec<Mutation>, StoreError> {
+        try_join_all(rows.iter().map(|row| row.open(vault, store))).await
+    }
+}
+
+impl Queued for Row {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn is_pending(&self) -> bool {
+        self.is(MutationState::PENDING)
+    }
+    fn due_at(&self) -> Millis {
+        self.next_attempt_at
+    }
+}
+
+pub(super) fn rows(
     values: impl IntoIterator<Item = indexed_db_futures::Result<JsValue>>,
-) -> Result<Vec<Mutation>, StoreError> {
-    values
-        .into_iter()
-        .map(|v| from_js::<Mutation>(v?))
-        .collect()
+) -> Result<Vec<Row>, StoreError> {
+    values.into_iter().map(|v| Row::from_js(v?)).collect()
 }
 
 /// The first undecided entries (at most `per_lane`, and at most twice an even share of `total`)
@@ -82,7 +205,7 @@ pub(super) async fn lane_runs(
     total: usize,
     exclude: &HashSet<Lane>,
     known: Option<&BTreeSet<String>>,
-) -> Result<Vec<Vec<Mutation>>, StoreError> {
+) -> Result<Vec<Vec<Row>>, StoreError> {
     let all = match known {
         Some(known) => known.iter().cloned().collect(),
         None => all_lanes(store).await?,
@@ -111,34 +234,9 @@ pub(super) async fn lane_runs(
     }
     let mut runs = Vec::with_capacity(reads.len());
     for read in reads {
-        runs.push(mutations(read.await?)?);
+        runs.push(rows(read.await?)?);
     }
     Ok(runs)
-}
-
-/// Records deliveries in `tx`: the optimistic entity is reconciled, the entry leaves the
-/// outbox, and the newest receipts are kept (the rest only counted).
-pub(super) async fn record_done(
-    tx: &Transaction<'_>,
-    outbox: &ObjectStore<'_>,
-    done: &[Mutation],
-) -> Result<(), StoreError> {
-    if done.is_empty() {
-        return Ok(());
-    }
-    let entities = tx.object_store(ENTITIES)?;
-    let receipts = tx.object_store(RECEIPTS)?;
-    let only_counted = done.len().saturating_sub(super::receipt_log::RECEIPTS_KEPT);
-    for (i, m) in done.iter().enumerate() {
-        if let (Some(key), MutationState::Done { receipt }) = (&m.entity_key, &m.state) {
-            reconcile(&entities, key, receipt).await?;
-        }
-        outbox.delete(m.id.to_string()).primitive()?;
-        if i >= only_counted {
-            receipts.put(to_js(m)?).primitive()?;
-        }
-    }
-    super::receipt_log::count_pruned(&tx.object_store(META)?, only_counted).await
 }
 
 /// Every lane with undecided entries: distinct keys straight from the lane index.

@@ -1,5 +1,6 @@
 //! The outbox on IndexedDB. A write and its entity change commit in one transaction with
 //! `durability: "strict"`; replay reads lane heads through indexes, never the whole queue.
+//! Every write and entity is sealed by the [`Vault`] (see `outbox_rows` for the row).
 
 use std::{
     cell::{Cell, RefCell},
@@ -8,7 +9,7 @@ use std::{
 };
 
 use caresync_sync::{
-    store::assemble_ready, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation,
+    store::select_ready, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation,
     OutboxStore, Ready, Stats,
 };
 use indexed_db_futures::{
@@ -22,10 +23,12 @@ use wasm_bindgen::JsValue;
 
 use super::{
     idb::{
-        from_js, to_js, StoreError, BY_LANE, BY_LANE_SEQ, BY_STATE_CREATED, BY_STATE_DUE, ENTITIES,
-        META, OUTBOX, RECEIPTS,
+        StoreError, BY_LANE, BY_LANE_SEQ, BY_STATE_CREATED, BY_STATE_DUE, ENTITIES, META, OUTBOX,
+        RECEIPTS,
     },
-    outbox_rows::{lane_runs, mark_in_flight, mutations, prefix, record_done},
+    outbox_rows::{lane_runs, prefix, rows, Row},
+    receipt_log,
+    vault::Vault,
 };
 
 /// The local record a write creates or changes, stored under `key` in the entities store.
@@ -37,7 +40,7 @@ pub struct EntityChange {
 
 #[derive(Clone)]
 pub struct IdbOutbox {
-    db: Database,
+    vault: Vault,
     /// The highest sequence this tab has written; read from disk by its first commit.
     last_seq: Rc<Cell<Option<u64>>>,
     /// The lanes with undecided entries, as far as this tab knows: a claim then reads their
@@ -52,16 +55,20 @@ fn strict() -> TransactionOptions {
 }
 
 impl IdbOutbox {
-    pub fn new(db: Database) -> Self {
+    pub fn new(vault: Vault) -> Self {
         IdbOutbox {
-            db,
+            vault,
             last_seq: Rc::new(Cell::new(None)),
             lanes: Rc::new(RefCell::new(None)),
         }
     }
 
     pub fn database(&self) -> &Database {
-        &self.db
+        self.vault.database()
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// Another tab may have opened lanes: the next claim walks the lane index again.
@@ -84,10 +91,11 @@ impl IdbOutbox {
         if done.is_empty() && next.is_empty() {
             return Ok(Vec::new());
         }
+        let deliveries = receipt_log::prepare(&self.vault, done).await?;
         // Relaxed durability on purpose: a completion or claim lost to a power cut leaves the
         // write pending, and its replay is answered from the server's dedupe table.
         let tx = self
-            .db
+            .database()
             .transaction([OUTBOX, ENTITIES, RECEIPTS, META])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
@@ -97,17 +105,19 @@ impl IdbOutbox {
         for c in next {
             reads.push(outbox.get::<JsValue, _, _>(c.id.to_string()).primitive()?);
         }
-        record_done(&tx, &outbox, done).await?;
+        receipt_log::record(&tx, &outbox, &deliveries).await?;
         let mut claimed = Vec::new();
         for (candidate, read) in next.iter().zip(reads) {
             let Some(found) = read.await? else { continue };
-            // Only a write still pending is sent: one coalesced away meanwhile is not. The
-            // stored object is updated in place; a pending write's content changes only here,
-            // so the candidate the caller holds is current and need not be decoded again.
-            if !mark_in_flight(&found)? {
+            // Only a write still pending is sent: one coalesced away meanwhile is not. Only
+            // the clear state changes; a pending write's content changes only here, so the
+            // candidate the caller holds is current and need not be opened again.
+            let mut row = Row::from_js(found)?;
+            if !row.is(MutationState::PENDING) {
                 continue;
             }
-            outbox.put(found).primitive()?;
+            row.claim();
+            outbox.put(row.to_js()?).primitive()?;
             let mut m = candidate.clone();
             m.state = MutationState::InFlight;
             m.attempts += 1;
@@ -143,8 +153,14 @@ impl IdbOutbox {
         writes: Vec<NewMutation>,
         now: Millis,
     ) -> Result<usize, StoreError> {
+        // Sealed before the transaction; the sequence is clear and set inside it.
+        let unnumbered: Vec<Mutation> = writes
+            .into_iter()
+            .map(|new| Mutation::from_new(new, 0, now))
+            .collect();
+        let sealed = Row::seal_all(&self.vault, OUTBOX, &unnumbered).await?;
         let tx = self
-            .db
+            .database()
             .transaction([OUTBOX, META])
             .with_mode(TransactionMode::Readwrite)
             .with_options(strict())
@@ -152,14 +168,13 @@ impl IdbOutbox {
         let meta = tx.object_store(META)?;
         let stored = self.stored_seq(&meta).await?;
         let outbox = tx.object_store(OUTBOX)?;
-        let n = writes.len();
+        let n = sealed.len();
         let mut seq = stored;
-        for new in writes {
+        for mut row in sealed {
             seq = self.next_seq(stored, now);
-            self.note_lane(&new.lane);
-            outbox
-                .add(to_js(&Mutation::from_new(new, seq, now))?)
-                .primitive()?;
+            row.seq = seq;
+            self.note_lane(&row.lane);
+            outbox.add(row.to_js()?).primitive()?;
         }
         meta.put(JsValue::from_f64(seq as f64))
             .with_key("seq")
@@ -170,7 +185,7 @@ impl IdbOutbox {
 
     /// Undecided entries of one lane, in order.
     pub async fn lane(&self, lane: &str) -> Result<Vec<Mutation>, StoreError> {
-        let tx = self.db.transaction(OUTBOX).build()?;
+        let tx = self.database().transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
         let index = store.index(BY_LANE_SEQ)?;
         let found = index
@@ -178,22 +193,26 @@ impl IdbOutbox {
             .with_query::<JsValue, _>(prefix(lane))
             .primitive()?
             .await?;
-        mutations(found)
+        Row::open_all(&rows(found)?, &self.vault, OUTBOX).await
     }
 
     /// An entity by key (an optimistic message, a draft).
     pub async fn entity(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        let tx = self.db.transaction(ENTITIES).build()?;
+        let tx = self.database().transaction(ENTITIES).build()?;
         let found: Option<JsValue> = tx
             .object_store(ENTITIES)?
             .get(key.to_owned())
             .primitive()?
             .await?;
-        found.map(from_js).transpose()
+        match found {
+            Some(value) => Ok(Some(self.vault.open_value(ENTITIES, key, &value).await?)),
+            None => Ok(None),
+        }
     }
 
-    async fn by_state(&self, state: &str) -> Result<Vec<Mutation>, StoreError> {
-        let tx = self.db.transaction(OUTBOX).build()?;
+    /// The rows in one state, oldest first, unopened.
+    async fn rows_in(&self, state: &str) -> Result<Vec<Row>, StoreError> {
+        let tx = self.database().transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
         let index = store.index(BY_STATE_CREATED)?;
         let found = index
@@ -201,14 +220,18 @@ impl IdbOutbox {
             .with_query::<JsValue, _>(prefix(state))
             .primitive()?
             .await?;
-        mutations(found)
+        rows(found)
+    }
+
+    async fn by_state(&self, state: &str) -> Result<Vec<Mutation>, StoreError> {
+        Row::open_all(&self.rows_in(state).await?, &self.vault, OUTBOX).await
     }
 
     /// The first pending entry of an index ordered by (state, some time).
     async fn first_pending(
         store: &ObjectStore<'_>,
         index: &str,
-    ) -> Result<Option<Mutation>, StoreError> {
+    ) -> Result<Option<Row>, StoreError> {
         let found = store
             .index(index)?
             .get_all::<JsValue>()
@@ -216,7 +239,7 @@ impl IdbOutbox {
             .with_limit(1)
             .primitive()?
             .await?;
-        Ok(mutations(found)?.into_iter().next())
+        Ok(rows(found)?.into_iter().next())
     }
 }
 
@@ -230,8 +253,19 @@ impl OutboxStore for IdbOutbox {
         change: Option<EntityChange>,
         now: Millis,
     ) -> Result<Mutation, StoreError> {
+        let mut mutation = Mutation::from_new(new, 0, now);
+        mutation.entity_key = change.as_ref().map(|c| c.key.clone());
+        // Both sealed before the transaction, at once; the sequence is clear and set inside.
+        let entity = async {
+            match &change {
+                Some(c) => Ok(Some(self.vault.seal(ENTITIES, &c.key, &c.value).await?)),
+                None => Ok::<_, StoreError>(None),
+            }
+        };
+        let (mut row, entity) =
+            futures::future::try_join(Row::seal(&self.vault, OUTBOX, &mutation), entity).await?;
         let tx = self
-            .db
+            .database()
             .transaction([OUTBOX, ENTITIES, META])
             .with_mode(TransactionMode::Readwrite)
             .with_options(strict())
@@ -242,15 +276,13 @@ impl OutboxStore for IdbOutbox {
         meta.put(JsValue::from_f64(seq as f64))
             .with_key("seq")
             .primitive()?;
-        let mut mutation = Mutation::from_new(new, seq, now);
-        mutation.entity_key = change.as_ref().map(|c| c.key.clone());
+        mutation.seq = seq;
+        row.seq = seq;
         self.note_lane(&mutation.lane);
-        tx.object_store(OUTBOX)?
-            .add(to_js(&mutation)?)
-            .primitive()?;
-        if let Some(change) = change {
+        tx.object_store(OUTBOX)?.add(row.to_js()?).primitive()?;
+        if let (Some(change), Some(sealed)) = (change, entity) {
             tx.object_store(ENTITIES)?
-                .put(to_js(&change.value)?)
+                .put(JsValue::from(sealed))
                 .with_key(change.key)
                 .primitive()?;
         }
@@ -260,7 +292,7 @@ impl OutboxStore for IdbOutbox {
 
     async fn take_unsent(&self, lane: &Lane, key: &str) -> Result<Option<Mutation>, StoreError> {
         let tx = self
-            .db
+            .database()
             .transaction([OUTBOX, ENTITIES])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
@@ -271,20 +303,20 @@ impl OutboxStore for IdbOutbox {
             .with_query::<JsValue, _>(prefix(lane.as_str()))
             .primitive()?
             .await?;
-        let unsent = mutations(found)?.into_iter().find(|m| m.may_coalesce(key));
-        let Some(m) = unsent else { return Ok(None) };
-        outbox.delete(m.id.to_string()).primitive()?;
-        if let Some(entity) = &m.entity_key {
+        let unsent = rows(found)?.into_iter().find(|row| row.may_coalesce(key));
+        let Some(row) = unsent else { return Ok(None) };
+        outbox.delete(row.id.clone()).primitive()?;
+        if let Some(entity) = &row.entity_key {
             tx.object_store(ENTITIES)?
                 .delete(entity.clone())
                 .primitive()?;
         }
         tx.commit().await?;
-        Ok(Some(m))
+        Ok(Some(row.open(&self.vault, OUTBOX).await?))
     }
 
     async fn get(&self, id: ClientMutationId) -> Result<Option<Mutation>, StoreError> {
-        let tx = self.db.transaction([OUTBOX, RECEIPTS]).build()?;
+        let tx = self.database().transaction([OUTBOX, RECEIPTS]).build()?;
         for store in [OUTBOX, RECEIPTS] {
             let found: Option<JsValue> = tx
                 .object_store(store)?
@@ -292,7 +324,7 @@ impl OutboxStore for IdbOutbox {
                 .primitive()?
                 .await?;
             if let Some(v) = found {
-                return Ok(Some(from_js(v)?));
+                return Ok(Some(Row::from_js(v)?.open(&self.vault, store).await?));
             }
         }
         Ok(None)
@@ -302,15 +334,16 @@ impl OutboxStore for IdbOutbox {
         if updated.is_empty() {
             return Ok(());
         }
+        let sealed = Row::seal_all(&self.vault, OUTBOX, updated).await?;
         // State changes need not survive a power cut: a lost one is still pending, which is safe.
         let tx = self
-            .db
+            .database()
             .transaction(OUTBOX)
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let outbox = tx.object_store(OUTBOX)?;
-        for m in updated {
-            outbox.put(to_js(m)?).primitive()?;
+        for row in sealed {
+            outbox.put(row.to_js()?).primitive()?;
         }
         tx.commit().await?;
         Ok(())
@@ -326,7 +359,7 @@ impl OutboxStore for IdbOutbox {
 
     async fn remove(&self, id: ClientMutationId) -> Result<(), StoreError> {
         let tx = self
-            .db
+            .database()
             .transaction([OUTBOX, ENTITIES])
             .with_mode(TransactionMode::Readwrite)
             .with_options(strict())
@@ -334,9 +367,9 @@ impl OutboxStore for IdbOutbox {
         let outbox = tx.object_store(OUTBOX)?;
         let old: Option<JsValue> = outbox.get(id.to_string()).primitive()?.await?;
         if let Some(key) = old
-            .map(from_js::<Mutation>)
+            .map(Row::from_js)
             .transpose()?
-            .and_then(|m| m.entity_key)
+            .and_then(|row| row.entity_key)
         {
             tx.object_store(ENTITIES)?.delete(key).primitive()?;
         }
@@ -352,10 +385,12 @@ impl OutboxStore for IdbOutbox {
         total: usize,
         exclude: &HashSet<Lane>,
     ) -> Result<Ready, StoreError> {
-        let tx = self.db.transaction(OUTBOX).build()?;
+        let tx = self.database().transaction(OUTBOX).build()?;
         let store = tx.object_store(OUTBOX)?;
         let runs = lane_runs(&store, per_lane, total, exclude, None).await?;
-        Ok(assemble_ready(runs, now, total))
+        let (ready, next_due) = select_ready(runs, now, total);
+        let writes = Row::open_all(&ready, &self.vault, OUTBOX).await?;
+        Ok(Ready { writes, next_due })
     }
 
     async fn claim_ready(
@@ -377,16 +412,20 @@ impl OutboxStore for IdbOutbox {
     }
 
     async fn reset_in_flight(&self) -> Result<usize, StoreError> {
-        let stuck = self.by_state(MutationState::IN_FLIGHT).await?;
-        let reset: Vec<Mutation> = stuck
-            .into_iter()
-            .map(|mut m| {
-                m.state = MutationState::Pending;
-                m
-            })
-            .collect();
-        self.put(&reset).await?;
-        Ok(reset.len())
+        // In flight carries no sealed detail: the clear state alone goes back to pending.
+        let stuck = self.rows_in(MutationState::IN_FLIGHT).await?;
+        let tx = self
+            .database()
+            .transaction(OUTBOX)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let outbox = tx.object_store(OUTBOX)?;
+        for mut row in stuck.iter().cloned() {
+            row.state.state = MutationState::PENDING.to_owned();
+            outbox.put(row.to_js()?).primitive()?;
+        }
+        tx.commit().await?;
+        Ok(stuck.len())
     }
 
     async fn blocked(&self) -> Result<Vec<Mutation>, StoreError> {
@@ -397,7 +436,7 @@ impl OutboxStore for IdbOutbox {
     }
 
     async fn stats(&self) -> Result<Stats, StoreError> {
-        let tx = self.db.transaction([OUTBOX, RECEIPTS]).build()?;
+        let tx = self.database().transaction([OUTBOX, RECEIPTS]).build()?;
         let outbox = tx.object_store(OUTBOX)?;
         let by_state = outbox.index(BY_STATE_CREATED)?;
         let mut counts = [0usize; 4];
@@ -424,9 +463,12 @@ impl OutboxStore for IdbOutbox {
             .with_query::<JsValue, _>(receipts)
             .primitive()?
             .await?;
-        let housekeeping = mutations(found)?
+        let housekeeping = rows(found)?
             .iter()
-            .filter(|m| m.kind.is_housekeeping() && m.state.is_waiting())
+            .filter(|row| {
+                row.kind.is_housekeeping()
+                    && (row.is(MutationState::PENDING) || row.is(MutationState::IN_FLIGHT))
+            })
             .count();
         let done = kept + self.receipts_pruned().await? as usize;
         Ok(Stats {

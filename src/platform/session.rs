@@ -1,9 +1,9 @@
-//! Signing in and out, signing in again after a refused session, and coming back after a
-//! reload, online or not.
+//! Signing in and out, and signing in again after a refused session.
 //!
-//! The access token lives only in memory. The refresh token is kept in the user's own
-//! database (never in Cache Storage or a URL), and localStorage holds only which tenant
-//! and user last signed in on this device, so a reload offline reopens their data.
+//! The access token lives only in memory. The refresh token and the username are sealed in
+//! the user's own database (never in Cache Storage or a URL); localStorage holds only which
+//! tenant and user last signed in on this device (opaque ids) and this device's random id.
+//! Coming back after a reload is in `locked`.
 
 use caresync_contract::{auth::TokenResponse, paths};
 use caresync_sync::Config;
@@ -13,15 +13,19 @@ use serde::{Deserialize, Serialize};
 use super::{
     cache::Cache,
     idb::{self, StoreError},
+    keyring::{Keyring, KeyringError},
+    migrate,
     outbox_store::IdbOutbox,
     runtime::{Scope, SyncRuntime},
     storage,
     transport::{FetchTransport, Tokens},
+    vault::Vault,
 };
 
-const HINT: &str = "caresync.session";
-const REFRESH_TOKEN: &str = "refreshToken";
-const USERNAME: &str = "username";
+pub(super) const HINT: &str = "caresync.session";
+const DEVICE_ID: &str = "caresync.device";
+pub(super) const REFRESH_TOKEN: &str = "refreshToken";
+pub(super) const USERNAME: &str = "username";
 /// A lost answer to a sign-in is retried once after this long: signing in has no effect
 /// on the server that a second try could double.
 const LOGIN_RETRY_MS: u32 = 1_500;
@@ -32,6 +36,12 @@ const LOGIN_RETRY_MS: u32 = 1_500;
 pub struct UserInfo {
     pub tenant_id: String,
     pub user_id: String,
+}
+
+impl UserInfo {
+    pub(super) fn database(&self) -> String {
+        idb::database_name(&self.tenant_id, &self.user_id)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +58,8 @@ pub enum SignInError {
     OtherUser,
     #[error("This device could not open its local storage: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Keyring(#[from] KeyringError),
 }
 
 pub struct SignedIn {
@@ -56,26 +68,26 @@ pub struct SignedIn {
     pub username: Option<String>,
     pub runtime: std::rc::Rc<SyncRuntime>,
     pub cache: Cache,
-    db: Database,
+    vault: Vault,
 }
 
 impl SignedIn {
-    /// A fresh sign-in: opens the user's database and keeps the new refresh token in it.
-    async fn open(user: UserInfo, username: &str, tokens: Tokens) -> Result<Self, StoreError> {
-        let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id)).await?;
-        idb::put_meta(&db, REFRESH_TOKEN, &tokens.refresh).await?;
-        idb::put_meta(&db, USERNAME, &username).await?;
-        Ok(Self::with_database(
-            db,
-            user,
-            Some(username.to_owned()),
-            Some(tokens),
-        ))
+    /// An unlocked database after a reload: the session comes back from its sealed refresh
+    /// token (the first request refreshes first), or asks to sign in again if it has none.
+    pub(super) async fn resume(vault: Vault, user: UserInfo) -> Result<Self, StoreError> {
+        let refresh: Option<String> = vault.get_meta(REFRESH_TOKEN).await?;
+        let username: Option<String> = vault.get_meta(USERNAME).await?;
+        let tokens = refresh.map(|refresh| Tokens {
+            access: String::new(),
+            refresh,
+            expires_in_ms: 0,
+        });
+        Ok(Self::with_vault(vault, user, username, tokens))
     }
 
-    /// Wires the runtime over an open database.
-    fn with_database(
-        db: Database,
+    /// Wires the runtime over an unlocked database.
+    fn with_vault(
+        vault: Vault,
         user: UserInfo,
         username: Option<String>,
         tokens: Option<Tokens>,
@@ -83,22 +95,19 @@ impl SignedIn {
         let transport = FetchTransport::new("", tokens);
         {
             let mut hooks = transport.hooks();
-            let keep = db.clone();
+            let keep = vault.clone();
             hooks.refreshed = Some(Box::new(move |t: &Tokens| {
                 keep_refresh_token(&keep, Some(t.refresh.clone()))
             }));
             // A refused token is dead: a reload must not present it again.
-            let keep = db.clone();
+            let keep = vault.clone();
             hooks.refused = Some(Box::new(move || keep_refresh_token(&keep, None)));
-            let keep = db.clone();
+            let keep = vault.clone();
             hooks.latest_refresh = Some(Box::new(move || {
-                let db = keep.clone();
-                Box::pin(async move {
-                    idb::get_meta::<String>(&db, REFRESH_TOKEN)
-                        .await
-                        .ok()
-                        .flatten()
-                })
+                let vault = keep.clone();
+                Box::pin(
+                    async move { vault.get_meta::<String>(REFRESH_TOKEN).await.ok().flatten() },
+                )
             }));
         }
         let scope = Scope {
@@ -106,7 +115,7 @@ impl SignedIn {
             user: user.user_id.clone(),
         };
         let runtime = SyncRuntime::new(
-            IdbOutbox::new(db.clone()),
+            IdbOutbox::new(vault.clone()),
             transport,
             scope,
             Config::default(),
@@ -115,30 +124,37 @@ impl SignedIn {
             user,
             username,
             runtime,
-            cache: Cache::new(db.clone()),
-            db,
+            cache: Cache::new(vault.clone()),
+            vault,
         }
     }
 
+    fn db(&self) -> &Database {
+        self.vault.database()
+    }
+
     /// After the server refused the session: the same user signs in again, on the same local
-    /// database, and replay resumes with everything that waited.
+    /// database, and replay resumes with everything that waited. A password changed since
+    /// re-wraps the data key, so the next offline unlock takes the new one.
     pub async fn sign_in_again(&self, username: &str, password: &str) -> Result<(), SignInError> {
         let fresh = login(&self.user.tenant_id, username, password).await?;
         if fresh.user_id != self.user.user_id || fresh.tenant_id != self.user.tenant_id {
             return Err(SignInError::OtherUser);
         }
         let tokens = Tokens::from(&fresh);
-        idb::put_meta(&self.db, REFRESH_TOKEN, &tokens.refresh).await?;
-        idb::put_meta(&self.db, USERNAME, &username).await?;
+        self.vault.put_meta(REFRESH_TOKEN, &tokens.refresh).await?;
+        self.vault.put_meta(USERNAME, username).await?;
+        self.vault.keyring().rewrap(self.db(), password).await?;
         self.runtime.transport().signed_in(tokens);
         self.runtime.session_restored();
         Ok(())
     }
 
-    /// Forgets the session on this device; the user's cached data stays for their next visit.
-    /// Online, the server forgets it too, so the refresh token is worth nothing afterwards.
+    /// Forgets the session on this device; the user's sealed data stays for their next visit
+    /// and opens again only with their password. Online, the server forgets the session too,
+    /// so the refresh token is worth nothing afterwards.
     pub async fn sign_out(&self) {
-        if let Ok(Some(refresh)) = idb::get_meta::<String>(&self.db, REFRESH_TOKEN).await {
+        if let Ok(Some(refresh)) = self.vault.get_meta::<String>(REFRESH_TOKEN).await {
             let body = serde_json::json!({ "refreshToken": refresh });
             let ended = match gloo_net::http::Request::post(paths::LOGOUT).json(&body) {
                 Ok(request) => request.send().await.is_ok(),
@@ -150,25 +166,33 @@ impl SignedIn {
                 );
             }
         }
-        if let Err(err) = idb::put_meta(&self.db, REFRESH_TOKEN, &serde_json::Value::Null).await {
+        if let Err(err) = self.vault.delete_meta(REFRESH_TOKEN).await {
             leptos::logging::warn!("could not clear the session: {err}");
         }
         self.runtime.transport().forget();
-        if let Some(storage) = local_storage() {
-            if storage.remove_item(HINT).is_err() {
-                leptos::logging::warn!("could not forget who signed in last");
-            }
-        }
-        self.db.clone().close();
+        forget_device(self.db()).await;
+        self.db().clone().close();
     }
 }
 
-fn keep_refresh_token(db: &Database, token: Option<String>) {
-    let db = db.clone();
+/// What every sign-out does to this device: the device wrap and who signed in last go.
+pub(super) async fn forget_device(db: &Database) {
+    if let Err(err) = Keyring::forget_device(db).await {
+        leptos::logging::warn!("could not remove this device's key: {err}");
+    }
+    if let Some(storage) = local_storage() {
+        if storage.remove_item(HINT).is_err() {
+            leptos::logging::warn!("could not forget who signed in last");
+        }
+    }
+}
+
+fn keep_refresh_token(vault: &Vault, token: Option<String>) {
+    let vault = vault.clone();
     leptos::task::spawn_local(async move {
         let kept = match token {
-            Some(t) => idb::put_meta(&db, REFRESH_TOKEN, &t).await,
-            None => idb::put_meta(&db, REFRESH_TOKEN, &serde_json::Value::Null).await,
+            Some(t) => vault.put_meta(REFRESH_TOKEN, &t).await,
+            None => vault.delete_meta(REFRESH_TOKEN).await,
         };
         if let Err(err) = kept {
             leptos::logging::warn!("could not keep the session: {err}");
@@ -176,14 +200,28 @@ fn keep_refresh_token(db: &Database, token: Option<String>) {
     });
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
+pub(super) fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
+}
+
+/// This browser profile's random id, for the server's device key share (not a secret).
+fn device_id() -> Option<String> {
+    let storage = local_storage()?;
+    if let Ok(Some(id)) = storage.get_item(DEVICE_ID) {
+        return Some(id);
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    storage.set_item(DEVICE_ID, &id).ok()?;
+    Some(id)
 }
 
 /// `POST /auth/login`, tried twice if the first answer is lost on the way.
 async fn login(tenant: &str, username: &str, password: &str) -> Result<TokenResponse, SignInError> {
-    let body =
+    let mut body =
         serde_json::json!({ "tenantId": tenant, "username": username, "password": password });
+    if let Some(device) = device_id() {
+        body["deviceId"] = device.into();
+    }
     let mut tries = 0;
     let response = loop {
         tries += 1;
@@ -204,44 +242,45 @@ async fn login(tenant: &str, username: &str, password: &str) -> Result<TokenResp
     }
 }
 
+/// Signs in online and opens the user's data: the password (or, after a password change
+/// elsewhere, this device's key share) unwraps the data key; a database from before
+/// encryption is sealed in place first. `keep` adds the device wrap ("Keep me signed in").
 pub async fn sign_in(
     tenant: &str,
     username: &str,
     password: &str,
+    keep: bool,
 ) -> Result<SignedIn, SignInError> {
     let tokens = login(tenant, username, password).await?;
     let user = UserInfo {
         tenant_id: tokens.tenant_id.clone(),
         user_id: tokens.user_id.clone(),
     };
+    let db = idb::open(&user.database()).await?;
+    let sealed = Keyring::exists(&db).await?;
+    let keyring = Keyring::sign_in(&db, password, tokens.device_key_share.as_deref()).await?;
+    let vault = Vault::new(db.clone(), keyring);
+    if !sealed {
+        migrate::seal_in_place(&vault).await?;
+    }
+    if keep {
+        vault.keyring().keep_on_device(&db).await?;
+    } else {
+        Keyring::forget_device(&db).await?;
+    }
+    vault.put_meta(REFRESH_TOKEN, &tokens.refresh_token).await?;
+    vault.put_meta(USERNAME, username).await?;
     if let (Some(storage), Ok(hint)) = (local_storage(), serde_json::to_string(&user)) {
         if storage.set_item(HINT, &hint).is_err() {
             leptos::logging::warn!("could not remember who signed in: a reload will ask again");
         }
     }
-    let signed_in = SignedIn::open(user, username, Tokens::from(&tokens)).await?;
-    storage::protect(&signed_in.db).await;
+    let signed_in = SignedIn::with_vault(
+        vault,
+        user,
+        Some(username.to_owned()),
+        Some(Tokens::from(&tokens)),
+    );
+    storage::protect(&db).await;
     Ok(signed_in)
-}
-
-/// The user who last signed in here, with their data, without asking the network. A session
-/// the server refused comes back too: the app asks that user to sign in again.
-pub async fn restore() -> Option<SignedIn> {
-    let hint = local_storage()?.get_item(HINT).ok()??;
-    let user: UserInfo = serde_json::from_str(&hint).ok()?;
-    let db = idb::open(&idb::database_name(&user.tenant_id, &user.user_id))
-        .await
-        .ok()?;
-    let refresh = idb::get_meta::<String>(&db, REFRESH_TOKEN)
-        .await
-        .ok()
-        .flatten();
-    let username = idb::get_meta::<String>(&db, USERNAME).await.ok().flatten();
-    // No access token yet: the first request refreshes first.
-    let tokens = refresh.map(|refresh| Tokens {
-        access: String::new(),
-        refresh,
-        expires_in_ms: 0,
-    });
-    Some(SignedIn::with_database(db, user, username, tokens))
 }

@@ -7,11 +7,19 @@ export const FOLLOW_UP = 'Follow-up after your visit';
 /** The reference server itself, not through the chaos proxy: what it holds is the truth. */
 export const SERVER = process.env.SERVER_URL ?? process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
-export async function signIn(page: Page, tenant = 'north-clinic', username = 'patient1', base = '') {
+/**
+ * Signs in. `keep` ticks "Keep me signed in on this device", so a reload reopens the data
+ * without the password: the sync suites reload a lot and are not about unlocking (the
+ * encryption suite signs in without it).
+ */
+export async function signIn(page: Page, tenant = 'north-clinic', username = 'patient1', base = '', keep = true) {
   await page.goto(`${base}/`);
   await page.getByLabel('Tenant').fill(tenant);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill('demo');
+  const box = page.getByRole('checkbox', { name: 'Keep me signed in on this device' });
+  await expect(box).not.toBeChecked();
+  if (keep) await box.check();
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Messages' })).toBeVisible();
 }

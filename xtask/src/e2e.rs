@@ -26,6 +26,11 @@ const READY_PREFIX: &str = "chaos proxy listening on ";
 const SHORT_TTL_SECS: &str = "5";
 
 pub fn run_tier(root: &Path) -> Result<(), TaskError> {
+    run_tier_with(root, &[])
+}
+
+/// The tier with extra Playwright arguments (`cargo xtask e2e <file or -g pattern>`).
+pub fn run_tier_with(root: &Path, playwright_args: &[String]) -> Result<(), TaskError> {
     let server = serve::build_server(root)?;
     step("tier 3/3: end-to-end tests (Playwright, Debian Chromium, chaos proxy, reference server)");
     let work = serve::target_dir(root).join("e2e");
@@ -43,6 +48,7 @@ pub fn run_tier(root: &Path) -> Result<(), TaskError> {
     let (_short_proxy, short_proxy_url) = start_proxy(root, &short_addr)?;
     run(in_root(root, "npx")
         .args(["playwright", "test"])
+        .args(playwright_args)
         .env("BASE_URL", &proxy_url)
         .env("SERVER_URL", format!("http://{addr}"))
         .env("SHORT_TTL_URL", &short_proxy_url)

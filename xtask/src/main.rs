@@ -25,6 +25,7 @@ const USAGE: &str = "usage:
   cargo xtask serve   install what is missing, build the PWA (release), serve it with the API
                       on http://127.0.0.1:8080 (CARESYNC_ADDR, CARESYNC_DATA override)
   cargo xtask test    install what is missing, then run every test tier
+  cargo xtask e2e     build the PWA and run only the end-to-end tier (extra args go to Playwright)
   cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium";
 
 fn main() -> ExitCode {
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Some("serve") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
         Some("bench") => bench::run(&root),
+        Some("e2e") => serve::build_pwa(&root).and_then(|()| e2e::run_tier_with(&root, &args[1..])),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

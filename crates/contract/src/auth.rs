@@ -9,7 +9,14 @@ pub struct LoginRequest {
     pub tenant_id: String,
     pub username: String,
     pub password: String,
+    /// This device's id (random, kept by the browser profile). With it, the answer carries
+    /// the device's key share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
+
+/// The longest device id the server accepts (a UUID is 36).
+pub const DEVICE_ID_MAX: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -30,6 +37,11 @@ pub struct TokenResponse {
     pub tenant_id: String,
     pub display_name: String,
     pub role: Role,
+    /// For a sign-in with a `deviceId`: 32 random bytes (hex) the server made for this user
+    /// on this device and keeps. The app wraps its local data key under them too, so a
+    /// password changed on another device does not strand what this device holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key_share: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

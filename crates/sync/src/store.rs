@@ -18,33 +18,60 @@ pub struct Ready {
     pub next_due: Option<Millis>,
 }
 
+/// What the ready rule reads of a queued entry: a store may decide on these alone (the
+/// IndexedDB store does, before it decrypts the writes it claims).
+pub trait Queued {
+    fn seq(&self) -> u64;
+    fn is_pending(&self) -> bool;
+    fn due_at(&self) -> Millis;
+}
+
+impl Queued for Mutation {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn is_pending(&self) -> bool {
+        self.state == MutationState::Pending
+    }
+    fn due_at(&self) -> Millis {
+        self.next_attempt_at
+    }
+}
+
 /// The rule every store applies to lane runs (each the first undecided entries of one lane,
 /// in order): a lane is ready when its head is pending and due; its pending run follows the
-/// head; lanes whose head is oldest go first; at most `total` in all.
-pub fn assemble_ready(runs: Vec<Vec<Mutation>>, now: Millis, total: usize) -> Ready {
+/// head; lanes whose head is oldest go first; at most `total` in all. Returns the entries
+/// that may go now and when the next head not yet due becomes due.
+pub fn select_ready<Q: Queued>(
+    runs: Vec<Vec<Q>>,
+    now: Millis,
+    total: usize,
+) -> (Vec<Q>, Option<Millis>) {
     let next_due = runs
         .iter()
         .filter_map(|run| run.first())
-        .filter(|head| head.state == MutationState::Pending && head.next_attempt_at > now)
-        .map(|head| head.next_attempt_at)
+        .filter(|head| head.is_pending() && head.due_at() > now)
+        .map(Queued::due_at)
         .min();
-    let mut runs: Vec<Vec<Mutation>> = runs
+    let mut runs: Vec<Vec<Q>> = runs
         .into_iter()
         .filter(|run| {
-            run.first().is_some_and(|head| {
-                head.state == MutationState::Pending && head.next_attempt_at <= now
-            })
+            run.first()
+                .is_some_and(|head| head.is_pending() && head.due_at() <= now)
         })
         .collect();
-    runs.sort_by_key(|run| run.first().map_or(u64::MAX, |m| m.seq));
+    runs.sort_by_key(|run| run.first().map_or(u64::MAX, Queued::seq));
     let writes = runs
         .into_iter()
-        .flat_map(|run| {
-            run.into_iter()
-                .take_while(|m| m.state == MutationState::Pending)
-        })
+        .flat_map(|run| run.into_iter().take_while(Queued::is_pending))
         .take(total)
         .collect();
+    (writes, next_due)
+}
+
+/// [`select_ready`] over whole writes.
+pub fn assemble_ready(runs: Vec<Vec<Mutation>>, now: Millis, total: usize) -> Ready {
+    let (writes, next_due) = select_ready(runs, now, total);
     Ready { writes, next_due }
 }
 

@@ -275,6 +275,7 @@ fn respond(
         tenant_id: holder.caller.tenant,
         display_name: holder.display_name,
         role: holder.caller.role,
+        device_key_share: None,
     })
 }
 

@@ -29,6 +29,8 @@ fn SignIn() -> impl IntoView {
     let tenant = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    // Off by default: a reload then asks for the password before anything is shown.
+    let keep = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
@@ -38,13 +40,14 @@ fn SignIn() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        let (t, u, p) = (
+        let (t, u, p, k) = (
             tenant.get_untracked(),
             username.get_untracked(),
             password.get_untracked(),
+            keep.get_untracked(),
         );
         leptos::task::spawn_local(async move {
-            match session::sign_in(t.trim(), u.trim(), &p).await {
+            match session::sign_in(t.trim(), u.trim(), &p, k).await {
                 Ok(signed_in) => host.begin(signed_in),
                 Err(err) => error.set(Some(err.to_string())),
             }
@@ -60,6 +63,11 @@ fn SignIn() -> impl IntoView {
                 <input id="tenant" name="tenant" autocomplete="organization" required
                     prop:value=tenant on:input=move |ev| tenant.set(event_target_value(&ev)) />
                 <CredentialFields prefix="" username=username password=password />
+                <label class="check">
+                    <input type="checkbox" name="keep" prop:checked=keep
+                        on:change=move |ev| keep.set(event_target_checked(&ev)) />
+                    "Keep me signed in on this device"
+                </label>
                 <SignInButton error=error busy=busy />
             </form>
         </section>

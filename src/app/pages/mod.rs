@@ -5,9 +5,11 @@ mod not_found;
 mod sync_page;
 mod thread;
 mod threads;
+mod unlock;
 
 pub use home::Home;
 pub use not_found::NotFound;
 pub use sync_page::SyncPage;
 pub use thread::Thread;
 pub use threads::Threads;
+pub use unlock::Unlock;

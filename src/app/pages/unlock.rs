@@ -1,0 +1,64 @@
+//! The Unlock screen: this device holds the last user's data, sealed, and their password
+//! opens it, with no network. "Sign out" leaves it sealed for their next sign-in.
+
+use leptos::{ev::SubmitEvent, prelude::*};
+
+use crate::app::use_host;
+
+#[component]
+pub fn Unlock() -> impl IntoView {
+    let host = use_host();
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(locked) = host.locked.get_untracked() else {
+            return;
+        };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let typed = password.get_untracked();
+        leptos::task::spawn_local(async move {
+            match locked.unlock(&typed).await {
+                Ok(signed_in) => host.begin(signed_in),
+                Err(err) => {
+                    password.set(String::new());
+                    error.set(Some(err.to_string()));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let sign_out = move |_| {
+        if let Some(locked) = host.locked.get_untracked() {
+            host.locked.set(None);
+            leptos::task::spawn_local(async move { locked.sign_out().await });
+        }
+    };
+    view! {
+        <section class="page unlock" aria-labelledby="unlock-title">
+            <h1 id="unlock-title">"Unlock"</h1>
+            <p>"Your messages on this device are locked. Enter your password to open them; this works with no network."</p>
+            <form on:submit=submit>
+                <label for="unlock-password">"Password"</label>
+                <input id="unlock-password" name="password" type="password"
+                    autocomplete="current-password" required
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
+                <Show when=move || error.with(Option::is_some)>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <p class="status" aria-live="polite">
+                    {move || busy.get().then_some("Unlocking…")}
+                </p>
+                <div class="actions">
+                    <button type="submit" prop:disabled=busy>"Unlock"</button>
+                    <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,98 @@
+//! Coming back after a reload, online or not: the last user's database is opened, and its
+//! data key is unwrapped by this device's own key ("Keep me signed in") or, failing that,
+//! by the password typed on the Unlock screen. Nothing here needs the network.
+
+use indexed_db_futures::database::Database;
+
+use super::{
+    idb::{self, StoreError},
+    keyring::{Keyring, KeyringError},
+    migrate,
+    session::{forget_device, local_storage, SignedIn, UserInfo, HINT},
+    vault::Vault,
+};
+
+/// A database on this device whose key is not in memory: the Unlock screen's subject.
+pub struct Locked {
+    pub user: UserInfo,
+    db: Database,
+    /// False for a database written before encryption: the first unlock seals it in place.
+    sealed: bool,
+}
+
+/// What a reload finds.
+pub enum Restored {
+    SignedIn(SignedIn),
+    Locked(Locked),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    #[error("Wrong password")]
+    WrongPassword,
+    #[error("This device could not open its local storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Keyring(KeyringError),
+}
+
+impl From<KeyringError> for UnlockError {
+    fn from(err: KeyringError) -> Self {
+        match err {
+            KeyringError::WrongPassword => UnlockError::WrongPassword,
+            KeyringError::Store(err) => UnlockError::Store(err),
+            other => UnlockError::Keyring(other),
+        }
+    }
+}
+
+impl Locked {
+    /// The password unwraps the data key, offline. A database from before encryption cannot
+    /// check a password offline: the one typed becomes its password, and the first online
+    /// sign-in adds the device share.
+    pub async fn unlock(&self, password: &str) -> Result<SignedIn, UnlockError> {
+        let keyring = if self.sealed {
+            Keyring::unlock(&self.db, password).await?
+        } else {
+            Keyring::create(&self.db, password).await?
+        };
+        let vault = Vault::new(self.db.clone(), keyring);
+        if !self.sealed {
+            migrate::seal_in_place(&vault).await?;
+        }
+        Ok(SignedIn::resume(vault, self.user.clone()).await?)
+    }
+
+    /// "Sign out" on the Unlock screen: nothing is opened and nothing is deleted but the
+    /// device wrap; the next sign-in on this device asks for the password again.
+    pub async fn sign_out(&self) {
+        forget_device(&self.db).await;
+        self.db.clone().close();
+    }
+}
+
+/// The user who last signed in here, with no network: signed in again at once if they chose
+/// to stay signed in on this device, otherwise locked until they type their password.
+pub async fn restore() -> Option<Restored> {
+    let hint = local_storage()?.get_item(HINT).ok()??;
+    let user: UserInfo = serde_json::from_str(&hint).ok()?;
+    let db = idb::open(&user.database()).await.ok()?;
+    let sealed = Keyring::exists(&db).await.ok()?;
+    if !sealed && !migrate::holds_plaintext(&db).await.ok()? {
+        return None;
+    }
+    if sealed {
+        match Keyring::unlock_on_device(&db).await {
+            Ok(Some(keyring)) => {
+                let vault = Vault::new(db.clone(), keyring);
+                match SignedIn::resume(vault, user.clone()).await {
+                    Ok(signed_in) => return Some(Restored::SignedIn(signed_in)),
+                    Err(err) => leptos::logging::warn!("could not reopen the session: {err}"),
+                }
+            }
+            Ok(None) => {}
+            Err(err) => leptos::logging::warn!("this device's key did not open its data: {err}"),
+        }
+    }
+    Some(Restored::Locked(Locked { user, db, sealed }))
+}

@@ -1,0 +1,139 @@
+//! The encrypted record layer: every value that may hold PHI passes through a [`Vault`] on
+//! its way into IndexedDB and back. A value is JSON sealed with AES-256-GCM (WebCrypto)
+//! under the database's data key, bound to its place (database, store, record key), and
+//! stored as a `Uint8Array`. Keys and indexes stay in the clear and hold only opaque ids,
+//! lanes, states and times.
+//!
+//! WebCrypto is asynchronous and an IndexedDB transaction commits as soon as it waits on
+//! anything else, so stores seal before they open a transaction and open after it ends.
+
+use std::rc::Rc;
+
+use futures::future::try_join_all;
+use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode};
+use js_sys::Uint8Array;
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::{JsCast as _, JsValue};
+
+use super::{
+    idb::{self, StoreError, META},
+    keyring::Keyring,
+};
+
+/// One open database and its unlocked data key. Cloning shares both; dropping the last
+/// clone forgets the key.
+#[derive(Clone)]
+pub struct Vault {
+    db: Database,
+    keyring: Rc<Keyring>,
+}
+
+impl Vault {
+    pub fn new(db: Database, keyring: Keyring) -> Self {
+        Vault {
+            db,
+            keyring: Rc::new(keyring),
+        }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// `value` as JSON, sealed for record `key` of `store`.
+    pub async fn seal<T: Serialize + ?Sized>(
+        &self,
+        store: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<Uint8Array, StoreError> {
+        let plain = serde_json::to_vec(value).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let sealed = self
+            .keyring
+            .seal(store, key, &plain)
+            .await
+            .map_err(StoreError::Sealed)?;
+        Ok(Uint8Array::from(sealed.as_slice()))
+    }
+
+    /// A value sealed for exactly this record, back as `T`.
+    pub async fn open<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        key: &str,
+        sealed: &Uint8Array,
+    ) -> Result<T, StoreError> {
+        let plain = self
+            .keyring
+            .open(store, key, &sealed.to_vec())
+            .await
+            .map_err(StoreError::Sealed)?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Decode(e.to_string()))
+    }
+
+    /// As [`Vault::open`], for a value read straight from a store.
+    pub async fn open_value<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        key: &str,
+        value: &JsValue,
+    ) -> Result<T, StoreError> {
+        let sealed = value.dyn_ref::<Uint8Array>().ok_or(StoreError::NotSealed)?;
+        self.open(store, key, sealed).await
+    }
+
+    /// Opens many `(key, value)` pairs of one store at once (WebCrypto runs them in parallel).
+    pub async fn open_all<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        found: Vec<(String, JsValue)>,
+    ) -> Result<Vec<T>, StoreError> {
+        try_join_all(
+            found
+                .iter()
+                .map(|(key, value)| self.open_value::<T>(store, key, value)),
+        )
+        .await
+    }
+
+    /// Seals a small secret (the refresh token) into the meta store.
+    pub async fn put_meta<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let sealed = self.seal(META, key, value).await?;
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(META)?
+            .put(JsValue::from(sealed))
+            .with_key(key.to_owned())
+            .primitive()?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let tx = self.db.transaction(META).build()?;
+        let found: Option<JsValue> = tx
+            .object_store(META)?
+            .get(key.to_owned())
+            .primitive()?
+            .await?;
+        match found {
+            Some(value) if !value.is_null() => Ok(Some(self.open_value(META, key, &value).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        idb::delete_meta(&self.db, key).await
+    }
+}

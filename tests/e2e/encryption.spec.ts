@@ -1,0 +1,136 @@
+// Encryption at rest, seen from outside: after real use, online and offline, every byte the
+// origin keeps (every IndexedDB database, store and value, Cache Storage, localStorage,
+// sessionStorage) is read raw and searched for what the user wrote. Then an offline reload
+// asks for the password, refuses a wrong one, and the right one shows the queued messages,
+// which go out exactly once when the network returns.
+import { expect, test, type Page } from '@playwright/test';
+import { FOLLOW_UP, apiToken, openThread, send, serverBodies, signIn, tag, underServiceWorker } from './helpers';
+
+/** Reads everything the origin keeps, raw, and counts the markers in it. */
+async function scanOrigin(page: Page, markers: string[]) {
+  return page.evaluate(async (markers) => {
+    const texts: string[] = [];
+    let values = 0;
+    const walk = async (v: unknown): Promise<void> => {
+      if (v === null || v === undefined) return;
+      if (typeof v === 'string') { texts.push(v); return; }
+      if (typeof v !== 'object') return;
+      if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+        texts.push(new TextDecoder().decode(v as ArrayBuffer));
+        return;
+      }
+      if (v instanceof Blob) { texts.push(await v.text()); return; }
+      if (v instanceof CryptoKey) return;
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        texts.push(k);
+        await walk(x);
+      }
+    };
+    const request = <T>(r: IDBRequest<T>) => new Promise<T>((ok, fail) => {
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    const databases = await indexedDB.databases();
+    for (const info of databases) {
+      if (!info.name) continue;
+      const db = await request(indexedDB.open(info.name));
+      for (const name of Array.from(db.objectStoreNames)) {
+        const store = db.transaction(name).objectStore(name);
+        const [keys, all] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+        for (const k of keys) texts.push(JSON.stringify(k));
+        for (const v of all) { values += 1; await walk(v); }
+      }
+      db.close();
+    }
+    let cached = 0;
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) {
+        texts.push(req.url);
+        const res = await cache.match(req);
+        if (res) { values += 1; cached += 1; texts.push(await res.text()); }
+      }
+    }
+    for (const storage of [localStorage, sessionStorage]) {
+      for (let i = 0; i < storage.length; i += 1) {
+        const key = storage.key(i) ?? '';
+        values += 1;
+        texts.push(key, storage.getItem(key) ?? '');
+      }
+    }
+    texts.push(location.href);
+    const found = markers.reduce((n, m) => n + texts.filter((t) => t.includes(m)).length, 0);
+    return { databases: databases.length, values, cached, found };
+  }, markers);
+}
+
+test('nothing the user wrote is readable at rest; an offline reload unlocks with the password and delivers once', async ({ page, context, request }) => {
+  const logged: string[] = [];
+  page.on('console', (msg) => logged.push(msg.text()));
+  await signIn(page, 'north-clinic', 'patient1', '', false);
+  await underServiceWorker(page);
+  await openThread(page, FOLLOW_UP);
+
+  const online = tag('SECRET-online');
+  await send(page, online);
+  await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
+  await context.setOffline(true);
+  await expect(page.getByRole('status')).toContainText('Offline');
+  const queued = [tag('SECRET-queued-1'), tag('SECRET-queued-2')];
+  for (const text of queued) await send(page, text);
+  const draft = tag('SECRET-draft');
+  await page.getByRole('textbox', { name: 'Message' }).fill(draft);
+  await expect(page.getByText('Waiting for network')).toHaveCount(2);
+  // The draft is saved on every keystroke; give that write a moment to land.
+  await page.waitForTimeout(500);
+
+  const markers = [online, ...queued, draft];
+  const scan = await scanOrigin(page, markers);
+  console.log(`raw scan: ${scan.databases} databases, ${scan.values} values read (${scan.cached} cached responses), ${scan.found} markers found`);
+  expect(scan.databases).toBeGreaterThan(0);
+  expect(scan.values).toBeGreaterThan(10);
+  expect(scan.found).toBe(0);
+
+  // Reload offline: the data is sealed and the key is not on the device.
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Unlock' })).toBeVisible();
+  for (const text of queued) await expect(page.getByText(text)).toHaveCount(0);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Wrong password');
+  await expect(page.getByRole('heading', { name: 'Unlock' })).toBeVisible();
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await expect(page.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
+  for (const text of queued) await expect(page.getByText(text, { exact: true })).toBeVisible();
+  await expect(page.getByText('Waiting for network')).toHaveCount(2);
+  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue(draft);
+
+  await context.setOffline(false);
+  await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
+  const bodies = await serverBodies(request, await apiToken(request), FOLLOW_UP);
+  for (const text of [online, ...queued]) expect(bodies.filter((b) => b === text)).toHaveLength(1);
+  expect(bodies).not.toContain(draft);
+
+  const after = await scanOrigin(page, markers);
+  expect(after.found).toBe(0);
+  expect(logged.filter((line) => markers.some((m) => line.includes(m)))).toEqual([]);
+});
+
+test('"Sign out" on the Unlock screen returns to sign-in; signing in again opens the same data', async ({ page, context }) => {
+  await signIn(page, 'north-clinic', 'patient1', '', false);
+  await underServiceWorker(page);
+  await openThread(page, FOLLOW_UP);
+  await context.setOffline(true);
+  const kept = tag('SECRET-kept');
+  await send(page, kept);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Unlock' })).toBeVisible();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await context.setOffline(false);
+  await signIn(page, 'north-clinic', 'patient1', '', false);
+  await openThread(page, FOLLOW_UP);
+  await expect(page.getByText(kept, { exact: true })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
+});
