@@ -6,6 +6,14 @@
 import { expect, test, type Page } from '@playwright/test';
 import { FOLLOW_UP, apiToken, openThread, send, serverBodies, signIn, tag, underServiceWorker } from './helpers';
 
+/** A reload without "Keep me signed in" asks for the password before it shows anything. */
+async function unlock(page: Page) {
+  await expect(page.getByRole('heading', { name: 'Unlock' })).toBeVisible();
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await expect(page.getByRole('heading', { name: 'Unlock' })).toHaveCount(0);
+}
+
 /** Reads everything the origin keeps, raw, and counts the markers in it. */
 async function scanOrigin(page: Page, markers: string[]) {
   return page.evaluate(async (markers) => {
@@ -59,8 +67,9 @@ async function scanOrigin(page: Page, markers: string[]) {
       }
     }
     texts.push(location.href);
-    const found = markers.reduce((n, m) => n + texts.filter((t) => t.includes(m)).length, 0);
-    return { databases: databases.length, values, cached, found };
+    const counts = markers.map((m) => texts.filter((t) => t.includes(m)).length);
+    const found = counts.reduce((a, b) => a + b, 0);
+    return { databases: databases.length, values, cached, found, counts };
   }, markers);
 }
 
@@ -69,6 +78,7 @@ test('nothing the user wrote is readable at rest; an offline reload unlocks with
   page.on('console', (msg) => logged.push(msg.text()));
   await signIn(page, 'north-clinic', 'patient1', '', false);
   await underServiceWorker(page);
+  await unlock(page);
   await openThread(page, FOLLOW_UP);
 
   const online = tag('SECRET-online');
@@ -83,6 +93,24 @@ test('nothing the user wrote is readable at rest; an offline reload unlocks with
   await expect(page.getByText('Waiting for network')).toHaveCount(2);
   // The draft is saved on every keystroke; give that write a moment to land.
   await page.waitForTimeout(500);
+
+  // Controls: the scanner must see text in storage and inside bytes, or a zero means nothing.
+  const control = tag('CONTROL');
+  await page.evaluate(async (control) => {
+    sessionStorage.setItem('scan-control', control);
+    const open = indexedDB.open('scan-control', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('bytes');
+    const db = await new Promise<IDBDatabase>((ok) => { open.onsuccess = () => ok(open.result); });
+    const tx = db.transaction('bytes', 'readwrite');
+    tx.objectStore('bytes').put(new TextEncoder().encode(control), 'k');
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+  }, control);
+  expect((await scanOrigin(page, [control])).counts).toEqual([2]);
+  await page.evaluate(async () => {
+    sessionStorage.removeItem('scan-control');
+    await new Promise((ok) => { indexedDB.deleteDatabase('scan-control').onsuccess = ok; });
+  });
 
   const markers = [online, ...queued, draft];
   const scan = await scanOrigin(page, markers);
@@ -120,6 +148,7 @@ test('nothing the user wrote is readable at rest; an offline reload unlocks with
 test('"Sign out" on the Unlock screen returns to sign-in; signing in again opens the same data', async ({ page, context }) => {
   await signIn(page, 'north-clinic', 'patient1', '', false);
   await underServiceWorker(page);
+  await unlock(page);
   await openThread(page, FOLLOW_UP);
   await context.setOffline(true);
   const kept = tag('SECRET-kept');
