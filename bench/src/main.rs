@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+mod commit;
+mod encryption;
 mod scale;
 
 #[wasm_bindgen(module = "/raw.js")]
@@ -30,8 +32,9 @@ extern "C" {
     fn raw_fetch_loop(token: &str, requests: &JsValue, concurrency: u32) -> js_sys::Promise;
 }
 
-const SAMPLES: usize = 300;
 const BACKLOG: usize = 10_000;
+/// The password of every sealed benchmark database.
+const PASSWORD: &str = "bench";
 const REPLAY: usize = 1_000;
 const LANES: usize = 50;
 const CONCURRENCY: usize = 6;
@@ -65,7 +68,7 @@ async fn wait(p: js_sys::Promise) -> Result<JsValue, String> {
 /// a password (600,000 PBKDF2 rounds, as in the app).
 pub(crate) async fn sealed(name: &str) -> Result<caresync::platform::vault::Vault, String> {
     let db = idb::open(name).await.map_err(|e| e.to_string())?;
-    let keyring = caresync::platform::keyring::Keyring::create(&db, "bench")
+    let keyring = caresync::platform::keyring::Keyring::create(&db, PASSWORD)
         .await
         .map_err(|e| e.to_string())?;
     Ok(caresync::platform::vault::Vault::new(db, keyring))
@@ -76,9 +79,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(i).copied().unwrap_or(f64::NAN)
 }
 
+/// Median, 95th percentile and mean; the mean is finer than the timer's 0.1 ms steps.
 fn summary(mut xs: Vec<f64>) -> Value {
     xs.sort_by(f64::total_cmp);
-    json!({ "p50_ms": percentile(&xs, 0.5), "p95_ms": percentile(&xs, 0.95), "n": xs.len() })
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    json!({
+        "p50_ms": percentile(&xs, 0.5), "p95_ms": percentile(&xs, 0.95), "mean_ms": mean,
+        "n": xs.len(),
+    })
 }
 
 /// The app's own message write, in a lane of the benchmark's choosing.
@@ -115,75 +123,14 @@ async fn login() -> Result<(TokenResponse, String), String> {
 
 async fn run() -> Result<Value, String> {
     let (tokens, thread) = login().await?;
-    let commit = commit_latency(&thread).await?;
+    let commit = commit::run(&thread).await?;
+    let encryption = encryption::run(&thread, &commit).await?;
     let replay = replay(&tokens, &thread).await?;
     let scale = scale::run(&tokens, &thread).await?;
-    Ok(
-        json!({ "commit": commit, "replay": replay, "scale": scale, "userAgent": web_sys::window().map(|w| w.navigator().user_agent().unwrap_or_default()) }),
-    )
-}
-
-/// Local commit: the engine's enqueue (optimistic message + outbox entry, one strict
-/// transaction) against a raw strict `put` of the same record, interleaved.
-async fn commit_latency(thread: &str) -> Result<Value, String> {
-    let tag = uuid::Uuid::now_v7();
-    let vault = sealed(&format!("bench-engine-{tag}")).await?;
-    let mut outbox = Engine::new(IdbOutbox::new(vault.clone()), Config::default(), 1);
-    let raw = wait(raw_open(&format!("bench-raw-{tag}"))).await?;
-    let mut out = serde_json::Map::new();
-    for (label, backlog) in [("at_0_pending", 0), ("at_10000_pending", BACKLOG)] {
-        if backlog > 0 {
-            set("progress", "Filling a backlog of 10,000 pending writes…");
-            let fill: Vec<NewMutation> = (0..backlog)
-                .map(|i| message(thread, &format!("backlog:{}", i % LANES), "backlog"))
-                .collect();
-            let records = js_sys::Array::new();
-            for m in &fill {
-                records.push(
-                    &idb::to_js(&caresync_sync::Mutation::from_new(m.clone(), 0, 0))
-                        .map_err(|e| e.to_string())?,
-                );
-            }
-            IdbOutbox::new(vault.clone())
-                .append_many(fill, 0)
-                .await
-                .map_err(|e| e.to_string())?;
-            wait(raw_fill(&raw, &records)).await?;
-        }
-        let (mut engine, mut baseline) = (Vec::new(), Vec::new());
-        for i in 0..SAMPLES {
-            set(
-                "progress",
-                &format!("Commit latency {label}: {i}/{SAMPLES}"),
-            );
-            let new = message(thread, "commit", "How long does a local commit take?");
-            let record = idb::to_js(&caresync_sync::Mutation::from_new(new.clone(), 0, 0))
-                .map_err(|e| e.to_string())?;
-            let change = EntityChange {
-                key: format!("msg:{thread}:{}", new.id),
-                value: new.request.body.clone(),
-            };
-            // Alternate who goes first so neither side always meets a warm disk.
-            for engine_first in [i % 2 == 0, i % 2 == 1] {
-                let t0 = now();
-                if engine_first {
-                    outbox
-                        .enqueue(0, new.clone(), Some(change.clone()))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    engine.push(now() - t0);
-                } else {
-                    wait(raw_put(&raw, &record)).await?;
-                    baseline.push(now() - t0);
-                }
-            }
-        }
-        out.insert(
-            label.into(),
-            json!({ "engine": summary(engine), "raw_idb_put": summary(baseline) }),
-        );
-    }
-    Ok(Value::Object(out))
+    Ok(json!({
+        "commit": commit, "encryption": encryption, "replay": replay, "scale": scale,
+        "userAgent": web_sys::window().map(|w| w.navigator().user_agent().unwrap_or_default()),
+    }))
 }
 
 /// Replay of 1,000 writes over 50 lanes: the raw fetch loop, the engine per resource, and the

@@ -32,7 +32,7 @@ pub enum StoreError {
     #[error("a stored record could not be read: {0}")]
     Decode(String),
     /// The record does not open under this database's key: altered, or moved from elsewhere.
-    #[error("a stored record cannot be read: {0}")]
+    #[error("{0}")]
     Sealed(#[from] super::crypto::CryptoError),
     #[error("a stored record is not encrypted, so it is not shown")]
     NotSealed,

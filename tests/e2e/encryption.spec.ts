@@ -163,3 +163,37 @@ test('"Sign out" on the Unlock screen returns to sign-in; signing in again opens
   await expect(page.getByText(kept, { exact: true })).toBeVisible();
   await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
 });
+
+test('a sealed message moved onto another record is refused, and the thread says so', async ({ page, context }) => {
+  await signIn(page);
+  await underServiceWorker(page);
+  await openThread(page, FOLLOW_UP);
+  await expect(page.getByRole('listitem').first()).toBeVisible();
+  await context.setOffline(true);
+  // Someone with the disk copies one message's ciphertext over another's.
+  const moved = await page.evaluate(async () => {
+    const open = indexedDB.open('caresync:north-clinic:usr-north-patient1');
+    const db = await new Promise<IDBDatabase>((ok, fail) => {
+      open.onsuccess = () => ok(open.result);
+      open.onerror = () => fail(open.error);
+    });
+    const tx = db.transaction('entities', 'readwrite');
+    const store = tx.objectStore('entities');
+    const keys = await new Promise<IDBValidKey[]>((ok) => {
+      const r = store.getAllKeys(IDBKeyRange.bound('message:', 'message:\uffff'));
+      r.onsuccess = () => ok(r.result);
+    });
+    if (keys.length < 2) return 0;
+    const first = await new Promise<unknown>((ok) => {
+      const r = store.get(keys[0]);
+      r.onsuccess = () => ok(r.result);
+    });
+    store.put(first, keys[1]);
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+    return keys.length;
+  });
+  expect(moved).toBeGreaterThan(1);
+  await page.reload();
+  await expect(page.getByRole('alert')).toContainText('altered or does not belong here');
+});
