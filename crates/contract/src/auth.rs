@@ -42,6 +42,52 @@ pub struct TokenResponse {
     /// password changed on another device does not strand what this device holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_key_share: Option<String>,
+    /// For a sign-in with a `deviceId`: the credential that pushes this user's sealed writes
+    /// from this device, and nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_credential: Option<ReplayCredential>,
+    /// For a sign-in with a `deviceId`: this user's audit-chain key on this device (32 bytes,
+    /// hex), for HMAC-SHA256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_key: Option<String>,
+    /// The last link of that chain the server acknowledged; the next event continues it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::audit::AuditHead>,
+}
+
+/// Good only for `POST /api/v1/sync/sealed` with envelopes of its user and tenant, from its
+/// device; expires, and is revoked by "sign out everywhere" or the revoke route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayCredential {
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// How long a replay credential lives.
+pub const REPLAY_CREDENTIAL_DAYS: i64 = 7;
+
+/// Whether a tenant lets the user choose, or decides for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceClass {
+    Personal,
+    Shared,
+    Either,
+}
+
+/// `GET /api/v1/config?tenantId=`: a tenant's device policy (no PHI; public).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceConfig {
+    pub tenant_id: String,
+    pub device_class: DeviceClass,
+    /// A shared device locks after this long with no input.
+    pub idle_lock_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

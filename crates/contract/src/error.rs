@@ -25,6 +25,12 @@ pub enum ErrorCode {
     StaleReference,
     IdempotencyKeyReused,
     LaneBlocked,
+    /// An audit chain whose MAC, sequence or link to the last acknowledged head is wrong.
+    AuditChainBroken,
+    /// A replay credential that is unknown, expired, revoked, or not the envelope's author's.
+    ReplayRefused,
+    /// A sealed write that does not open (unknown key id, altered, malformed).
+    SealedUnreadable,
     Unavailable,
     Internal,
 }
@@ -49,6 +55,9 @@ impl ErrorCode {
             ErrorCode::StaleReference => "STALE_REFERENCE",
             ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ErrorCode::LaneBlocked => "LANE_BLOCKED",
+            ErrorCode::AuditChainBroken => "AUDIT_CHAIN_BROKEN",
+            ErrorCode::ReplayRefused => "REPLAY_REFUSED",
+            ErrorCode::SealedUnreadable => "SEALED_UNREADABLE",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
@@ -110,6 +119,9 @@ mod tests {
             ErrorCode::IdempotencyKeyReused,
             ErrorCode::LaneBlocked,
             ErrorCode::RefreshTokenReused,
+            ErrorCode::AuditChainBroken,
+            ErrorCode::ReplayRefused,
+            ErrorCode::SealedUnreadable,
         ] {
             let wire = serde_json::to_value(code).expect("serialises");
             assert_eq!(wire, code.as_str());

@@ -11,6 +11,12 @@ pub const THREADS: &str = "/api/v1/threads";
 pub const READ: &str = "/api/v1/read";
 pub const SYNC_PUSH: &str = "/api/v1/sync/push";
 pub const SYNC_CAPABILITIES: &str = "/api/v1/sync/capabilities";
+/// One sealed write, under a replay credential.
+pub const SYNC_SEALED: &str = "/api/v1/sync/sealed";
+/// A tenant's device policy (`?tenantId=`).
+pub const CONFIG: &str = "/api/v1/config";
+/// Revokes the caller's replay credentials (all devices, or `{deviceId}`).
+pub const REPLAY_REVOKE: &str = "/api/v1/auth/replay-credentials/revoke";
 
 pub fn thread_messages(thread_id: &str) -> String {
     format!("/api/v1/threads/{thread_id}/messages")

@@ -25,6 +25,7 @@ pub async fn capabilities(_caller: Caller) -> Json<SyncCapabilities> {
         batch: true,
         max_batch: MAX_BATCH,
         push_path: caresync_contract::paths::SYNC_PUSH.to_owned(),
+        sealing: None,
     })
 }
 

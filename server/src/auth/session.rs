@@ -276,6 +276,9 @@ fn respond(
         display_name: holder.display_name,
         role: holder.caller.role,
         device_key_share: None,
+        replay_credential: None,
+        audit_key: None,
+        audit_head: None,
     })
 }
 
