@@ -260,3 +260,22 @@ pub async fn generate_device_key() -> Result<CryptoKey, CryptoError> {
     .map_err(browser)?;
     Ok(key.unchecked_into())
 }
+
+/// HMAC-SHA256 of `data` under raw key bytes (the audit chain's MAC).
+pub async fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let params = algorithm("HMAC", &[("hash", &"SHA-256".into())])?;
+    let subtle = subtle()?;
+    let key = settle(subtle.import_key_with_object(
+        "raw",
+        &Uint8Array::from(key).into(),
+        &params,
+        false,
+        &usages(&["sign"]),
+    ))
+    .await
+    .map_err(browser)?;
+    let mac = settle(subtle.sign_with_str_and_u8_array("HMAC", &key.unchecked_into(), data))
+        .await
+        .map_err(browser)?;
+    Ok(Uint8Array::new(&mac).to_vec())
+}

@@ -48,7 +48,7 @@ pub struct IdbOutbox {
     pub(super) lanes: Rc<RefCell<Option<BTreeSet<String>>>>,
 }
 
-fn strict() -> TransactionOptions {
+pub(super) fn strict() -> TransactionOptions {
     let mut opts = TransactionOptions::new();
     opts.set_durability(TransactionDurability::Strict);
     opts
@@ -76,7 +76,7 @@ impl IdbOutbox {
         self.lanes.borrow_mut().take();
     }
 
-    fn note_lane(&self, lane: &Lane) {
+    pub(super) fn note_lane(&self, lane: &Lane) {
         if let Some(lanes) = self.lanes.borrow_mut().as_mut() {
             lanes.insert(lane.as_str().to_owned());
         }
@@ -130,7 +130,7 @@ impl IdbOutbox {
     /// The next lane sequence. It must grow across tabs sharing this database without a read
     /// in the commit path, so it follows the clock (ms scaled by 1000, plus this tab's count)
     /// and never falls below what this tab has already used.
-    fn next_seq(&self, stored: u64, now: Millis) -> u64 {
+    pub(super) fn next_seq(&self, stored: u64, now: Millis) -> u64 {
         let last = self.last_seq.get().unwrap_or(stored).max(stored);
         let seq = (last + 1).max(now.saturating_mul(1000));
         self.last_seq.set(Some(seq));
@@ -138,49 +138,12 @@ impl IdbOutbox {
     }
 
     /// The stored high-water mark, read only by this tab's first commit.
-    async fn stored_seq(&self, meta: &ObjectStore<'_>) -> Result<u64, StoreError> {
+    pub(super) async fn stored_seq(&self, meta: &ObjectStore<'_>) -> Result<u64, StoreError> {
         if self.last_seq.get().is_some() {
             return Ok(0);
         }
         let last: Option<JsValue> = meta.get("seq").primitive()?.await?;
         Ok(last.and_then(|v| v.as_f64()).unwrap_or(0.0) as u64)
-    }
-
-    /// Queues many writes in one transaction (an import, or a benchmark's 10,000-entry
-    /// backlog); each still gets its own sequence number in order.
-    pub async fn append_many(
-        &self,
-        writes: Vec<NewMutation>,
-        now: Millis,
-    ) -> Result<usize, StoreError> {
-        // Sealed before the transaction; the sequence is clear and set inside it.
-        let unnumbered: Vec<Mutation> = writes
-            .into_iter()
-            .map(|new| Mutation::from_new(new, 0, now))
-            .collect();
-        let sealed = Row::seal_all(&self.vault, OUTBOX, &unnumbered).await?;
-        let tx = self
-            .database()
-            .transaction([OUTBOX, META])
-            .with_mode(TransactionMode::Readwrite)
-            .with_options(strict())
-            .build()?;
-        let meta = tx.object_store(META)?;
-        let stored = self.stored_seq(&meta).await?;
-        let outbox = tx.object_store(OUTBOX)?;
-        let n = sealed.len();
-        let mut seq = stored;
-        for mut row in sealed {
-            seq = self.next_seq(stored, now);
-            row.seq = seq;
-            self.note_lane(&row.lane);
-            outbox.add(row.to_js()?).primitive()?;
-        }
-        meta.put(JsValue::from_f64(seq as f64))
-            .with_key("seq")
-            .primitive()?;
-        tx.commit().await?;
-        Ok(n)
     }
 
     /// Undecided entries of one lane, in order.
@@ -227,6 +190,15 @@ impl IdbOutbox {
         Row::open_all(&self.rows_in(state).await?, &self.vault, OUTBOX).await
     }
 
+    /// Every write the server has not decided yet, opened, in no particular order.
+    pub async fn undecided(&self) -> Result<Vec<Mutation>, StoreError> {
+        let mut all = Vec::new();
+        for state in MutationState::UNDECIDED {
+            all.extend(self.by_state(state).await?);
+        }
+        Ok(all)
+    }
+
     /// The first pending entry of an index ordered by (state, some time).
     async fn first_pending(
         store: &ObjectStore<'_>,
@@ -253,41 +225,7 @@ impl OutboxStore for IdbOutbox {
         change: Option<EntityChange>,
         now: Millis,
     ) -> Result<Mutation, StoreError> {
-        let mut mutation = Mutation::from_new(new, 0, now);
-        mutation.entity_key = change.as_ref().map(|c| c.key.clone());
-        // Both sealed before the transaction, at once; the sequence is clear and set inside.
-        let entity = async {
-            match &change {
-                Some(c) => Ok(Some(self.vault.seal(ENTITIES, &c.key, &c.value).await?)),
-                None => Ok::<_, StoreError>(None),
-            }
-        };
-        let (mut row, entity) =
-            futures::future::try_join(Row::seal(&self.vault, OUTBOX, &mutation), entity).await?;
-        let tx = self
-            .database()
-            .transaction([OUTBOX, ENTITIES, META])
-            .with_mode(TransactionMode::Readwrite)
-            .with_options(strict())
-            .build()?;
-        let meta = tx.object_store(META)?;
-        let stored = self.stored_seq(&meta).await?;
-        let seq = self.next_seq(stored, now);
-        meta.put(JsValue::from_f64(seq as f64))
-            .with_key("seq")
-            .primitive()?;
-        mutation.seq = seq;
-        row.seq = seq;
-        self.note_lane(&mutation.lane);
-        tx.object_store(OUTBOX)?.add(row.to_js()?).primitive()?;
-        if let (Some(change), Some(sealed)) = (change, entity) {
-            tx.object_store(ENTITIES)?
-                .put(JsValue::from(sealed))
-                .with_key(change.key)
-                .primitive()?;
-        }
-        tx.commit().await?;
-        Ok(mutation)
+        self.append_with(new, change, None, now).await
     }
 
     async fn take_unsent(&self, lane: &Lane, key: &str) -> Result<Option<Mutation>, StoreError> {

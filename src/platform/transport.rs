@@ -30,8 +30,15 @@ pub enum CallError {
     Auth(#[from] AuthError),
 }
 
+/// The replay credentials this device holds, by author (tenant, user): what sealed writes
+/// go out under when their author is gone.
+pub type ReplayBook = std::rc::Rc<RefCell<std::collections::HashMap<(String, String), String>>>;
+
 pub struct FetchTransport {
     base: String,
+    /// Set for the device's sealed outbox: every write goes out under its author's replay
+    /// credential instead of a session's bearer token.
+    replay: Option<ReplayBook>,
     pub(super) tokens: RefCell<Option<Tokens>>,
     pub(super) gate: RefCell<AuthGate>,
     /// One refresh at a time: later callers wait their turn and then find the new token.
@@ -57,6 +64,7 @@ impl FetchTransport {
         }
         FetchTransport {
             base: base.into(),
+            replay: None,
             tokens: RefCell::new(tokens),
             gate: RefCell::new(gate),
             turn: futures::lock::Mutex::new(()),
@@ -67,6 +75,36 @@ impl FetchTransport {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             sent: Cell::new(0),
         }
+    }
+
+    /// The transport of the device's sealed outbox: no session, no reads, no batches; each
+    /// write under its author's replay credential from `book`.
+    pub fn for_sealed(base: impl Into<String>, book: ReplayBook) -> Self {
+        let mut transport = Self::new(base, None);
+        transport.replay = Some(book);
+        transport
+    }
+
+    /// A sealed write under its author's credential. A refused credential (401) is final for
+    /// the write, not a token to refresh: it is answered as 403, so the write is parked with
+    /// the server's reason until its author signs in here again.
+    async fn send_sealed(&self, book: &ReplayBook, m: &Mutation) -> Result<Answer, NetError> {
+        let author = (m.tenant.clone(), m.actor.clone());
+        let Some(token) = book.borrow().get(&author).cloned() else {
+            return Ok(Answer::new(
+                403,
+                serde_json::json!({"code": "REPLAY_REFUSED", "message": "This device holds no credential for the author of this change; it waits for them to sign in here again."}),
+            ));
+        };
+        let builder = self
+            .builder(method(&m.request.method), &m.request.path)
+            .header("Authorization", &format!("Replay {token}"))
+            .header("Idempotency-Key", &m.id.to_string());
+        let mut answer = self.call(builder, Some(m.request.body.to_string())).await?;
+        if answer.status == 401 {
+            answer.status = 403;
+        }
+        Ok(answer)
     }
 
     /// GET with the session's token, refreshing it first if need be, and once more on a 401.
@@ -221,6 +259,13 @@ fn method(name: &str) -> Method {
 
 impl Transport for FetchTransport {
     async fn capabilities(&self) -> Result<Option<Capabilities>, NetError> {
+        if self.replay.is_some() {
+            // Sealed writes go one by one to their own route.
+            return Ok(Some(Capabilities {
+                batch: false,
+                max_batch: 1,
+            }));
+        }
         let answer = match self.get(paths::SYNC_CAPABILITIES).await {
             Ok(a) => a,
             Err(CallError::Net(e)) => return Err(e),
@@ -239,6 +284,9 @@ impl Transport for FetchTransport {
     }
 
     async fn send(&self, m: &Mutation) -> Result<Answer, NetError> {
+        if let Some(book) = &self.replay {
+            return self.send_sealed(book, m).await;
+        }
         let builder = self
             .builder(method(&m.request.method), &m.request.path)
             .header("Idempotency-Key", &m.id.to_string());
@@ -247,6 +295,9 @@ impl Transport for FetchTransport {
     }
 
     async fn push(&self, batch: &[Mutation]) -> Result<Vec<BatchOutcome>, NetError> {
+        if self.replay.is_some() {
+            return Err(NetError::Network("sealed writes are not batched".into()));
+        }
         let request = SyncPushRequest {
             mutations: batch
                 .iter()
@@ -286,11 +337,17 @@ impl Transport for FetchTransport {
     }
 
     async fn fetch(&self, path: &str) -> Result<Answer, NetError> {
+        if self.replay.is_some() {
+            return Err(NetError::Network("the sealed outbox reads nothing".into()));
+        }
         self.call_authed(self.builder(Method::GET, path), None)
             .await
     }
 
     async fn authorize(&self) -> Result<(), AuthError> {
+        if self.replay.is_some() {
+            return Ok(());
+        }
         self.ensure_token().await
     }
 }

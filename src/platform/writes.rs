@@ -16,7 +16,7 @@ use super::{
     transport::CallError,
 };
 
-fn iso_now() -> String {
+pub fn iso_now() -> String {
     String::from(
         js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(now_ms() as f64)).to_iso_string(),
     )

@@ -48,7 +48,7 @@ pub const GENESIS: &str = "genesis";
 /// The bytes the MAC covers: every field of the event and its place in the chain, each on
 /// its own line, so nothing can be moved, dropped, reordered or replayed unnoticed.
 pub fn mac_input(event: &AuditEventIn, device_id: &str, seq: u64, prev: &str) -> Vec<u8> {
-    let payload = serde_json::to_string(&event.payload).unwrap_or_default();
+    let payload = canonical(&event.payload);
     format!(
         "caresync/audit/v1\n{device_id}\n{seq}\n{prev}\n{}\n{}\n{}\n{payload}",
         event.client_mutation_id, event.kind, event.occurred_at
@@ -67,4 +67,42 @@ pub struct AuditEventDto {
     pub occurred_at: String,
     pub recorded_at: String,
     pub payload: serde_json::Value,
+}
+
+/// JSON with every object's keys in sorted order, whatever order the map kept: the device and
+/// the server MAC the same bytes even if one of them preserves insertion order.
+pub fn canonical(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| {
+                    let key = serde_json::Value::String(k.clone()).to_string();
+                    format!("{key}:{}", canonical(&map[k]))
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let v = serde_json::json!({"b": 1, "a": {"d": [ {"z": 1, "y": 2} ], "c": "x"}});
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}"#
+        );
+    }
 }
