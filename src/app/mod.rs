@@ -1,6 +1,7 @@
 //! The app frame: header with the sync status, the update prompt, and the routed pages.
 
 pub mod components;
+pub mod host;
 pub mod model;
 pub mod pages;
 
@@ -12,46 +13,10 @@ use leptos_router::{
     path,
 };
 
-use crate::platform::{
-    locked::{self, Locked, Restored},
-    session::SignedIn,
-};
-use components::{AppHeader, SignInAgain, UpdatePrompt};
-use pages::{Home, NotFound, SyncPage, Thread, Threads, Unlock};
-
-/// The signed-in user's data and sync runtime, or nobody.
-pub type Session = RwSignal<Option<Rc<SignedIn>>, LocalStorage>;
-
-/// Starts and ends sessions. Each session's replay triggers live under their own child of
-/// the app's reactive owner, so they outlive the page that signed in and end at sign-out.
-#[derive(Clone, Copy)]
-pub struct SessionHost {
-    pub session: Session,
-    /// A database on this device waiting for its password (the Unlock screen).
-    pub locked: RwSignal<Option<Rc<Locked>>, LocalStorage>,
-    app: StoredValue<Owner, LocalStorage>,
-    current: StoredValue<Option<Owner>, LocalStorage>,
-}
-
-impl SessionHost {
-    pub fn begin(&self, signed_in: SignedIn) {
-        let signed_in = Rc::new(signed_in);
-        let owner = self.app.with_value(|app| app.with(Owner::new));
-        owner.with(|| signed_in.runtime.start());
-        self.current.set_value(Some(owner));
-        self.locked.set(None);
-        self.session.set(Some(signed_in));
-    }
-
-    pub fn end(&self) {
-        if let Some(owner) = self.current.try_update_value(Option::take).flatten() {
-            owner.cleanup();
-        }
-        if let Some(signed_in) = self.session.try_update(Option::take).flatten() {
-            leptos::task::spawn_local(async move { signed_in.sign_out().await });
-        }
-    }
-}
+use crate::platform::locked::{self, Restored};
+use components::{AppHeader, IdleLock, SignInAgain, UpdatePrompt};
+pub use host::{DeviceHandle, Session, SessionHost};
+use pages::{Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock};
 
 pub fn use_host() -> SessionHost {
     expect_context::<SessionHost>()
@@ -76,6 +41,8 @@ pub fn App() -> impl IntoView {
     let host = SessionHost {
         session: RwSignal::new_local(None),
         locked: RwSignal::new_local(None),
+        farewell: RwSignal::new(None),
+        device: RwSignal::new_local(None),
         app: StoredValue::new_local(Owner::current().unwrap_or_default()),
         current: StoredValue::new_local(None),
     };
@@ -83,6 +50,14 @@ pub fn App() -> impl IntoView {
     // A reload (offline too) goes back to the last user's data: at once if they stay signed
     // in on this device, after their password otherwise.
     let restoring = RwSignal::new(true);
+    // The device's sealed outbox goes out whoever is signed in, and while no one is.
+    let app_owner = Owner::current().unwrap_or_default();
+    leptos::task::spawn_local(async move {
+        if let Some(device) = DeviceHandle::start().await {
+            app_owner.with(|| device.sealed.start());
+            host.device.set(Some(device));
+        }
+    });
     leptos::task::spawn_local(async move {
         match locked::restore().await {
             Some(Restored::SignedIn(signed_in)) => host.begin(signed_in),
@@ -95,6 +70,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <AppHeader />
+            <IdleLock />
             <UpdatePrompt />
             <main id="main">
                 <SignInAgain />
@@ -105,6 +81,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/threads") view=Threads />
                             <Route path=path!("/threads/:id") view=Thread />
                             <Route path=path!("/sync") view=SyncPage />
+                            <Route path=path!("/sign-out") view=SignOut />
                         </Routes>
                     </Show>
                 </Show>

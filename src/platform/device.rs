@@ -33,8 +33,15 @@ pub enum DeviceError {
     Seal(#[from] SealError),
 }
 
-fn credential_key(tenant: &str, user: &str) -> String {
-    format!("replay:{tenant}:{user}")
+/// Where the replay credentials are kept (one sealed record for all authors).
+const CREDENTIALS: &str = "replayCredentials";
+
+/// One author's replay credential on this device.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Held {
+    tenant: String,
+    user: String,
+    credential: ReplayCredential,
 }
 
 #[derive(Clone)]
@@ -73,30 +80,30 @@ impl Device {
         IdbOutbox::new(self.vault.clone())
     }
 
+    /// Keeps `user`'s replay credential (replacing an older one of theirs).
     pub async fn keep_credential(
         &self,
         tenant: &str,
         user: &str,
         credential: &ReplayCredential,
     ) -> Result<(), DeviceError> {
-        let key = credential_key(tenant, user);
-        Ok(self.vault.put_meta(&key, credential).await?)
+        let mut all: Vec<Held> = self.vault.get_meta(CREDENTIALS).await?.unwrap_or_default();
+        all.retain(|h| !(h.tenant == tenant && h.user == user));
+        all.push(Held {
+            tenant: tenant.to_owned(),
+            user: user.to_owned(),
+            credential: credential.clone(),
+        });
+        Ok(self.vault.put_meta(CREDENTIALS, &all).await?)
     }
 
     /// Every author's credential this device holds, for the sealed outbox's transport.
-    pub async fn credentials(
-        &self,
-        authors: &[(String, String)],
-    ) -> Result<HashMap<(String, String), String>, DeviceError> {
-        let mut book = HashMap::new();
-        for (tenant, user) in authors {
-            let found: Option<ReplayCredential> =
-                self.vault.get_meta(&credential_key(tenant, user)).await?;
-            if let Some(c) = found {
-                book.insert((tenant.clone(), user.clone()), c.token);
-            }
-        }
-        Ok(book)
+    pub async fn credential_book(&self) -> Result<HashMap<(String, String), String>, DeviceError> {
+        let all: Vec<Held> = self.vault.get_meta(CREDENTIALS).await?.unwrap_or_default();
+        Ok(all
+            .into_iter()
+            .map(|h| ((h.tenant, h.user), h.credential.token))
+            .collect())
     }
 
     pub async fn keep_sealing_key(&self, key: &SealingKey) -> Result<(), DeviceError> {

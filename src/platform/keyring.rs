@@ -227,6 +227,13 @@ impl Keyring {
         Ok(idb::delete_meta(db, DEVICE_KEY).await?)
     }
 
+    /// Crypto-shred: every wrap of the data key goes, so nothing sealed in `db` can be read
+    /// again by anyone, before the stores themselves are deleted.
+    pub async fn shred(db: &Database) -> Result<(), KeyringError> {
+        idb::delete_meta(db, KEYRING).await?;
+        Ok(idb::delete_meta(db, DEVICE_KEY).await?)
+    }
+
     /// Seals a value for record `key` of `store` in this database.
     pub async fn seal(&self, store: &str, key: &str, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
         crypto::seal(&self.key, self.place(store, key), plain).await

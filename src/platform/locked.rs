@@ -18,6 +18,10 @@ pub struct Locked {
     db: Database,
     /// False for a database written before encryption: the first unlock seals it in place.
     sealed: bool,
+    /// A shared device: "Locked", and five wrong passwords in a row wipe.
+    pub shared: bool,
+    /// Wrong passwords in a row so far.
+    pub failures: std::cell::Cell<u32>,
 }
 
 /// What a reload finds.
@@ -60,7 +64,22 @@ impl Locked {
         if !self.sealed {
             migrate::seal_in_place(&vault).await?;
         }
-        Ok(SignedIn::resume(vault, self.user.clone()).await?)
+        Ok(SignedIn::resume(vault, self.user.clone(), self.shared).await?)
+    }
+
+    /// The screen of a signed-in user locked by idleness: their key has left memory.
+    pub fn after_idle(user: UserInfo, db: Database) -> Self {
+        Locked {
+            user,
+            db,
+            sealed: true,
+            shared: true,
+            failures: std::cell::Cell::new(0),
+        }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     /// "Sign out" on the Unlock screen: nothing is opened and nothing is deleted but the
@@ -78,6 +97,10 @@ pub async fn restore() -> Option<Restored> {
     let user: UserInfo = serde_json::from_str(&hint).ok()?;
     let db = idb::open(&user.database()).await.ok()?;
     let sealed = Keyring::exists(&db).await.ok()?;
+    let shared = super::device_class::is_shared(
+        super::device_class::cached(&user.tenant_id).as_ref(),
+        super::device_class::remembered_shared(),
+    );
     if !sealed && !migrate::holds_plaintext(&db).await.ok()? {
         return None;
     }
@@ -85,7 +108,7 @@ pub async fn restore() -> Option<Restored> {
         match Keyring::unlock_on_device(&db).await {
             Ok(Some(keyring)) => {
                 let vault = Vault::new(db.clone(), keyring);
-                match SignedIn::resume(vault, user.clone()).await {
+                match SignedIn::resume(vault, user.clone(), shared).await {
                     Ok(signed_in) => return Some(Restored::SignedIn(signed_in)),
                     Err(err) => leptos::logging::warn!("could not reopen the session: {err}"),
                 }
@@ -94,5 +117,11 @@ pub async fn restore() -> Option<Restored> {
             Err(err) => leptos::logging::warn!("this device's key did not open its data: {err}"),
         }
     }
-    Some(Restored::Locked(Locked { user, db, sealed }))
+    Some(Restored::Locked(Locked {
+        user,
+        db,
+        sealed,
+        shared,
+        failures: std::cell::Cell::new(0),
+    }))
 }

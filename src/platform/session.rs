@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     cache::Cache,
+    device::{Device, DeviceError},
     idb::{self, StoreError},
     keyring::{Keyring, KeyringError},
     migrate,
@@ -60,6 +61,19 @@ pub enum SignInError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Keyring(#[from] KeyringError),
+    #[error("{0}")]
+    Device(#[from] DeviceError),
+}
+
+/// What the sign-in form collects.
+pub struct Credentials<'a> {
+    pub tenant: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    /// "Keep me signed in on this device" (never on a shared device).
+    pub keep: bool,
+    /// A clinic kiosk or ward tablet: idle lock, wipe on sign-out.
+    pub shared: bool,
 }
 
 pub struct SignedIn {
@@ -68,13 +82,19 @@ pub struct SignedIn {
     pub username: Option<String>,
     pub runtime: std::rc::Rc<SyncRuntime>,
     pub cache: Cache,
+    /// A shared device: it locks when idle and wipes at sign-out.
+    pub shared: bool,
     vault: Vault,
 }
 
 impl SignedIn {
     /// An unlocked database after a reload: the session comes back from its sealed refresh
     /// token (the first request refreshes first), or asks to sign in again if it has none.
-    pub(super) async fn resume(vault: Vault, user: UserInfo) -> Result<Self, StoreError> {
+    pub(super) async fn resume(
+        vault: Vault,
+        user: UserInfo,
+        shared: bool,
+    ) -> Result<Self, StoreError> {
         let refresh: Option<String> = vault.get_meta(REFRESH_TOKEN).await?;
         let username: Option<String> = vault.get_meta(USERNAME).await?;
         let tokens = refresh.map(|refresh| Tokens {
@@ -82,7 +102,7 @@ impl SignedIn {
             refresh,
             expires_in_ms: 0,
         });
-        Ok(Self::with_vault(vault, user, username, tokens))
+        Ok(Self::with_vault(vault, user, username, tokens, shared))
     }
 
     /// Wires the runtime over an unlocked database.
@@ -91,6 +111,7 @@ impl SignedIn {
         user: UserInfo,
         username: Option<String>,
         tokens: Option<Tokens>,
+        shared: bool,
     ) -> Self {
         let transport = FetchTransport::new("", tokens);
         {
@@ -125,11 +146,12 @@ impl SignedIn {
             username,
             runtime,
             cache: Cache::new(vault.clone()),
+            shared,
             vault,
         }
     }
 
-    fn db(&self) -> &Database {
+    pub fn db(&self) -> &Database {
         self.vault.database()
     }
 
@@ -150,10 +172,9 @@ impl SignedIn {
         Ok(())
     }
 
-    /// Forgets the session on this device; the user's sealed data stays for their next visit
-    /// and opens again only with their password. Online, the server forgets the session too,
-    /// so the refresh token is worth nothing afterwards.
-    pub async fn sign_out(&self) {
+    /// Ends the session at the server (so its refresh token is worth nothing) and in this
+    /// tab's memory. Offline, the session ends when it expires.
+    pub async fn end_server_session(&self) {
         if let Ok(Some(refresh)) = self.vault.get_meta::<String>(REFRESH_TOKEN).await {
             let body = serde_json::json!({ "refreshToken": refresh });
             let ended = match gloo_net::http::Request::post(paths::LOGOUT).json(&body) {
@@ -166,10 +187,16 @@ impl SignedIn {
                 );
             }
         }
+        self.runtime.transport().forget();
+    }
+
+    /// Forgets the session on this device; the user's sealed data stays for their next visit
+    /// and opens again only with their password.
+    pub async fn sign_out(&self) {
+        self.end_server_session().await;
         if let Err(err) = self.vault.delete_meta(REFRESH_TOKEN).await {
             leptos::logging::warn!("could not clear the session: {err}");
         }
-        self.runtime.transport().forget();
         forget_device(self.db()).await;
         self.db().clone().close();
     }
@@ -204,8 +231,9 @@ pub(super) fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-/// This browser profile's random id, for the server's device key share (not a secret).
-fn device_id() -> Option<String> {
+/// This browser profile's random id, for the server's device key share, replay credential
+/// and audit chain (not a secret).
+pub fn device_id() -> Option<String> {
     let storage = local_storage()?;
     if let Ok(Some(id)) = storage.get_item(DEVICE_ID) {
         return Some(id);
@@ -244,13 +272,12 @@ async fn login(tenant: &str, username: &str, password: &str) -> Result<TokenResp
 
 /// Signs in online and opens the user's data: the password (or, after a password change
 /// elsewhere, this device's key share) unwraps the data key; a database from before
-/// encryption is sealed in place first. `keep` adds the device wrap ("Keep me signed in").
-pub async fn sign_in(
-    tenant: &str,
-    username: &str,
-    password: &str,
-    keep: bool,
-) -> Result<SignedIn, SignInError> {
+/// encryption is sealed in place first. `keep` adds the device wrap ("Keep me signed in"),
+/// except on a shared device. What the server issued for this device (the replay credential,
+/// the audit key) goes into the device's own database.
+pub async fn sign_in(c: Credentials<'_>, device: Option<&Device>) -> Result<SignedIn, SignInError> {
+    let (tenant, username, password) = (c.tenant, c.username, c.password);
+    let keep = c.keep && !c.shared;
     let tokens = login(tenant, username, password).await?;
     let user = UserInfo {
         tenant_id: tokens.tenant_id.clone(),
@@ -280,7 +307,43 @@ pub async fn sign_in(
         user,
         Some(username.to_owned()),
         Some(Tokens::from(&tokens)),
+        c.shared,
     );
+    if let Some(device) = device {
+        enrol(device, &signed_in, &tokens).await?;
+    }
     storage::protect(&db).await;
     Ok(signed_in)
+}
+
+/// Keeps what lets this user's writes outlive their session here: their replay credential,
+/// their audit chain, and the server's current sealing key.
+async fn enrol(
+    device: &Device,
+    signed_in: &SignedIn,
+    tokens: &TokenResponse,
+) -> Result<(), SignInError> {
+    let (tenant, user) = (&signed_in.user.tenant_id, &signed_in.user.user_id);
+    if let Some(credential) = &tokens.replay_credential {
+        device.keep_credential(tenant, user, credential).await?;
+    }
+    if let (Some(key), Some(head)) = (&tokens.audit_key, &tokens.audit_head) {
+        device.keep_chain(tenant, user, key, head).await?;
+    }
+    match signed_in
+        .runtime
+        .transport()
+        .get(paths::SYNC_CAPABILITIES)
+        .await
+    {
+        Ok(answer) if answer.status == 200 => {
+            let caps: Option<caresync_contract::sync::SyncCapabilities> =
+                serde_json::from_value(answer.body).ok();
+            if let Some(key) = caps.and_then(|c| c.sealing) {
+                device.keep_sealing_key(&key).await?;
+            }
+        }
+        _ => leptos::logging::warn!("the server's sealing key could not be read at sign-in"),
+    }
+    Ok(())
 }

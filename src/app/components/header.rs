@@ -47,9 +47,17 @@ pub fn AppHeader() -> impl IntoView {
         }
     };
     let navigate = leptos_router::hooks::use_navigate();
+    // A shared device first deals with what is unsent, then wipes (the sign-out page).
     let sign_out = move |_| {
-        host.end();
-        navigate("/", Default::default());
+        if host
+            .session
+            .with_untracked(|s| s.as_ref().is_some_and(|s| s.shared))
+        {
+            navigate("/sign-out", Default::default());
+        } else {
+            host.end();
+            navigate("/", Default::default());
+        }
     };
     view! {
         <header class="app-header">

@@ -1,5 +1,6 @@
 //! The start page: sign in, or straight on to the messages.
 
+use caresync_contract::auth::{DeviceClass, DeviceConfig};
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::components::Redirect;
 
@@ -8,7 +9,10 @@ use crate::{
         components::{CredentialFields, SignInButton},
         use_host,
     },
-    platform::session,
+    platform::{
+        device_class,
+        session::{self, Credentials},
+    },
 };
 
 #[component]
@@ -31,6 +35,24 @@ fn SignIn() -> impl IntoView {
     let password = RwSignal::new(String::new());
     // Off by default: a reload then asks for the password before anything is shown.
     let keep = RwSignal::new(false);
+    let chosen_shared = RwSignal::new(device_class::remembered_shared());
+    let policy = RwSignal::new(None::<DeviceConfig>);
+    let shared = move || policy.with(|p| device_class::is_shared(p.as_ref(), chosen_shared.get()));
+    let forced = move || {
+        policy.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| p.device_class != DeviceClass::Either)
+        })
+    };
+    // The tenant's policy, once its name is typed: cached first, then from the server.
+    let read_policy = move |_| {
+        let t = tenant.get_untracked().trim().to_owned();
+        if t.is_empty() {
+            return;
+        }
+        policy.set(device_class::cached(&t));
+        leptos::task::spawn_local(async move { policy.set(device_class::fetch(&t).await) });
+    };
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
@@ -40,14 +62,25 @@ fn SignIn() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        let (t, u, p, k) = (
+        let (t, u, p) = (
             tenant.get_untracked(),
             username.get_untracked(),
             password.get_untracked(),
-            keep.get_untracked(),
         );
+        let (k, sh) = (keep.get_untracked(), shared());
+        if !forced() {
+            device_class::remember_shared(chosen_shared.get_untracked());
+        }
         leptos::task::spawn_local(async move {
-            match session::sign_in(t.trim(), u.trim(), &p, k).await {
+            let device = host.device.get_untracked();
+            let credentials = Credentials {
+                tenant: t.trim(),
+                username: u.trim(),
+                password: &p,
+                keep: k,
+                shared: sh,
+            };
+            match session::sign_in(credentials, device.as_ref().map(|d| &d.device)).await {
                 Ok(signed_in) => host.begin(signed_in),
                 Err(err) => error.set(Some(err.to_string())),
             }
@@ -57,17 +90,31 @@ fn SignIn() -> impl IntoView {
     view! {
         <section class="page sign-in" aria-labelledby="sign-in-title">
             <h1 id="sign-in-title">"Sign in"</h1>
+            <Show when=move || host.farewell.with(Option::is_some)>
+                <p class="notice" role="status">{move || host.farewell.get()}</p>
+            </Show>
             <p>"Your messages stay on this device, so you can read and write them with no network."</p>
             <form on:submit=submit>
                 <label for="tenant">"Tenant"</label>
                 <input id="tenant" name="tenant" autocomplete="organization" required
-                    prop:value=tenant on:input=move |ev| tenant.set(event_target_value(&ev)) />
+                    prop:value=tenant on:input=move |ev| tenant.set(event_target_value(&ev))
+                    on:change=read_policy />
                 <CredentialFields prefix="" username=username password=password />
                 <label class="check">
-                    <input type="checkbox" name="keep" prop:checked=keep
-                        on:change=move |ev| keep.set(event_target_checked(&ev)) />
-                    "Keep me signed in on this device"
+                    <input type="checkbox" name="shared" prop:checked=shared prop:disabled=forced
+                        on:change=move |ev| chosen_shared.set(event_target_checked(&ev)) />
+                    "Shared device (clinic kiosk or ward tablet)"
                 </label>
+                <Show when=forced>
+                    <p class="hint">"Your organisation sets this for you."</p>
+                </Show>
+                <Show when=move || !shared()>
+                    <label class="check">
+                        <input type="checkbox" name="keep" prop:checked=keep
+                            on:change=move |ev| keep.set(event_target_checked(&ev)) />
+                        "Keep me signed in on this device"
+                    </label>
+                </Show>
                 <SignInButton error=error busy=busy />
             </form>
         </section>

@@ -2,6 +2,7 @@
 
 mod home;
 mod not_found;
+mod sign_out;
 mod sync_page;
 mod thread;
 mod threads;
@@ -9,6 +10,7 @@ mod unlock;
 
 pub use home::Home;
 pub use not_found::NotFound;
+pub use sign_out::SignOut;
 pub use sync_page::SyncPage;
 pub use thread::Thread;
 pub use threads::Threads;

@@ -1,9 +1,16 @@
 //! The Unlock screen: this device holds the last user's data, sealed, and their password
-//! opens it, with no network. "Sign out" leaves it sealed for their next sign-in.
+//! opens it, with no network. "Sign out" leaves it sealed for their next sign-in. On a shared
+//! device it is the "Locked" screen: five wrong passwords in a row wipe that user's data.
 
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use crate::app::use_host;
+use crate::{
+    app::use_host,
+    platform::{audit::kind, locked::UnlockError},
+};
+
+/// Wrong passwords in a row that wipe a shared device's locked data.
+const WIPE_AFTER: u32 = 5;
 
 #[component]
 pub fn Unlock() -> impl IntoView {
@@ -28,6 +35,27 @@ pub fn Unlock() -> impl IntoView {
                 Err(err) => {
                     password.set(String::new());
                     error.set(Some(err.to_string()));
+                    if matches!(err, UnlockError::WrongPassword) && locked.shared {
+                        let failures = locked.failures.get() + 1;
+                        locked.failures.set(failures);
+                        let user = &locked.user;
+                        let payload = serde_json::json!({ "failures": failures });
+                        host.audit_for(
+                            &user.tenant_id,
+                            &user.user_id,
+                            kind::UNLOCK_FAILED,
+                            payload,
+                        )
+                        .await;
+                        if failures >= WIPE_AFTER {
+                            host.wipe_locked().await;
+                        } else {
+                            error.set(Some(format!(
+                                "Wrong password. {} more and this account's data is removed from this device.",
+                                WIPE_AFTER - failures
+                            )));
+                        }
+                    }
                 }
             }
             busy.set(false);
@@ -39,9 +67,10 @@ pub fn Unlock() -> impl IntoView {
             leptos::task::spawn_local(async move { locked.sign_out().await });
         }
     };
+    let shared = move || host.locked.with(|l| l.as_ref().is_some_and(|l| l.shared));
     view! {
         <section class="page unlock" aria-labelledby="unlock-title">
-            <h1 id="unlock-title">"Unlock"</h1>
+            <h1 id="unlock-title">{move || if shared() { "Locked" } else { "Unlock" }}</h1>
             <p>"Your messages on this device are locked. Enter your password to open them; this works with no network."</p>
             <form on:submit=submit>
                 <label for="unlock-password">"Password"</label>

@@ -1,0 +1,221 @@
+//! Starts and ends sessions, locks them, and keeps the device's sealed outbox running.
+//! Each session's replay triggers live under their own child of the app's reactive owner,
+//! so they outlive the page that signed in and end at sign-out or lock.
+
+use std::rc::Rc;
+
+use caresync_sync::Config;
+use leptos::prelude::*;
+
+use crate::platform::{
+    device::Device,
+    locked::Locked,
+    outbox_store::IdbOutbox,
+    runtime::{Scope, SyncRuntime},
+    session::{self, SignedIn},
+    transport::{FetchTransport, ReplayBook},
+    wipe,
+};
+
+/// The signed-in user's data and sync runtime, or nobody.
+pub type Session = RwSignal<Option<Rc<SignedIn>>, LocalStorage>;
+
+/// This device's own database and the runtime that sends its sealed writes, whoever is
+/// signed in (or no one).
+#[derive(Clone)]
+pub struct DeviceHandle {
+    pub device: Device,
+    pub sealed: Rc<SyncRuntime>,
+    book: ReplayBook,
+}
+
+impl DeviceHandle {
+    /// Opens the device database and starts its sealed outbox's replay.
+    pub async fn start() -> Option<Self> {
+        let device = match Device::open().await {
+            Ok(d) => d,
+            Err(err) => {
+                leptos::logging::warn!("{err}");
+                return None;
+            }
+        };
+        let book = ReplayBook::default();
+        let scope = Scope {
+            tenant: "device".into(),
+            user: "sealed".into(),
+        };
+        let sealed = SyncRuntime::new(
+            IdbOutbox::new(device.vault().clone()),
+            FetchTransport::for_sealed("", book.clone()),
+            scope,
+            Config::default(),
+        );
+        let handle = DeviceHandle {
+            device,
+            sealed,
+            book,
+        };
+        handle.reload_book().await;
+        Some(handle)
+    }
+
+    /// The credentials changed (a sign-in here): the sealed outbox tries again at once.
+    pub async fn reload_book(&self) {
+        match self.device.credential_book().await {
+            Ok(book) => *self.book.borrow_mut() = book,
+            Err(err) => leptos::logging::warn!("{err}"),
+        }
+        self.sealed.sync_now();
+    }
+
+    /// Raises an audit event for `user`, chained and sealed; a failure is said in the log
+    /// (the event's absence then shows as a gap the server reports).
+    pub async fn audit(&self, tenant: &str, user: &str, kind: &str, payload: serde_json::Value) {
+        let Some(device_id) = session::device_id() else {
+            return;
+        };
+        match self
+            .device
+            .audit(&device_id, tenant, user, kind, payload)
+            .await
+        {
+            Ok(_) => self.sealed.sync_now(),
+            Err(err) => leptos::logging::warn!("an audit event could not be recorded: {err}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct SessionHost {
+    pub session: Session,
+    /// A database on this device waiting for its password (the Unlock screen).
+    pub locked: RwSignal<Option<Rc<Locked>>, LocalStorage>,
+    /// Said on the sign-in screen after a sign-out or a wipe.
+    pub farewell: RwSignal<Option<String>>,
+    pub device: RwSignal<Option<DeviceHandle>, LocalStorage>,
+    pub(super) app: StoredValue<Owner, LocalStorage>,
+    pub(super) current: StoredValue<Option<Owner>, LocalStorage>,
+}
+
+impl SessionHost {
+    pub fn begin(&self, signed_in: SignedIn) {
+        let signed_in = Rc::new(signed_in);
+        let owner = self.app.with_value(|app| app.with(Owner::new));
+        owner.with(|| signed_in.runtime.start());
+        self.current.set_value(Some(owner));
+        self.locked.set(None);
+        self.farewell.set(None);
+        self.session.set(Some(signed_in));
+        if let Some(device) = self.device.get_untracked() {
+            leptos::task::spawn_local(async move { device.reload_book().await });
+        }
+    }
+
+    /// Stops the session's replay and takes it out of every screen.
+    fn detach(&self) -> Option<Rc<SignedIn>> {
+        if let Some(owner) = self.current.try_update_value(Option::take).flatten() {
+            owner.cleanup();
+        }
+        self.session.try_update(Option::take).flatten()
+    }
+
+    /// Sign-out on a personal device: the sealed data stays for the user's next visit.
+    pub fn end(&self) {
+        if let Some(signed_in) = self.detach() {
+            self.farewell.set(Some(
+                "You are signed out. Your messages stay on this device, encrypted; sign in again to open them.".into(),
+            ));
+            leptos::task::spawn_local(async move { signed_in.sign_out().await });
+        }
+    }
+
+    /// Sign-out on a shared device, after the pending writes were flushed, sealed or
+    /// discarded: the user's readable data is destroyed.
+    pub async fn end_and_wipe(&self) {
+        let Some(signed_in) = self.detach() else {
+            return;
+        };
+        let user = signed_in.user.clone();
+        signed_in.end_server_session().await;
+        let db = signed_in.db().clone();
+        drop(signed_in);
+        self.audit_for(
+            &user.tenant_id,
+            &user.user_id,
+            crate::platform::audit::kind::WIPED,
+            serde_json::json!({"reason": "sign_out"}),
+        )
+        .await;
+        let said = match wipe::wipe(db).await {
+            Ok(()) => {
+                "You are signed out, and your data was removed from this shared device.".to_owned()
+            }
+            Err(err) => format!(
+                "You are signed out, but this device's data could not be fully removed: {err}"
+            ),
+        };
+        self.farewell.set(Some(said));
+    }
+
+    /// The idle lock: waiting writes are sealed into the device's outbox (they go on being
+    /// sent), then the session and its key leave memory.
+    pub async fn lock(&self) {
+        let Some(signed_in) = self.session.get_untracked() else {
+            return;
+        };
+        if let Some(device) = self.device.get_untracked() {
+            if let Err(err) = device.device.hand_over(signed_in.runtime.store()).await {
+                leptos::logging::warn!("waiting changes could not be sealed at the lock: {err}");
+            }
+        }
+        let Some(signed_in) = self.detach() else {
+            return;
+        };
+        let user = signed_in.user.clone();
+        let db = signed_in.db().clone();
+        drop(signed_in);
+        self.audit_for(
+            &user.tenant_id,
+            &user.user_id,
+            crate::platform::audit::kind::LOCKED,
+            serde_json::json!({"reason": "idle"}),
+        )
+        .await;
+        self.locked.set(Some(Rc::new(Locked::after_idle(user, db))));
+    }
+
+    /// Five wrong passwords on a shared device: the locked user's data is wiped (their
+    /// sealed writes were handed over at the lock, and stay).
+    pub async fn wipe_locked(&self) {
+        let Some(locked) = self.locked.try_update(Option::take).flatten() else {
+            return;
+        };
+        let user = locked.user.clone();
+        self.audit_for(
+            &user.tenant_id,
+            &user.user_id,
+            crate::platform::audit::kind::WIPED,
+            serde_json::json!({"reason": "failed_unlocks"}),
+        )
+        .await;
+        let db = locked.database().clone();
+        drop(locked);
+        let said = match wipe::wipe(db).await {
+            Ok(()) => "Five wrong passwords: this account's data was removed from this device. Changes it was still sending are sealed and still go out.".to_owned(),
+            Err(err) => format!("Five wrong passwords, but the data could not be fully removed: {err}"),
+        };
+        self.farewell.set(Some(said));
+    }
+
+    pub async fn audit_for(
+        &self,
+        tenant: &str,
+        user: &str,
+        kind: &str,
+        payload: serde_json::Value,
+    ) {
+        if let Some(device) = self.device.get_untracked() {
+            device.audit(tenant, user, kind, payload).await;
+        }
+    }
+}
