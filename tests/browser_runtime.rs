@@ -12,34 +12,13 @@ use caresync::platform::{
 };
 use caresync_contract::auth::TokenResponse;
 use caresync_sync::{Config, NewMutation, UploadMode};
-use gloo_net::http::Request as Http;
 use leptos::prelude::GetUntracked as _;
-use serde_json::Value;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::{api, login, vault};
-
-async fn get(token: &str, path: &str) -> Value {
-    let res = Http::get(&format!("{}{path}", api()))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("get");
-    res.json().await.expect("json")
-}
-
-async fn open_thread(token: &str) -> String {
-    let threads = get(token, "/api/v1/threads").await;
-    threads
-        .as_array()
-        .and_then(|ts| ts.iter().find(|t| t["status"] == "open"))
-        .and_then(|t| t["threadId"].as_str())
-        .expect("an open thread")
-        .to_owned()
-}
+use common::{api, get, login, open_thread, vault};
 
 fn message(thread: &str, text: &str) -> (NewMutation, EntityChange) {
     writes::message_as("north-clinic", "usr-north-patient1", thread, text)

@@ -27,7 +27,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::{api, login, vault, PASSWORD};
+use common::{api, bodies, login, open_thread, vault, PASSWORD};
 
 #[wasm_bindgen(inline_js = "export function raw_text(v) {
   return JSON.stringify(v, (k, x) =>
@@ -323,13 +323,7 @@ async fn v3_database(name: &str, thread: &str, texts: &[String]) -> Vec<String> 
 #[wasm_bindgen_test]
 async fn a_plaintext_v3_database_is_sealed_in_place_and_its_writes_go_out_once() {
     let tokens = login("patient1").await;
-    let threads = common_get(&tokens.access_token, "/api/v1/threads").await;
-    let thread = threads
-        .as_array()
-        .and_then(|ts| ts.iter().find(|t| t["status"] == "open"))
-        .and_then(|t| t["threadId"].as_str())
-        .expect("an open thread")
-        .to_owned();
+    let thread = open_thread(&tokens.access_token).await;
     let run = uuid::Uuid::now_v7();
     let texts: Vec<String> = (0..3).map(|i| format!("MIGRATE-{run}-{i}")).collect();
     let name = unique("v3");
@@ -391,16 +385,10 @@ async fn a_plaintext_v3_database_is_sealed_in_place_and_its_writes_go_out_once()
     for _ in 0..2 {
         assert!(matches!(runtime.pass().await.expect("pass"), Pass::Ran(_)));
     }
-    let msgs = common_get(
-        &tokens.access_token,
-        &format!("/api/v1/threads/{thread}/messages"),
-    )
-    .await;
-    let seen: Vec<&str> = msgs
-        .as_array()
-        .expect("messages")
+    let all = bodies(&tokens.access_token, &thread).await;
+    let seen: Vec<&str> = all
         .iter()
-        .filter_map(|m| m["body"].as_str())
+        .map(String::as_str)
         .filter(|b| b.contains(&run.to_string()))
         .collect();
     assert_eq!(
@@ -408,15 +396,4 @@ async fn a_plaintext_v3_database_is_sealed_in_place_and_its_writes_go_out_once()
         texts.iter().map(String::as_str).collect::<Vec<_>>(),
         "once each, in order"
     );
-}
-
-async fn common_get(token: &str, path: &str) -> serde_json::Value {
-    gloo_net::http::Request::get(&format!("{}{path}", api()))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
 }

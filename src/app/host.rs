@@ -8,6 +8,7 @@ use caresync_sync::Config;
 use leptos::prelude::*;
 
 use crate::platform::{
+    audit::kind,
     device::Device,
     locked::Locked,
     outbox_store::IdbOutbox,
@@ -142,7 +143,7 @@ impl SessionHost {
         self.audit_for(
             &user.tenant_id,
             &user.user_id,
-            crate::platform::audit::kind::WIPED,
+            kind::WIPED,
             serde_json::json!({"reason": "sign_out"}),
         )
         .await;
@@ -177,32 +178,29 @@ impl SessionHost {
         self.audit_for(
             &user.tenant_id,
             &user.user_id,
-            crate::platform::audit::kind::LOCKED,
+            kind::LOCKED,
             serde_json::json!({"reason": "idle"}),
         )
         .await;
         self.locked.set(Some(Rc::new(Locked::after_idle(user, db))));
     }
 
-    /// Five wrong passwords on a shared device: the locked user's data is wiped (their
-    /// sealed writes were handed over at the lock, and stay).
-    pub async fn wipe_locked(&self) {
+    /// Wipes a locked shared device's user data: after five wrong passwords, or "Sign out"
+    /// on the Locked screen (their sealed writes were handed over at the lock, and stay).
+    pub async fn wipe_locked(&self, reason: &str, said: &str) {
         let Some(locked) = self.locked.try_update(Option::take).flatten() else {
             return;
         };
         let user = locked.user.clone();
-        self.audit_for(
-            &user.tenant_id,
-            &user.user_id,
-            crate::platform::audit::kind::WIPED,
-            serde_json::json!({"reason": "failed_unlocks"}),
-        )
-        .await;
+        let unsealed = locked.waiting().await.unwrap_or(0);
+        let payload = serde_json::json!({"reason": reason, "unsealedWrites": unsealed});
+        self.audit_for(&user.tenant_id, &user.user_id, kind::WIPED, payload)
+            .await;
         let db = locked.database().clone();
         drop(locked);
         let said = match wipe::wipe(db).await {
-            Ok(()) => "Five wrong passwords: this account's data was removed from this device. Changes it was still sending are sealed and still go out.".to_owned(),
-            Err(err) => format!("Five wrong passwords, but the data could not be fully removed: {err}"),
+            Ok(()) => said.to_owned(),
+            Err(err) => format!("The data could not be fully removed: {err}"),
         };
         self.farewell.set(Some(said));
     }

@@ -53,7 +53,12 @@ impl Device {
     /// Opens (or makes) the device database and its key, with no password: the key is
     /// wrapped only under this browser's own non-extractable key.
     pub async fn open() -> Result<Self, DeviceError> {
-        let db = idb::open(DEVICE_DB).await?;
+        Self::open_named(DEVICE_DB).await
+    }
+
+    /// As [`Device::open`], under another name (tests keep theirs apart).
+    pub async fn open_named(name: &str) -> Result<Self, DeviceError> {
+        let db = idb::open(name).await?;
         let keyring = match Keyring::unlock_on_device(&db).await? {
             Some(keyring) => keyring,
             None => {

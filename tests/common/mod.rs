@@ -41,3 +41,37 @@ pub async fn vault(db: indexed_db_futures::database::Database) -> caresync::plat
     };
     caresync::platform::vault::Vault::new(db, keyring)
 }
+
+/// A GET to the reference server with a bearer token, as JSON.
+pub async fn get(token: &str, path: &str) -> serde_json::Value {
+    Http::get(&format!("{}{path}", api()))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// The first open thread of the signed-in patient.
+pub async fn open_thread(token: &str) -> String {
+    get(token, "/api/v1/threads")
+        .await
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["status"] == "open"))
+        .and_then(|t| t["threadId"].as_str())
+        .expect("an open thread")
+        .to_owned()
+}
+
+/// The bodies of a thread's messages on the server, oldest first.
+pub async fn bodies(token: &str, thread: &str) -> Vec<String> {
+    get(token, &format!("/api/v1/threads/{thread}/messages"))
+        .await
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body"].as_str().map(str::to_owned))
+        .collect()
+}

@@ -4,7 +4,7 @@
 // asks for the password, refuses a wrong one, and the right one shows the queued messages,
 // which go out exactly once when the network returns.
 import { expect, test, type Page } from '@playwright/test';
-import { FOLLOW_UP, apiToken, openThread, send, serverBodies, signIn, tag, underServiceWorker } from './helpers';
+import { FOLLOW_UP, apiToken, openThread, scanOrigin, send, serverBodies, signIn, tag, underServiceWorker } from './helpers';
 
 /** A reload without "Keep me signed in" asks for the password before it shows anything. */
 async function unlock(page: Page) {
@@ -12,65 +12,6 @@ async function unlock(page: Page) {
   await page.getByLabel('Password').fill('demo');
   await page.getByRole('button', { name: 'Unlock' }).click();
   await expect(page.getByRole('heading', { name: 'Unlock' })).toHaveCount(0);
-}
-
-/** Reads everything the origin keeps, raw, and counts the markers in it. */
-async function scanOrigin(page: Page, markers: string[]) {
-  return page.evaluate(async (markers) => {
-    const texts: string[] = [];
-    let values = 0;
-    const walk = async (v: unknown): Promise<void> => {
-      if (v === null || v === undefined) return;
-      if (typeof v === 'string') { texts.push(v); return; }
-      if (typeof v !== 'object') return;
-      if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
-        texts.push(new TextDecoder().decode(v as ArrayBuffer));
-        return;
-      }
-      if (v instanceof Blob) { texts.push(await v.text()); return; }
-      if (v instanceof CryptoKey) return;
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        texts.push(k);
-        await walk(x);
-      }
-    };
-    const request = <T>(r: IDBRequest<T>) => new Promise<T>((ok, fail) => {
-      r.onsuccess = () => ok(r.result);
-      r.onerror = () => fail(r.error);
-    });
-    const databases = await indexedDB.databases();
-    for (const info of databases) {
-      if (!info.name) continue;
-      const db = await request(indexedDB.open(info.name));
-      for (const name of Array.from(db.objectStoreNames)) {
-        const store = db.transaction(name).objectStore(name);
-        const [keys, all] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
-        for (const k of keys) texts.push(JSON.stringify(k));
-        for (const v of all) { values += 1; await walk(v); }
-      }
-      db.close();
-    }
-    let cached = 0;
-    for (const name of await caches.keys()) {
-      const cache = await caches.open(name);
-      for (const req of await cache.keys()) {
-        texts.push(req.url);
-        const res = await cache.match(req);
-        if (res) { values += 1; cached += 1; texts.push(await res.text()); }
-      }
-    }
-    for (const storage of [localStorage, sessionStorage]) {
-      for (let i = 0; i < storage.length; i += 1) {
-        const key = storage.key(i) ?? '';
-        values += 1;
-        texts.push(key, storage.getItem(key) ?? '');
-      }
-    }
-    texts.push(location.href);
-    const counts = markers.map((m) => texts.filter((t) => t.includes(m)).length);
-    const found = counts.reduce((a, b) => a + b, 0);
-    return { databases: databases.length, values, cached, found, counts };
-  }, markers);
 }
 
 test('nothing the user wrote is readable at rest; an offline reload unlocks with the password and delivers once', async ({ page, context, request }) => {

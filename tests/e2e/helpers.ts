@@ -12,14 +12,22 @@ export const SERVER = process.env.SERVER_URL ?? process.env.BASE_URL ?? 'http://
  * without the password: the sync suites reload a lot and are not about unlocking (the
  * encryption suite signs in without it).
  */
-export async function signIn(page: Page, tenant = 'north-clinic', username = 'patient1', base = '', keep = true) {
+export async function signIn(page: Page, tenant = 'north-clinic', username = 'patient1', base = '', keep = true, shared = false) {
   await page.goto(`${base}/`);
   await page.getByLabel('Tenant').fill(tenant);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill('demo');
+  const sharedBox = page.getByRole('checkbox', { name: 'Shared device (clinic kiosk or ward tablet)' });
   const box = page.getByRole('checkbox', { name: 'Keep me signed in on this device' });
-  await expect(box).not.toBeChecked();
-  if (keep) await box.check();
+  if (shared) {
+    await sharedBox.check();
+    // A shared device never offers to stay signed in.
+    await expect(box).toHaveCount(0);
+  } else {
+    await expect(sharedBox).not.toBeChecked();
+    await expect(box).not.toBeChecked();
+    if (keep) await box.check();
+  }
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Messages' })).toBeVisible();
 }
@@ -54,14 +62,19 @@ export async function apiToken(request: APIRequestContext, tenantId = 'north-cli
   return (await res.json()).accessToken as string;
 }
 
-/** The bodies the server holds in a thread, in the server's order. */
-export async function serverBodies(request: APIRequestContext, token: string, subject: string, server = SERVER) {
+/** The messages the server holds in a thread, in the server's order. */
+export async function serverMessages(request: APIRequestContext, token: string, subject: string, server = SERVER) {
   const headers = { Authorization: `Bearer ${token}` };
   const threads = await (await request.get(`${server}/api/v1/threads`, { headers })).json();
   const thread = threads.find((t: { subject: string }) => t.subject === subject);
   expect(thread, `thread ${subject}`).toBeTruthy();
   const messages = await (await request.get(`${server}/api/v1/threads/${thread.threadId}/messages`, { headers })).json();
-  return messages.map((m: { body: string }) => m.body) as string[];
+  return messages as { body: string; senderId: string }[];
+}
+
+/** The bodies the server holds in a thread, in the server's order. */
+export async function serverBodies(request: APIRequestContext, token: string, subject: string, server = SERVER) {
+  return (await serverMessages(request, token, subject, server)).map((m) => m.body);
 }
 
 export async function fault(request: APIRequestContext, rule: Record<string, unknown>) {
@@ -108,3 +121,63 @@ export function refreshesPerMinute(times: number[]) {
   }
   return most;
 }
+
+/** Reads everything the origin keeps, raw, and counts the markers in it. */
+export async function scanOrigin(page: Page, markers: string[]) {
+  return page.evaluate(async (markers) => {
+    const texts: string[] = [];
+    let values = 0;
+    const walk = async (v: unknown): Promise<void> => {
+      if (v === null || v === undefined) return;
+      if (typeof v === 'string') { texts.push(v); return; }
+      if (typeof v !== 'object') return;
+      if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+        texts.push(new TextDecoder().decode(v as ArrayBuffer));
+        return;
+      }
+      if (v instanceof Blob) { texts.push(await v.text()); return; }
+      if (v instanceof CryptoKey) return;
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        texts.push(k);
+        await walk(x);
+      }
+    };
+    const request = <T>(r: IDBRequest<T>) => new Promise<T>((ok, fail) => {
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    const databases = await indexedDB.databases();
+    for (const info of databases) {
+      if (!info.name) continue;
+      const db = await request(indexedDB.open(info.name));
+      for (const name of Array.from(db.objectStoreNames)) {
+        const store = db.transaction(name).objectStore(name);
+        const [keys, all] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+        for (const k of keys) texts.push(JSON.stringify(k));
+        for (const v of all) { values += 1; await walk(v); }
+      }
+      db.close();
+    }
+    let cached = 0;
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) {
+        texts.push(req.url);
+        const res = await cache.match(req);
+        if (res) { values += 1; cached += 1; texts.push(await res.text()); }
+      }
+    }
+    for (const storage of [localStorage, sessionStorage]) {
+      for (let i = 0; i < storage.length; i += 1) {
+        const key = storage.key(i) ?? '';
+        values += 1;
+        texts.push(key, storage.getItem(key) ?? '');
+      }
+    }
+    texts.push(location.href);
+    const counts = markers.map((m) => texts.filter((t) => t.includes(m)).length);
+    const found = counts.reduce((a, b) => a + b, 0);
+    return { databases: databases.length, values, cached, found, counts };
+  }, markers);
+}
+

@@ -5,6 +5,7 @@
 //! (`tests/e2e/chaos/proxy.mjs`, whose `node:test` suite must pass first). Playwright gets
 //! `BASE_URL` (main proxy: every e2e test goes through it), `SERVER_URL` (main server, direct),
 //! `SHORT_TTL_URL` (short-TTL proxy) and `SHORT_TTL_SERVER_URL` (short-TTL server, direct).
+//! The main server locks shared devices after 5 s idle (`CARESYNC_IDLE_LOCK_SECS`).
 
 use std::{
     io::{BufRead as _, BufReader},
@@ -24,6 +25,7 @@ use crate::{
 const PROXY_SCRIPT: &str = "tests/e2e/chaos/proxy.mjs";
 const READY_PREFIX: &str = "chaos proxy listening on ";
 const SHORT_TTL_SECS: &str = "5";
+const IDLE_LOCK_SECS: &str = "5";
 
 pub fn run_tier(root: &Path) -> Result<(), TaskError> {
     run_tier_with(root, &[])
@@ -38,7 +40,10 @@ pub fn run_tier_with(root: &Path, playwright_args: &[String]) -> Result<(), Task
     // A private copy of dist/ lets the update test change the service worker it serves.
     let _ = std::fs::remove_dir_all(&work);
     copy_dir(&root.join("dist"), &dist)?;
-    let (_server, addr) = start_server(root, &server, &work, Some(&dist), &[])?;
+    // Shared devices lock after 5 s with no input here, so the idle-lock test need not wait
+    // two minutes; personal devices (every other test) never lock.
+    let main_env = [("CARESYNC_IDLE_LOCK_SECS", IDLE_LOCK_SECS)];
+    let (_server, addr) = start_server(root, &server, &work, Some(&dist), &main_env)?;
     step("chaos proxy self-test (node:test)");
     run(in_root(root, "node").args(["--test", "tests/e2e/chaos/"]))?;
     let (_proxy, proxy_url) = start_proxy(root, &addr)?;

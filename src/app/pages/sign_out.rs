@@ -52,7 +52,12 @@ pub fn SignOut() -> impl IntoView {
         let (s, go_home) = (s.clone(), go_home.clone());
         leptos::task::spawn_local(async move {
             match flush(&s, step).await {
-                Ok(0) => finish(host, step, go_home).await,
+                // Only writes made on the user's behalf (read receipts) are left: they are
+                // sealed like the rest, with no question the user would not understand.
+                Ok(0) => match seal_unsent(host, &s).await {
+                    Ok(()) => finish(host, step, go_home).await,
+                    Err(err) => step.set(Step::Failed(err)),
+                },
                 Ok(n) => step.set(Step::Unsent(n)),
                 Err(err) => step.set(Step::Failed(err)),
             }
@@ -120,10 +125,15 @@ pub fn SignOut() -> impl IntoView {
     .into_any()
 }
 
-/// Sends what can be sent; returns how many writes are still undecided.
+/// The user's own changes among `writes` (not what the app queued for them).
+fn own(writes: &[Mutation]) -> usize {
+    writes.iter().filter(|m| !m.kind.is_housekeeping()).count()
+}
+
+/// Sends what can be sent; returns how many of the user's own changes are still undecided.
 async fn flush(s: &Rc<SignedIn>, step: RwSignal<Step>) -> Result<usize, String> {
     for _ in 0..FLUSH_PASSES {
-        let waiting = unsent(s).await?.len();
+        let waiting = own(&unsent(s).await?);
         step.set(Step::Sending(waiting));
         let stats = s
             .runtime
@@ -138,7 +148,7 @@ async fn flush(s: &Rc<SignedIn>, step: RwSignal<Step>) -> Result<usize, String> 
             _ => break,
         }
     }
-    Ok(unsent(s).await?.len())
+    Ok(own(&unsent(s).await?))
 }
 
 async fn unsent(s: &SignedIn) -> Result<Vec<Mutation>, String> {

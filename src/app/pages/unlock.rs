@@ -48,7 +48,7 @@ pub fn Unlock() -> impl IntoView {
                         )
                         .await;
                         if failures >= WIPE_AFTER {
-                            host.wipe_locked().await;
+                            host.wipe_locked("failed_unlocks", "Five wrong passwords: this account's data was removed from this device. Changes it was still sending are sealed and still go out.").await;
                         } else {
                             error.set(Some(format!(
                                 "Wrong password. {} more and this account's data is removed from this device.",
@@ -62,10 +62,27 @@ pub fn Unlock() -> impl IntoView {
         });
     };
     let sign_out = move |_| {
-        if let Some(locked) = host.locked.get_untracked() {
-            host.locked.set(None);
-            leptos::task::spawn_local(async move { locked.sign_out().await });
-        }
+        let Some(locked) = host.locked.get_untracked() else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if !locked.shared {
+                host.locked.set(None);
+                locked.sign_out().await;
+                return;
+            }
+            // A shared device wipes at sign-out; writes still under the user's own key would
+            // be lost, so those wait for the password.
+            match locked.waiting().await {
+                Ok(0) => {
+                    host.wipe_locked("sign_out", "You are signed out, and your data was removed from this shared device.").await;
+                }
+                Ok(n) => error.set(Some(format!(
+                    "{n} changes on this device wait to be sealed, which needs your password. Unlock, then sign out to keep or discard them."
+                ))),
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
     };
     let shared = move || host.locked.with(|l| l.as_ref().is_some_and(|l| l.shared));
     view! {
