@@ -6,6 +6,7 @@ mod credentials;
 mod header;
 mod idle_lock;
 mod message;
+mod sealed_panel;
 mod sign_in_again;
 mod update_prompt;
 
@@ -15,5 +16,6 @@ pub use credentials::{CredentialFields, SignInButton};
 pub use header::AppHeader;
 pub use idle_lock::IdleLock;
 pub use message::MessageItem;
+pub use sealed_panel::SealedPanel;
 pub use sign_in_again::SignInAgain;
 pub use update_prompt::UpdatePrompt;

@@ -4,10 +4,13 @@ use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::app::{
-    components::{ConnectionPanel, StoragePanel},
-    model::Delivery,
-    use_session,
+use crate::{
+    app::{
+        components::{ConnectionPanel, SealedPanel, StoragePanel},
+        model::Delivery,
+        use_host, use_session, SessionHost,
+    },
+    platform::audit::kind,
 };
 
 fn describe(m: &Mutation) -> (String, String) {
@@ -28,27 +31,44 @@ fn describe(m: &Mutation) -> (String, String) {
     (what.to_owned(), why)
 }
 
-/// The user's decision on a blocked write; a failure is said in words, not swallowed.
+/// The user's decision on a blocked write, audited (kind, decision and the server's code;
+/// never the content); a failure is said in words, not swallowed.
 fn resolve(
+    host: SessionHost,
     s: std::rc::Rc<crate::platform::session::SignedIn>,
-    id: caresync_sync::ClientMutationId,
+    m: &Mutation,
     resolution: Resolution,
     problem: RwSignal<Option<String>>,
 ) {
+    let id = m.id;
+    let code = match &m.state {
+        MutationState::Parked { reason, .. } => reason.code.as_str().to_owned(),
+        MutationState::Conflict { .. } => "CONFLICT".to_owned(),
+        _ => String::new(),
+    };
+    let payload = serde_json::json!({
+        "kind": m.kind,
+        "resolution": format!("{resolution:?}").to_lowercase(),
+        "code": code,
+    });
     leptos::task::spawn_local(async move {
-        problem.set(
-            s.runtime
-                .resolve(id, resolution)
-                .await
-                .err()
-                .map(|err| format!("This change could not be updated on this device: {err}")),
-        );
+        match s.runtime.resolve(id, resolution).await {
+            Ok(_) => {
+                problem.set(None);
+                host.audit_for(&s.user.tenant_id, &s.user.user_id, kind::RESOLVED, payload)
+                    .await;
+            }
+            Err(err) => problem.set(Some(format!(
+                "This change could not be updated on this device: {err}"
+            ))),
+        }
     });
 }
 
 #[component]
 pub fn SyncPage() -> impl IntoView {
     let session = use_session();
+    let host = use_host();
     let problem = RwSignal::new(None::<String>);
     move || {
         let Some(s) = session.get() else {
@@ -66,7 +86,7 @@ pub fn SyncPage() -> impl IntoView {
                         let (what, why) = describe(&m);
                         let text = m.user_text().map(str::to_owned);
                         let thread = m.lane.thread_id().map(str::to_owned);
-                        let id = m.id;
+                        let held = StoredValue::new(m.clone());
                         let can_retry = matches!(m.state, MutationState::Parked { .. });
                         view! {
                             <li class="blocked-item">
@@ -77,12 +97,12 @@ pub fn SyncPage() -> impl IntoView {
                                     {can_retry.then(|| view! {
                                         <button type="button" on:click=move |_| {
                                             let Some(s) = session.get_untracked() else { return };
-                                            resolve(s, id, Resolution::Retry, problem);
+                                            resolve(host, s, &held.get_value(), Resolution::Retry, problem);
                                         }>"Retry"</button>
                                     })}
                                     <button type="button" class="secondary" on:click=move |_| {
                                         let Some(s) = session.get_untracked() else { return };
-                                        resolve(s, id, Resolution::Discard, problem);
+                                        resolve(host, s, &held.get_value(), Resolution::Discard, problem);
                                     }>"Discard"</button>
                                 </div>
                             </li>
@@ -101,6 +121,7 @@ pub fn SyncPage() -> impl IntoView {
                     <p class="error" role="alert">{move || problem.get()}</p>
                 </Show>
                 {list}
+                <SealedPanel />
             </section>
         }
         .into_any()
