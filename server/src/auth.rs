@@ -3,7 +3,8 @@
 //!
 //! Tenant and user come only from the token, never from a request body.
 
-mod device;
+pub mod device;
+pub mod replay;
 pub mod session;
 
 use argon2::{
@@ -251,10 +252,13 @@ pub async fn login(
             "The tenant, username or password is wrong.",
         )
     })?;
-    let user = caller.user.clone();
-    let mut tokens = session::start(&state, caller, name).await?;
+    let mut tokens = session::start(&state, caller.clone(), name).await?;
     if let Some(device) = device {
-        tokens.device_key_share = Some(device::share(&state, user, device).await?);
+        let grant = device::grant(&state, &caller, device).await?;
+        tokens.device_key_share = Some(grant.share);
+        tokens.replay_credential = Some(grant.replay);
+        tokens.audit_key = Some(grant.audit_key);
+        tokens.audit_head = Some(grant.audit_head);
     }
     Ok(Json(tokens))
 }

@@ -15,6 +15,9 @@ pub struct Config {
     /// `CARESYNC_REFRESH_GRACE_SECS`, default 60: how long a used refresh token still answers
     /// with the pair it produced (a lost response, two tabs) before a replay counts as theft.
     pub refresh_grace_secs: u64,
+    /// `CARESYNC_IDLE_LOCK_SECS`, default 120: how long a shared device waits with no input
+    /// before it locks, for every tenant (the e2e tests shorten it).
+    pub idle_lock_secs: u64,
     /// `CARESYNC_TEST_FAULTS=1` mounts the fault-injection endpoint. Never set in production.
     pub test_faults: bool,
 }
@@ -27,6 +30,8 @@ pub enum ConfigError {
     BadTtl { value: String },
     #[error("CARESYNC_REFRESH_GRACE_SECS={value:?} is not a whole number of seconds")]
     BadGrace { value: String },
+    #[error("CARESYNC_IDLE_LOCK_SECS={value:?} is not a whole number of seconds")]
+    BadIdleLock { value: String },
 }
 
 impl Config {
@@ -50,6 +55,12 @@ impl Config {
             Ok(v) => v.parse().map_err(|_| ConfigError::BadGrace { value: v })?,
             Err(_) => 60,
         };
+        let idle_lock_secs = match std::env::var("CARESYNC_IDLE_LOCK_SECS") {
+            Ok(v) => v
+                .parse()
+                .map_err(|_| ConfigError::BadIdleLock { value: v })?,
+            Err(_) => 120,
+        };
         let test_faults = std::env::var("CARESYNC_TEST_FAULTS").is_ok_and(|v| v == "1");
         Ok(Self {
             addr,
@@ -57,6 +68,7 @@ impl Config {
             dist_dir,
             access_ttl_secs,
             refresh_grace_secs,
+            idle_lock_secs,
             test_faults,
         })
     }

@@ -35,6 +35,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations_v5.sql")),
         M::up(include_str!("migrations_v6.sql")),
         M::up(include_str!("migrations_v7.sql")),
+        M::up(include_str!("migrations_v8.sql")),
     ])
 }
 

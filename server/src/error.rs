@@ -6,22 +6,48 @@ use axum::{
     Json,
 };
 use caresync_contract::{ApiError, ErrorCode};
+use rusqlite::Connection;
 
 use crate::db::DbError;
 
+/// A record that must outlive the refusal it explains: the refused write's savepoint rolls
+/// back, and this is written after it (a tamper alert, for one).
+pub type Aftermath = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+
 /// An error a handler returns; it renders as the documented JSON body.
-#[derive(Debug)]
-pub struct HttpError(pub ApiError);
+pub struct HttpError(pub ApiError, Option<Aftermath>);
+
+impl std::fmt::Debug for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("HttpError")
+            .field(&self.0)
+            .field(&self.1.as_ref().map(|_| "aftermath"))
+            .finish()
+    }
+}
 
 pub type Outcome = Result<(u16, serde_json::Value), HttpError>;
 
 impl HttpError {
     pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
-        HttpError(ApiError::new(status, code, message))
+        HttpError(ApiError::new(status, code, message), None)
     }
 
     pub fn with(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-        HttpError(self.0.with(key, value))
+        HttpError(self.0.with(key, value), self.1)
+    }
+
+    /// Attaches a write to make after the refused write is rolled back.
+    pub fn with_aftermath(
+        self,
+        write: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Self {
+        HttpError(self.0, Some(Box::new(write)))
+    }
+
+    /// Takes the attached write, if any, to run on the connection the refusal rolled back on.
+    pub fn take_aftermath(&mut self) -> Option<Aftermath> {
+        self.1.take()
     }
 
     pub fn status(&self) -> u16 {

@@ -39,7 +39,8 @@ pub fn run(
     write: &Write<'_>,
     apply: impl FnOnce(&Connection) -> Outcome,
 ) -> Outcome {
-    settle(conn.savepoint()?, caller, write, apply)
+    let outcome = settle(conn.savepoint()?, caller, write, apply);
+    after_refusal(conn, outcome)
 }
 
 /// The same, nested in a batch's transaction (the sync endpoint).
@@ -49,7 +50,20 @@ pub fn run_nested(
     write: &Write<'_>,
     apply: impl FnOnce(&Connection) -> Outcome,
 ) -> Outcome {
-    settle(tx.savepoint()?, caller, write, apply)
+    let outcome = settle(tx.savepoint()?, caller, write, apply);
+    after_refusal(tx, outcome)
+}
+
+/// A refusal may leave a record behind (a tamper alert) that its rolled-back savepoint must
+/// not take with it: written here, after the rollback, on the same connection.
+fn after_refusal(conn: &Connection, mut outcome: Outcome) -> Outcome {
+    if let Some(write) = outcome.as_mut().err().and_then(HttpError::take_aftermath) {
+        if let Err(err) = write(conn) {
+            // The refusal itself still stands; losing its record is logged loudly.
+            tracing::error!(%err, "could not record what a refused write leaves behind");
+        }
+    }
+    outcome
 }
 
 /// Keeps the effect and the remembered answer together, or neither.

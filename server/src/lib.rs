@@ -8,6 +8,7 @@ pub mod error;
 pub mod faults;
 pub mod idempotency;
 pub mod pdf;
+pub mod sealing;
 pub mod seed;
 pub mod shell;
 pub mod time;
@@ -41,11 +42,21 @@ impl AppState {
     pub fn open(config: Config) -> Result<Self, db::DbError> {
         let db = db::Db::open(&config.data_dir)?;
         let keys = db.blocking(|c| auth::Keys::load(c, config.access_ttl_secs))?;
+        // Devices seal to a published key before they ever push: there is always one.
+        db.blocking(|c| Ok(sealing::ensure_current(c)?))?;
         Ok(Self {
             db,
             keys,
             config: Arc::new(config),
         })
+    }
+
+    /// Makes a new sealing key the published one; envelopes sealed to older unretired keys
+    /// still open.
+    pub async fn rotate_sealing_key(
+        &self,
+    ) -> Result<caresync_contract::sync::SealingKey, db::DbError> {
+        self.db.call(|c| Ok(sealing::rotate(c)?)).await
     }
 }
 

@@ -99,6 +99,10 @@ pub async fn headers(State(csp): State<HeaderValue>, req: Request, next: Next) -
 
 /// The Cache-Control for a path. Trunk names hashed files `name-<16 hex>.ext`.
 pub fn cache_rule(path: &str) -> &'static str {
+    // The device policy has no PHI; the app keeps it for offline sign-in and revalidates it.
+    if path == caresync_contract::paths::CONFIG {
+        return "no-cache";
+    }
     if path.starts_with("/api/") || path.starts_with("/v1/") || path.starts_with("/internal/") {
         return "no-store";
     }
@@ -170,6 +174,7 @@ mod tests {
         assert_eq!(cache_rule("/index.html"), "no-cache");
         assert_eq!(cache_rule("/sw.js"), "no-cache");
         assert_eq!(cache_rule("/api/v1/threads"), "no-store");
+        assert_eq!(cache_rule("/api/v1/config"), "no-cache");
     }
 
     #[test]

@@ -26,6 +26,9 @@ async fn the_openapi_document_describes_every_operation() {
         "/internal/edge/snapshot",
         "/api/v1/facility/beds/{bedId}/status",
         "/api/v1/audit-events",
+        "/api/v1/config",
+        "/api/v1/sync/sealed",
+        "/api/v1/auth/replay-credentials/revoke",
     ] {
         assert!(paths.contains_key(path), "missing {path}");
     }
@@ -33,7 +36,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 29);
+    assert_eq!(operations, 32);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",
@@ -42,11 +45,28 @@ async fn the_openapi_document_describes_every_operation() {
         "SyncPushRequest",
         "BedWriteResult",
         "SessionAction",
+        "DeviceConfig",
+        "SealedEnvelope",
+        "SealedWrite",
+        "SealingKey",
+        "ReplayCredential",
+        "AuditLink",
+        "AuditHead",
+        "ReplayRevokeRequest",
     ] {
         assert!(schemas.contains_key(schema), "missing schema {schema}");
     }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
+    );
+    let replay = &doc["components"]["securitySchemes"]["replay"];
+    assert_eq!(
+        (&replay["in"], &replay["name"]),
+        (&"header".into(), &"Authorization".into())
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/sync/sealed"]["post"]["security"][0]["replay"],
+        serde_json::json!([])
     );
 }

@@ -19,9 +19,10 @@ async fn capabilities_announce_the_batch_endpoint() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(
-        caps,
-        json!({"batch": true, "maxBatch": 500, "pushPath": "/api/v1/sync/push"})
+        (&caps["batch"], &caps["maxBatch"], &caps["pushPath"]),
+        (&json!(true), &json!(500), &json!("/api/v1/sync/push"))
     );
+    assert!(caps["sealing"]["keyId"].is_string(), "{caps}");
 }
 
 #[tokio::test]

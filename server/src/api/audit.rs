@@ -1,8 +1,10 @@
-//! Audit events: append-only; a duplicate clientMutationId gets the original back.
+//! Audit events: append-only; a duplicate clientMutationId gets the original back. Events that
+//! carry a chain link are verified by [`audit_chain`] first.
 
 use caresync_contract::audit::{AuditEventDto, AuditEventIn};
 use rusqlite::{params, Connection, OptionalExtension as _};
 
+use super::audit_chain;
 use crate::{
     auth::Caller,
     error::{from_value, invalid, require_uuid, HttpError, Outcome},
@@ -34,9 +36,8 @@ fn by_mutation(
         .optional()?)
 }
 
-/// `POST /api/v1/audit-events`
-pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
-    let event: AuditEventIn = from_value(body)?;
+/// Refuses an event whose fields are malformed, before any lookup.
+fn validate(event: &AuditEventIn) -> Result<i64, HttpError> {
     require_uuid("clientMutationId", &event.client_mutation_id)?;
     let valid_type = !event.kind.is_empty()
         && event.kind.len() <= 100
@@ -54,16 +55,30 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     if !event.payload.is_object() {
         return Err(invalid("payload must be a JSON object"));
     }
+    Ok(occurred_at)
+}
+
+/// `POST /api/v1/audit-events`. A duplicate gets the original answer before any chain check,
+/// so a retry of an acknowledged event is never taken for a replay.
+pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
+    let event: AuditEventIn = from_value(body)?;
+    let occurred_at = validate(&event)?;
     if let Some(existing) = by_mutation(conn, caller, &event.client_mutation_id)? {
         return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
     }
+    // The MAC covers the event as sent, so it is checked before the payload is touched.
+    let link = match &event.chain {
+        Some(link) => Some(audit_chain::verify(conn, caller, &event, link)?),
+        None => None,
+    };
     let mut payload = event.payload;
     if let (Some(seal), Some(obj)) = (event.integrity, payload.as_object_mut()) {
         obj.insert("integrity".into(), seal.into());
     }
     conn.execute(
-        "INSERT INTO audit_events (id, tenant_id, actor_id, client_mutation_id, type, occurred_at, payload, recorded_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit_events (id, tenant_id, actor_id, client_mutation_id, type, occurred_at, payload, \
+         recorded_at, chain_device_id, chain_seq, chain_mac) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             uuid::Uuid::now_v7().to_string(),
             caller.tenant,
@@ -72,9 +87,16 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
             event.kind,
             occurred_at,
             payload.to_string(),
-            now_ms()
+            now_ms(),
+            link.as_ref().map(|l| l.device.as_str()),
+            link.as_ref().map(|l| l.seq),
+            link.as_ref().map(|l| l.mac.as_str()),
         ],
     )?;
+    // Same savepoint as the insert: the head never moves for an event that was not stored.
+    if let Some(link) = &link {
+        audit_chain::advance(conn, caller, link)?;
+    }
     let created = by_mutation(conn, caller, &event.client_mutation_id)?
         .ok_or_else(|| invalid("the audit event vanished after insert"))?;
     Ok((201, serde_json::to_value(created).unwrap_or_default()))

@@ -2,10 +2,13 @@
 //! arrives per resource or inside a sync push — same dedupe, same rules, same answer.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod comms;
+pub mod device_policy;
 pub mod documents;
 pub mod facility;
 pub mod openapi;
+pub mod sealed;
 pub mod sync_push;
 pub mod virtual_care;
 mod writes;
@@ -35,6 +38,11 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/refresh", post(auth::session::refresh))
         .route("/v1/auth/logout", post(auth::session::logout))
         .route("/v1/auth/sessions/revoke", post(auth::session::revoke_all))
+        .route(
+            "/v1/auth/replay-credentials/revoke",
+            post(auth::replay::revoke_route),
+        )
+        .route("/v1/config", get(device_policy::device_config))
         .route("/v1/threads", get(threads))
         .route(
             "/v1/threads/{thread_id}/messages",
@@ -76,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/sync/push", post(sync_push::push))
         .route("/v1/sync/capabilities", get(sync_push::capabilities))
+        .route("/v1/sync/sealed", post(sealed::push_sealed))
         .fallback(|| async { not_found("No such API route.") })
 }
 

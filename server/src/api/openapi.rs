@@ -3,7 +3,7 @@
 
 use axum::Json;
 use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
 
@@ -13,9 +13,10 @@ use utoipa::{
          description = "The platform contracts caresync syncs with: communication, virtual care, documents, facility, audit, and the batch sync endpoint. Every error is {statusCode, code, message}."),
     paths(
         crate::auth::login, crate::auth::session::refresh, crate::auth::session::logout,
-        crate::auth::session::revoke_all,
+        crate::auth::session::revoke_all, crate::auth::replay::revoke_route,
+        super::device_policy::device_config,
         super::threads, super::messages, super::writes::post_message, super::reopen, super::writes::mark_read,
-        super::sync_push::push, super::sync_push::capabilities,
+        super::sync_push::push, super::sync_push::capabilities, super::sealed::push_sealed,
         super::writes::record_audit,
         super::visits, super::writes::submit_visit, super::attachment,
         super::sessions, super::session, super::writes::cancel_session, super::writes::end_session,
@@ -23,7 +24,7 @@ use utoipa::{
         super::templates, super::writes::create_render_job, super::render_job, super::artifact_link, super::artifact_pdf,
         super::snapshot, super::writes::bed_status, super::writes::bed_housekeeping,
     ),
-    components(schemas(caresync_contract::ApiError, caresync_contract::ErrorCode)),
+    components(schemas(caresync_contract::ApiError, caresync_contract::ErrorCode, caresync_contract::sync::SealedWrite)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;
@@ -41,6 +42,14 @@ impl Modify for Bearer {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        // Not an HTTP scheme OpenAPI knows: the literal header `Authorization: Replay <token>`.
+        components.add_security_scheme(
+            "replay",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Replay <token>`: a replay credential from sign-in; pushes only its user's sealed writes",
+            ))),
         );
     }
 }

@@ -19,14 +19,23 @@ use crate::{
     AppState,
 };
 
+/// Also publishes the current sealing key: devices seal to it, and keep what they sealed to
+/// an older key (it still opens until that key is retired).
 #[utoipa::path(get, path = "/api/v1/sync/capabilities", tag = "sync", responses((status = 200, body = SyncCapabilities)), security(("bearer" = [])))]
-pub async fn capabilities(_caller: Caller) -> Json<SyncCapabilities> {
-    Json(SyncCapabilities {
+pub async fn capabilities(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<SyncCapabilities>, HttpError> {
+    let sealing = state
+        .db
+        .call(|conn| Ok(crate::sealing::current(conn)?))
+        .await?;
+    Ok(Json(SyncCapabilities {
         batch: true,
         max_batch: MAX_BATCH,
         push_path: caresync_contract::paths::SYNC_PUSH.to_owned(),
-        sealing: None,
-    })
+        sealing,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = SyncPushRequest, responses((status = 200, description = "One result per mutation, in order; 424 LANE_BLOCKED after a failure in the same lane", body = SyncPushResponse), (status = 413, description = "BATCH_TOO_LARGE", body = caresync_contract::ApiError)), security(("bearer" = [])))]

@@ -304,22 +304,27 @@ pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Status
 }
 
 /// `POST /api/v1/auth/sessions/revoke`: "sign out everywhere" — every refresh-token family of
-/// the caller ends. Access tokens already issued stay valid until they expire.
-#[utoipa::path(post, path = "/api/v1/auth/sessions/revoke", tag = "auth", responses((status = 204, description = "Every session family of the caller is revoked"), (status = 401, body = caresync_contract::ApiError)), security(("bearer" = [])))]
+/// the caller ends, and so does every replay credential (sealed writes not yet pushed stay
+/// on their devices). Access tokens already issued stay valid until they expire.
+#[utoipa::path(post, path = "/api/v1/auth/sessions/revoke", tag = "auth", responses((status = 204, description = "Every session family and replay credential of the caller is revoked"), (status = 401, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 pub async fn revoke_all(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<StatusCode, HttpError> {
-    let revoked = state
+    let (revoked, replay) = state
         .db
         .call(move |conn| {
-            Ok(conn.execute(
+            let tx = conn.transaction()?;
+            let revoked = tx.execute(
                 "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
                 params![caller.user, now_ms()],
-            )?)
+            )?;
+            let replay = super::replay::revoke(&tx, &caller.user, None)?;
+            tx.commit()?;
+            Ok((revoked, replay))
         })
         .await?;
-    tracing::info!(revoked, "signed out everywhere");
+    tracing::info!(revoked, replay, "signed out everywhere");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod shared_device;
+
 use std::net::SocketAddr;
 
 use caresync_server::{router, AppState, Config};
@@ -10,6 +12,8 @@ use serde_json::{json, Value};
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
+    /// The server's own state, for what a test sets up or inspects behind the API.
+    pub state: AppState,
     _data: tempfile::TempDir,
 }
 
@@ -19,39 +23,63 @@ impl TestServer {
     }
 
     pub async fn start_with(access_ttl_secs: u64, test_faults: bool) -> Self {
-        Self::start_full(access_ttl_secs, test_faults, 60).await
+        Self::start_config(|c| {
+            c.access_ttl_secs = access_ttl_secs;
+            c.test_faults = test_faults;
+        })
+        .await
     }
 
     /// A server whose spent refresh tokens replay for only `refresh_grace_secs`.
     pub async fn start_with_grace(refresh_grace_secs: u64) -> Self {
-        Self::start_full(900, false, refresh_grace_secs).await
+        Self::start_config(|c| {
+            c.refresh_grace_secs = refresh_grace_secs;
+            c.test_faults = false;
+        })
+        .await
     }
 
-    async fn start_full(access_ttl_secs: u64, test_faults: bool, refresh_grace_secs: u64) -> Self {
+    /// A server with the defaults, changed by `adjust`.
+    pub async fn start_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
-        let config = Config {
+        let mut config = Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
             data_dir: data.path().to_path_buf(),
             dist_dir: data.path().join("no-dist"),
-            access_ttl_secs,
-            refresh_grace_secs,
-            test_faults,
+            access_ttl_secs: 900,
+            refresh_grace_secs: 60,
+            idle_lock_secs: 120,
+            test_faults: true,
         };
+        adjust(&mut config);
         let state = AppState::open(config).expect("open state");
         caresync_server::spawn_workers(&state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
-            let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
+            state,
             _data: data,
         }
+    }
+
+    /// Runs `f` on the server's database (setting up what the API cannot, like an expiry).
+    pub async fn sql<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> T {
+        self.state
+            .db
+            .call(move |c| Ok(f(c)?))
+            .await
+            .expect("test SQL")
     }
 
     pub async fn login(&self, tenant: &str, user: &str) -> Session {

@@ -1,0 +1,110 @@
+//! `GET /api/v1/config?tenantId=`: a tenant's device policy — whether its users choose the
+//! device class or the tenant decides, and how soon a shared device locks. Public (the sign-in
+//! screen needs it before anyone signs in) and free of PHI, so the app may keep it and
+//! revalidate it (`Cache-Control: no-cache` with an `ETag`).
+
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use caresync_contract::auth::{DeviceClass, DeviceConfig};
+use rusqlite::{params, Connection, OptionalExtension as _};
+use serde::Deserialize;
+
+use crate::{
+    error::{invalid, not_found, HttpError},
+    AppState,
+};
+
+#[derive(Deserialize)]
+pub(super) struct ConfigQuery {
+    #[serde(rename = "tenantId")]
+    tenant_id: Option<String>,
+}
+
+fn class_name(class: DeviceClass) -> &'static str {
+    match class {
+        DeviceClass::Personal => "personal",
+        DeviceClass::Shared => "shared",
+        DeviceClass::Either => "either",
+    }
+}
+
+fn parse_class(name: &str) -> DeviceClass {
+    match name {
+        "personal" => DeviceClass::Personal,
+        "shared" => DeviceClass::Shared,
+        // The column's CHECK allows nothing else; the lenient answer is to let users choose.
+        _ => DeviceClass::Either,
+    }
+}
+
+/// A tenant's device class, or `None` for an unknown tenant.
+pub fn device_class(conn: &Connection, tenant: &str) -> rusqlite::Result<Option<DeviceClass>> {
+    conn.query_row(
+        "SELECT device_class FROM tenants WHERE id = ?1",
+        [tenant],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map(|name| name.as_deref().map(parse_class))
+}
+
+/// Sets a tenant's device class (an operator's setting; tests use it to force one). Answers
+/// whether the tenant exists.
+pub fn set_device_class(
+    conn: &Connection,
+    tenant: &str,
+    class: DeviceClass,
+) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE tenants SET device_class = ?2 WHERE id = ?1",
+        params![tenant, class_name(class)],
+    )?;
+    Ok(changed == 1)
+}
+
+#[utoipa::path(get, path = "/api/v1/config", tag = "auth",
+    params(("tenantId" = String, Query), ("If-None-Match" = Option<String>, Header)),
+    responses((status = 200, description = "The tenant's device policy; Cache-Control: no-cache, with an ETag", body = DeviceConfig),
+        (status = 304, description = "Unchanged"),
+        (status = 400, body = caresync_contract::ApiError), (status = 404, description = "No such tenant", body = caresync_contract::ApiError)))]
+pub(super) async fn device_config(
+    State(state): State<AppState>,
+    Query(q): Query<ConfigQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let tenant = q
+        .tenant_id
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+        .ok_or_else(|| invalid("tenantId is required"))?;
+    let lookup = tenant.clone();
+    let class = state
+        .db
+        .call(move |conn| Ok(device_class(conn, &lookup)?))
+        .await?
+        .ok_or_else(|| not_found("No such tenant."))?;
+    let config = DeviceConfig {
+        tenant_id: tenant,
+        device_class: class,
+        idle_lock_seconds: state.config.idle_lock_secs,
+    };
+    let tag = format!(
+        "W/\"{}-{}\"",
+        class_name(config.device_class),
+        config.idle_lock_seconds
+    );
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    // The shell's header layer sets Cache-Control for every path; see `shell::cache_rule`.
+    let etag = [(header::ETAG, tag)];
+    Ok(if fresh {
+        (StatusCode::NOT_MODIFIED, etag).into_response()
+    } else {
+        (etag, Json(config)).into_response()
+    })
+}
