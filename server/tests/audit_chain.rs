@@ -225,3 +225,53 @@ async fn the_chain_is_checked_inside_a_sync_push_and_a_sealed_write() {
     let again = sign_in_on(&srv, "north-clinic", "patient1", KIOSK).await;
     assert_eq!(again.body["auditHead"]["seq"], 4);
 }
+
+#[tokio::test]
+async fn a_caller_lists_only_their_own_audit_events_by_type() {
+    let srv = TestServer::start().await;
+    let patient = srv.login("north-clinic", "patient1").await;
+    let nurse = srv.login("north-clinic", "nurse1").await;
+    for (session, kind) in [
+        (&patient, "device.locked"),
+        (&patient, "device.wiped"),
+        (&nurse, "device.locked"),
+    ] {
+        let event = serde_json::json!({
+            "clientMutationId": uuid::Uuid::now_v7().to_string(),
+            "type": kind,
+            "occurredAt": "2026-11-23T10:00:00.000Z",
+            "payload": {"reason": "idle"}
+        });
+        let (status, body) = srv
+            .request(
+                "POST",
+                "/api/v1/audit-events",
+                Some(&session.token),
+                Some(event),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, mine) = srv
+        .request(
+            "GET",
+            "/api/v1/audit-events?type=device.locked",
+            Some(&patient.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mine = mine.as_array().expect("a list");
+    assert_eq!(
+        mine.len(),
+        1,
+        "only the patient's own, of that type: {mine:?}"
+    );
+    assert_eq!(mine[0]["type"], "device.locked");
+    let (_, all) = srv
+        .request("GET", "/api/v1/audit-events", Some(&patient.token), None)
+        .await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2));
+    let (status, _) = srv.request("GET", "/api/v1/audit-events", None, None).await;
+    assert_eq!(status, 401);
+}

@@ -36,7 +36,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 32);
+    assert_eq!(operations, 33);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",

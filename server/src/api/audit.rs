@@ -101,3 +101,29 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
         .ok_or_else(|| invalid("the audit event vanished after insert"))?;
     Ok((201, serde_json::to_value(created).unwrap_or_default()))
 }
+
+/// The caller's own events, oldest first, optionally of one `type`: what a user (or a test)
+/// can check the device reported, without seeing anyone else's trail.
+pub fn list_own(
+    conn: &Connection,
+    caller: &Caller,
+    kind: Option<&str>,
+) -> Result<Vec<AuditEventDto>, HttpError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
+         WHERE tenant_id = ?1 AND actor_id = ?2 AND (?3 IS NULL OR type = ?3) \
+         ORDER BY recorded_at, id LIMIT 500",
+    )?;
+    let rows = stmt.query_map(params![caller.tenant, caller.user, kind], |r| {
+        let payload: String = r.get(5)?;
+        Ok(AuditEventDto {
+            audit_event_id: r.get(0)?,
+            client_mutation_id: r.get(1)?,
+            kind: r.get(2)?,
+            occurred_at: iso(r.get(3)?),
+            recorded_at: iso(r.get(4)?),
+            payload: serde_json::from_str(&payload).unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

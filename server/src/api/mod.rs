@@ -50,7 +50,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/threads/{thread_id}/reopen", post(reopen))
         .route("/v1/read", post(writes::mark_read))
-        .route("/v1/audit-events", post(writes::record_audit))
+        .route(
+            "/v1/audit-events",
+            get(audit_events).post(writes::record_audit),
+        )
         .route(
             "/v1/virtual-care/async-visits",
             get(visits).post(writes::submit_visit),
@@ -291,6 +294,24 @@ async fn answer<T: serde::Serialize + Send + 'static>(
 ) -> Result<Response, HttpError> {
     let value = state.db.call(move |conn| Ok(f(conn))).await??;
     Ok(Json(value).into_response())
+}
+
+#[derive(Deserialize)]
+struct TypeQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(("type" = Option<String>, Query, description = "Only events of this type")), responses((status = 200, description = "The caller's own events, oldest first (at most 500)", body = [caresync_contract::audit::AuditEventDto])), security(("bearer" = [])))]
+async fn audit_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<TypeQuery>,
+) -> Result<Response, HttpError> {
+    answer(&state, move |c| {
+        audit::list_own(c, &caller, q.kind.as_deref())
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -17,7 +17,7 @@ use utoipa::{
         super::device_policy::device_config,
         super::threads, super::messages, super::writes::post_message, super::reopen, super::writes::mark_read,
         super::sync_push::push, super::sync_push::capabilities, super::sealed::push_sealed,
-        super::writes::record_audit,
+        super::writes::record_audit, super::audit_events,
         super::visits, super::writes::submit_visit, super::attachment,
         super::sessions, super::session, super::writes::cancel_session, super::writes::end_session,
         super::writes::admit_session, super::fallback,
