@@ -169,12 +169,13 @@ impl SessionHost {
                 leptos::logging::warn!("waiting changes could not be sealed at the lock: {err}");
             }
         }
-        let Some(signed_in) = self.detach() else {
-            return;
-        };
-        let user = signed_in.user.clone();
-        let db = signed_in.db().clone();
+        // The Locked screen goes up before the session goes, so no page sees "signed out"
+        // and navigates away: unlocking returns to the same screen.
+        let (user, db) = (signed_in.user.clone(), signed_in.db().clone());
         drop(signed_in);
+        self.locked
+            .set(Some(Rc::new(Locked::after_idle(user.clone(), db))));
+        drop(self.detach());
         self.audit_for(
             &user.tenant_id,
             &user.user_id,
@@ -182,7 +183,6 @@ impl SessionHost {
             serde_json::json!({"reason": "idle"}),
         )
         .await;
-        self.locked.set(Some(Rc::new(Locked::after_idle(user, db))));
     }
 
     /// Wipes a locked shared device's user data: after five wrong passwords, or "Sign out"

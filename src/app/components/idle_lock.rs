@@ -1,36 +1,55 @@
 //! The idle lock of a shared device: after the tenant's `idleLockSeconds` with no input, the
 //! session locks (its waiting writes sealed and still sent, its key out of memory).
+//!
+//! One timer for the whole app, re-armed by any input and whenever a session begins or ends
+//! (dropping the old `Timeout` cancels it), so a lock can never come from a session that is
+//! already gone.
 
-use leptos::prelude::*;
-use leptos_use::{use_idle, UseIdleReturn};
+use gloo_timers::callback::Timeout;
+use leptos::{ev::Custom, prelude::*};
+use leptos_use::{use_document, use_event_listener_with_options, UseEventListenerOptions};
 
 use crate::{app::use_host, platform::device_class};
+
+const INPUT: [&str; 6] = [
+    "pointerdown",
+    "pointermove",
+    "keydown",
+    "touchstart",
+    "wheel",
+    "scroll",
+];
 
 #[component]
 pub fn IdleLock() -> impl IntoView {
     let host = use_host();
-    let shared = move || host.session.with(|s| s.as_ref().is_some_and(|s| s.shared));
-    view! {
-        <Show when=shared>
-            <IdleTimer />
-        </Show>
-    }
-}
-
-/// Made when a shared session begins, so it counts from then, with that tenant's limit.
-#[component]
-fn IdleTimer() -> impl IntoView {
-    let host = use_host();
-    let seconds = host.session.with_untracked(|s| {
-        s.as_ref()
-            .map_or(device_class::DEFAULT_IDLE_LOCK_SECONDS, |s| {
-                device_class::idle_lock_seconds(&s.user.tenant_id)
+    let timer = StoredValue::new_local(None::<Timeout>);
+    let arm = move || {
+        let limit = host.session.with_untracked(|s| {
+            s.as_ref()
+                .filter(|s| s.shared)
+                .map(|s| device_class::idle_lock_seconds(&s.user.tenant_id))
+        });
+        let next = limit.map(|secs| {
+            let ms = u32::try_from(secs.saturating_mul(1000)).unwrap_or(u32::MAX);
+            Timeout::new(ms, move || {
+                leptos::task::spawn_local(async move { host.lock().await });
             })
-    });
-    let UseIdleReturn { idle, .. } = use_idle(seconds.saturating_mul(1000));
+        });
+        // The previous timer, replaced here, is dropped and so cancelled.
+        timer.set_value(next);
+    };
+    let options = UseEventListenerOptions::default().passive(true);
+    for name in INPUT {
+        let _ = use_event_listener_with_options(
+            use_document(),
+            Custom::<web_sys::Event>::new(name),
+            move |_| arm(),
+            options,
+        );
+    }
     Effect::new(move |_| {
-        if idle.get() {
-            leptos::task::spawn_local(async move { host.lock().await });
-        }
+        host.session.track();
+        arm();
     });
 }
