@@ -31,6 +31,21 @@ pub struct DeviceHandle {
 }
 
 impl DeviceHandle {
+    /// Copies of writes the user's outbox no longer holds (delivered, or handed over) go.
+    pub async fn prune_escrow(&self, s: &SignedIn) {
+        let waiting = match s.runtime.store().undecided().await {
+            Ok(list) => list.into_iter().map(|m| m.id).collect(),
+            Err(err) => {
+                leptos::logging::warn!("{err}");
+                return;
+            }
+        };
+        let (tenant, user) = (&s.user.tenant_id, &s.user.user_id);
+        if let Err(err) = self.device.drop_escrow(tenant, user, &waiting).await {
+            leptos::logging::warn!("{err}");
+        }
+    }
+
     /// Opens the device database and starts its sealed outbox's replay.
     pub async fn start() -> Option<Self> {
         let device = match Device::open().await {
@@ -106,9 +121,18 @@ impl SessionHost {
         self.current.set_value(Some(owner));
         self.locked.set(None);
         self.farewell.set(None);
-        self.session.set(Some(signed_in));
-        if let Some(device) = self.device.get_untracked() {
-            leptos::task::spawn_local(async move { device.reload_book().await });
+        let device = self.device.get_untracked();
+        if let (Some(device), true) = (&device, signed_in.shared) {
+            signed_in.runtime.keep_copies_in(device.device.clone());
+        }
+        self.session.set(Some(signed_in.clone()));
+        if let Some(device) = device {
+            leptos::task::spawn_local(async move {
+                device.reload_book().await;
+                if signed_in.shared {
+                    device.prune_escrow(&signed_in).await;
+                }
+            });
         }
     }
 
@@ -136,6 +160,10 @@ impl SessionHost {
         let Some(signed_in) = self.detach() else {
             return;
         };
+        // Whatever waited was handed over or discarded: no copy may outlive that choice.
+        if let Some(device) = self.device.get_untracked() {
+            device.prune_escrow(&signed_in).await;
+        }
         let user = signed_in.user.clone();
         signed_in.end_server_session().await;
         let db = signed_in.db().clone();
@@ -165,8 +193,11 @@ impl SessionHost {
             return;
         };
         if let Some(device) = self.device.get_untracked() {
-            if let Err(err) = device.device.hand_over(signed_in.runtime.store()).await {
-                leptos::logging::warn!("waiting changes could not be sealed at the lock: {err}");
+            match device.device.hand_over(signed_in.runtime.store()).await {
+                Ok(_) => device.prune_escrow(&signed_in).await,
+                Err(err) => {
+                    leptos::logging::warn!("waiting changes could not be sealed at the lock: {err}")
+                }
             }
         }
         // The Locked screen goes up before the session goes, so no page sees "signed out"
@@ -192,8 +223,23 @@ impl SessionHost {
             return;
         };
         let user = locked.user.clone();
-        let unsealed = locked.waiting().await.unwrap_or(0);
-        let payload = serde_json::json!({"reason": reason, "unsealedWrites": unsealed});
+        // The key is gone with the password: what the user's outbox still holds goes out
+        // from the sealed copies kept at each commit.
+        let released = match self.device.get_untracked() {
+            Some(device) => {
+                let n = device
+                    .device
+                    .release_escrow(&user.tenant_id, &user.user_id)
+                    .await;
+                device.sealed.sync_now();
+                n.unwrap_or_else(|err| {
+                    leptos::logging::warn!("sealed copies could not be released: {err}");
+                    0
+                })
+            }
+            None => 0,
+        };
+        let payload = serde_json::json!({"reason": reason, "releasedCopies": released});
         self.audit_for(&user.tenant_id, &user.user_id, kind::WIPED, payload)
             .await;
         let db = locked.database().clone();

@@ -33,6 +33,12 @@ pub enum DeviceError {
     Seal(#[from] SealError),
 }
 
+impl From<indexed_db_futures::error::Error> for DeviceError {
+    fn from(err: indexed_db_futures::error::Error) -> Self {
+        DeviceError::Store(err.into())
+    }
+}
+
 /// Where the replay credentials are kept (one sealed record for all authors).
 const CREDENTIALS: &str = "replayCredentials";
 

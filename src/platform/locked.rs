@@ -82,14 +82,6 @@ impl Locked {
         &self.db
     }
 
-    /// Writes still in this user's own outbox: sealed under their key, so they can be handed
-    /// over (or discarded) only after an unlock. Counted from the clear index alone.
-    pub async fn waiting(&self) -> Result<u32, StoreError> {
-        use indexed_db_futures::prelude::*;
-        let tx = self.db.transaction(idb::OUTBOX).build()?;
-        Ok(tx.object_store(idb::OUTBOX)?.count().primitive()?.await?)
-    }
-
     /// "Sign out" on the Unlock screen: nothing is opened and nothing is deleted but the
     /// device wrap; the next sign-in on this device asks for the password again.
     pub async fn sign_out(&self) {

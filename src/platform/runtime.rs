@@ -126,6 +126,8 @@ pub struct SyncRuntime {
     notify: RefCell<Option<Rc<dyn Fn()>>>,
     timer: RefCell<Option<Timeout>>,
     debounce: RefCell<Option<Timeout>>,
+    /// On a shared device: where each committed write also leaves a sealed copy (`escrow`).
+    escrow: RefCell<Option<super::device::Device>>,
 }
 
 impl SyncRuntime {
@@ -164,6 +166,7 @@ impl SyncRuntime {
             notify: RefCell::new(None),
             timer: RefCell::new(None),
             debounce: RefCell::new(None),
+            escrow: RefCell::new(None),
         })
     }
 
@@ -179,6 +182,11 @@ impl SyncRuntime {
         &self.transport
     }
 
+    /// On a shared device, every commit also leaves a sealed copy in `device` (see `escrow`).
+    pub fn keep_copies_in(&self, device: super::device::Device) {
+        *self.escrow.borrow_mut() = Some(device);
+    }
+
     /// Commits a write (and its entity) locally, then replays soon.
     pub async fn enqueue(
         self: &Rc<Self>,
@@ -191,6 +199,14 @@ impl SyncRuntime {
             self.publish(&mut engine);
             m
         };
+        let escrow = self.escrow.borrow().clone();
+        if let Some(device) = escrow {
+            // Committed already; a copy that cannot be kept leaves the write as safe as on a
+            // personal device, so it is said, not refused.
+            if let Err(err) = device.escrow(&m).await {
+                leptos::logging::warn!("no sealed copy of this change was kept: {err}");
+            }
+        }
         self.changed().await;
         self.schedule(DEBOUNCE_MS, true);
         Ok(m)

@@ -3,7 +3,7 @@
 // and writes still waiting are either kept sealed (then delivered once, in order, under their
 // author, whoever is signed in next) or discarded with an audit event.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { FOLLOW_UP, SERVER, apiToken, openThread, scanOrigin, send, serverBodies, serverMessages, signIn, tag } from './helpers';
+import { FOLLOW_UP, SERVER, apiToken, openThread, scanOrigin, send, serverBodies, serverMessages, signIn, tag, underServiceWorker } from './helpers';
 
 const PATIENT_DB = 'caresync:north-clinic:usr-north-patient1';
 
@@ -120,4 +120,30 @@ test('five wrong passwords on the Locked screen wipe the data and keep the seale
 
   await context.setOffline(false);
   await delivered(request, [kept]);
+});
+
+test('reloaded offline, then five wrong passwords: the writes still under the lost key go out from their sealed copies, once', async ({ page, context, request }) => {
+  await signInShared(page);
+  await underServiceWorker(page);
+  // A shared device reopens locked: its key was never kept.
+  await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await openThread(page, FOLLOW_UP);
+  await context.setOffline(true);
+  const texts = [tag('RELOADED-1'), tag('RELOADED-2')];
+  for (const text of texts) await send(page, text);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible();
+  for (let i = 1; i <= 5; i += 1) {
+    await page.getByLabel('Password').fill(`wrong-${i}`);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    if (i < 5) await expect(page.getByRole('alert')).toContainText(`${5 - i} more`);
+  }
+  await expect(page.getByText('Five wrong passwords')).toBeVisible();
+  expect(await databases(page)).not.toContain(PATIENT_DB);
+  expect((await scanOrigin(page, texts)).found).toBe(0);
+
+  await context.setOffline(false);
+  await delivered(request, texts);
 });

@@ -71,17 +71,12 @@ pub fn Unlock() -> impl IntoView {
                 locked.sign_out().await;
                 return;
             }
-            // A shared device wipes at sign-out; writes still under the user's own key would
-            // be lost, so those wait for the password.
-            match locked.waiting().await {
-                Ok(0) => {
-                    host.wipe_locked("sign_out", "You are signed out, and your data was removed from this shared device.").await;
-                }
-                Ok(n) => error.set(Some(format!(
-                    "{n} changes on this device wait to be sealed, which needs your password. Unlock, then sign out to keep or discard them."
-                ))),
-                Err(err) => error.set(Some(err.to_string())),
-            }
+            // A shared device wipes at sign-out; its writes go out from their sealed copies.
+            host.wipe_locked(
+                "sign_out",
+                "You are signed out, and your data was removed from this shared device.",
+            )
+            .await;
         });
     };
     let shared = move || host.locked.with(|l| l.as_ref().is_some_and(|l| l.shared));
