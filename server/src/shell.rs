@@ -97,7 +97,8 @@ pub async fn headers(State(csp): State<HeaderValue>, req: Request, next: Next) -
     response
 }
 
-/// The Cache-Control for a path. Trunk names hashed files `name-<16 hex>.ext`.
+/// The Cache-Control for a path. Trunk names hashed files `name-<hash>.ext`, the hash a u64
+/// in hex without leading zeros: 16 digits, or fewer one time in sixteen.
 pub fn cache_rule(path: &str) -> &'static str {
     // The device policy has no PHI; the app keeps it for offline sign-in and revalidates it.
     if path == caresync_contract::paths::CONFIG {
@@ -109,9 +110,9 @@ pub fn cache_rule(path: &str) -> &'static str {
     let file = path.rsplit('/').next().unwrap_or("");
     // wasm-bindgen appends `_bg` after Trunk's hash.
     let stem = file.split('.').next().unwrap_or("").trim_end_matches("_bg");
-    let hashed = stem
-        .rsplit_once('-')
-        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let hashed = stem.rsplit_once('-').is_some_and(|(_, h)| {
+        (12..=16).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())
+    });
     if hashed {
         "public, max-age=31536000, immutable"
     } else {
@@ -171,8 +172,14 @@ mod tests {
             cache_rule("/caresync-0123456789abcdef.js"),
             "public, max-age=31536000, immutable"
         );
+        assert_eq!(
+            cache_rule("/caresync-937a4750299cf78_bg.wasm"),
+            "public, max-age=31536000, immutable",
+            "a hash with a leading zero dropped is still a hash"
+        );
         assert_eq!(cache_rule("/index.html"), "no-cache");
         assert_eq!(cache_rule("/sw.js"), "no-cache");
+        assert_eq!(cache_rule("/sw-update.js"), "no-cache");
         assert_eq!(cache_rule("/api/v1/threads"), "no-store");
         assert_eq!(cache_rule("/api/v1/config"), "no-cache");
     }
