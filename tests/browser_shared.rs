@@ -173,6 +173,11 @@ async fn handed_over_writes_are_unreadable_here_and_arrive_once_in_order_under_t
     );
     let stats = sealed.store().stats().await.expect("stats");
     assert_eq!((stats.pending, stats.parked), (0, 0));
+    // The server's answers (which quote the messages) are not kept here either.
+    assert!(
+        !raw(&device_db).await.contains("SEALED-"),
+        "no receipt on this device holds the text"
+    );
 }
 
 #[wasm_bindgen_test]

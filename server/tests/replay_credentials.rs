@@ -290,3 +290,22 @@ async fn sign_out_keeps_the_credential_and_sign_out_everywhere_revokes_it() {
         "sign out everywhere revokes it"
     );
 }
+
+#[tokio::test]
+async fn a_new_sign_in_on_a_device_revokes_that_users_older_credentials_there_only() {
+    let srv = TestServer::start().await;
+    let first = sign_in_on(&srv, "north-clinic", "patient1", KIOSK).await;
+    let elsewhere = sign_in_on(&srv, "north-clinic", "patient1", TABLET).await;
+    let key = sealing_key(&srv, &first.session).await;
+    assert!(can_push(&srv, &first, &key).await);
+    let second = sign_in_on(&srv, "north-clinic", "patient1", KIOSK).await;
+    assert!(
+        !can_push(&srv, &first, &key).await,
+        "the device keeps only the newest; an older one found later pushes nothing"
+    );
+    assert!(can_push(&srv, &second, &key).await);
+    assert!(
+        can_push(&srv, &elsewhere, &key).await,
+        "another device keeps its own"
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use caresync_sync::Config;
+use caresync_sync::{Config, OutboxStore as _};
 use leptos::prelude::*;
 
 use crate::platform::{
@@ -31,8 +31,47 @@ pub struct DeviceHandle {
 }
 
 impl DeviceHandle {
+    /// The ids of a user's writes waiting sealed on this device.
+    pub async fn sealed_ids(&self, tenant: &str, user: &str) -> std::collections::HashSet<String> {
+        self.sealed_of(tenant, user)
+            .await
+            .into_iter()
+            .map(|m| m.id.to_string())
+            .collect()
+    }
+
+    async fn sealed_of(&self, tenant: &str, user: &str) -> Vec<caresync_sync::Mutation> {
+        match self.device.outbox().undecided().await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|m| m.tenant == tenant && m.actor == user)
+                .collect(),
+            Err(err) => {
+                leptos::logging::warn!("{err}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The user's lanes that still have writes sealed here: their later writes wait, so the
+    /// server sees each lane in the order it was written.
+    pub async fn held_lanes(
+        &self,
+        tenant: &str,
+        user: &str,
+    ) -> std::collections::HashSet<caresync_sync::Lane> {
+        self.sealed_of(tenant, user)
+            .await
+            .iter()
+            .filter_map(|m| crate::platform::sealing::original_lane(tenant, user, &m.lane))
+            .collect()
+    }
+
     /// Copies of writes the user's outbox no longer holds (delivered, or handed over) go.
     pub async fn prune_escrow(&self, s: &SignedIn) {
+        // Sequences follow the clock (ms × 1000): a copy numbered from here on was committed
+        // after the read below, and is kept whatever that read says.
+        let before = crate::platform::transport::now_ms().saturating_mul(1000);
         let waiting = match s.runtime.store().undecided().await {
             Ok(list) => list.into_iter().map(|m| m.id).collect(),
             Err(err) => {
@@ -41,7 +80,11 @@ impl DeviceHandle {
             }
         };
         let (tenant, user) = (&s.user.tenant_id, &s.user.user_id);
-        if let Err(err) = self.device.drop_escrow(tenant, user, &waiting).await {
+        if let Err(err) = self
+            .device
+            .drop_escrow(tenant, user, &waiting, before)
+            .await
+        {
             leptos::logging::warn!("{err}");
         }
     }
@@ -75,11 +118,41 @@ impl DeviceHandle {
         Some(handle)
     }
 
-    /// The credentials changed (a sign-in here): the sealed outbox tries again at once.
+    /// The credentials changed (a sign-in here): writes parked because their author's
+    /// credential was refused or missing go back in line, and the sealed outbox tries again.
     pub async fn reload_book(&self) {
         match self.device.credential_book().await {
             Ok(book) => *self.book.borrow_mut() = book,
             Err(err) => leptos::logging::warn!("{err}"),
+        }
+        let refused: Vec<_> = match self.device.outbox().blocked().await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|m| match &m.state {
+                    caresync_sync::MutationState::Parked { reason, .. } => {
+                        reason.code.as_str() == "REPLAY_REFUSED"
+                            && self
+                                .book
+                                .borrow()
+                                .contains_key(&(m.tenant.clone(), m.actor.clone()))
+                    }
+                    _ => false,
+                })
+                .map(|m| m.id)
+                .collect(),
+            Err(err) => {
+                leptos::logging::warn!("{err}");
+                Vec::new()
+            }
+        };
+        for id in refused {
+            if let Err(err) = self
+                .sealed
+                .resolve(id, caresync_sync::Resolution::Retry)
+                .await
+            {
+                leptos::logging::warn!("a sealed change could not be retried: {err}");
+            }
         }
         self.sealed.sync_now();
     }
@@ -117,7 +190,21 @@ impl SessionHost {
     pub fn begin(&self, signed_in: SignedIn) {
         let signed_in = Rc::new(signed_in);
         let owner = self.app.with_value(|app| app.with(Owner::new));
-        owner.with(|| signed_in.runtime.start());
+        match (signed_in.shared, self.device.get_untracked()) {
+            // Replay starts once the lanes with writes still sealed here are held.
+            (true, Some(device)) => {
+                let (s, host, start) = (signed_in.clone(), *self, owner.clone());
+                leptos::task::spawn_local(async move {
+                    let lanes = device.held_lanes(&s.user.tenant_id, &s.user.user_id).await;
+                    s.runtime.hold_lanes(lanes).await;
+                    start.with(|| {
+                        s.runtime.start();
+                        host.hold_sealed_lanes(&s);
+                    });
+                });
+            }
+            _ => owner.with(|| signed_in.runtime.start()),
+        }
         self.current.set_value(Some(owner));
         self.locked.set(None);
         self.farewell.set(None);
@@ -134,6 +221,22 @@ impl SessionHost {
                 }
             });
         }
+    }
+
+    /// While the device's sealed outbox still holds earlier writes of this user's lanes, their
+    /// later writes wait: looked at again whenever the sealed outbox changes.
+    fn hold_sealed_lanes(&self, signed_in: &Rc<SignedIn>) {
+        let device = self.device;
+        let held = StoredValue::new_local(signed_in.clone());
+        Effect::new(move |_| {
+            let Some(d) = device.get() else { return };
+            d.sealed.status.revision.track();
+            let s = held.get_value();
+            leptos::task::spawn_local(async move {
+                let lanes = d.held_lanes(&s.user.tenant_id, &s.user.user_id).await;
+                s.runtime.hold_lanes(lanes).await;
+            });
+        });
     }
 
     /// Stops the session's replay and takes it out of every screen.
@@ -192,6 +295,15 @@ impl SessionHost {
         let Some(signed_in) = self.session.get_untracked() else {
             return;
         };
+        // The Locked screen goes up first: nothing of the user's stays on screen, and no page
+        // sees "signed out" and navigates away, so unlocking returns to the same screen.
+        let (user, db) = (signed_in.user.clone(), signed_in.db().clone());
+        self.locked
+            .set(Some(Rc::new(Locked::after_idle(user.clone(), db))));
+        drop(self.detach());
+        // Then, with the key still held here only, the waiting writes are sealed over once
+        // nothing of theirs is on the wire.
+        signed_in.runtime.quiesce().await;
         if let Some(device) = self.device.get_untracked() {
             match device.device.hand_over(signed_in.runtime.store()).await {
                 Ok(_) => device.prune_escrow(&signed_in).await,
@@ -199,14 +311,9 @@ impl SessionHost {
                     leptos::logging::warn!("waiting changes could not be sealed at the lock: {err}")
                 }
             }
+            device.sealed.sync_now();
         }
-        // The Locked screen goes up before the session goes, so no page sees "signed out"
-        // and navigates away: unlocking returns to the same screen.
-        let (user, db) = (signed_in.user.clone(), signed_in.db().clone());
         drop(signed_in);
-        self.locked
-            .set(Some(Rc::new(Locked::after_idle(user.clone(), db))));
-        drop(self.detach());
         self.audit_for(
             &user.tenant_id,
             &user.user_id,
@@ -217,38 +324,52 @@ impl SessionHost {
     }
 
     /// Wipes a locked shared device's user data: after five wrong passwords, or "Sign out"
-    /// on the Locked screen (their sealed writes were handed over at the lock, and stay).
-    pub async fn wipe_locked(&self, reason: &str, said: &str) {
-        let Some(locked) = self.locked.try_update(Option::take).flatten() else {
-            return;
+    /// on the Locked screen. The key is gone with the password, so what the user's outbox
+    /// still holds goes out from the sealed copies kept at each commit. A write with no copy
+    /// would be lost: "Sign out" then refuses (the user can unlock and decide), and the
+    /// five-strike wipe says how many, in words and in the audit event.
+    pub async fn wipe_locked(&self, reason: &str, said: &str) -> Result<(), String> {
+        let Some(locked) = self.locked.get_untracked() else {
+            return Ok(());
         };
         let user = locked.user.clone();
-        // The key is gone with the password: what the user's outbox still holds goes out
-        // from the sealed copies kept at each commit.
-        let released = match self.device.get_untracked() {
+        let waiting = locked.waiting_ids().await.map_err(|e| e.to_string())?;
+        let sealed = match self.device.get_untracked() {
             Some(device) => {
-                let n = device
+                let sealed = device
                     .device
                     .release_escrow(&user.tenant_id, &user.user_id)
-                    .await;
+                    .await
+                    .map_err(|e| e.to_string())?;
                 device.sealed.sync_now();
-                n.unwrap_or_else(|err| {
-                    leptos::logging::warn!("sealed copies could not be released: {err}");
-                    0
-                })
+                sealed
             }
-            None => 0,
+            None => Default::default(),
         };
-        let payload = serde_json::json!({"reason": reason, "releasedCopies": released});
+        let lost = waiting.iter().filter(|id| !sealed.contains(id)).count();
+        if lost > 0 && reason == "sign_out" {
+            return Err(format!(
+                "{lost} changes on this device have no sealed copy yet. Unlock, then sign out to keep or discard them."
+            ));
+        }
+        self.locked.set(None);
+        locked.clear_failures();
+        let payload = serde_json::json!({"reason": reason, "waiting": waiting.len(), "lost": lost});
         self.audit_for(&user.tenant_id, &user.user_id, kind::WIPED, payload)
             .await;
         let db = locked.database().clone();
         drop(locked);
-        let said = match wipe::wipe(db).await {
+        let mut said = match wipe::wipe(db).await {
             Ok(()) => said.to_owned(),
             Err(err) => format!("The data could not be fully removed: {err}"),
         };
+        if lost > 0 {
+            said.push_str(&format!(
+                " {lost} changes that had no sealed copy could not be kept."
+            ));
+        }
         self.farewell.set(Some(said));
+        Ok(())
     }
 
     pub async fn audit_for(

@@ -34,6 +34,9 @@ pub enum Delivery {
         reason: String,
         actions: Vec<Action>,
     },
+    /// Handed over at a lock on a shared device: sealed to the server, sent from the
+    /// device's own queue under the user's name.
+    Sealed,
 }
 
 impl Delivery {
@@ -45,6 +48,7 @@ impl Delivery {
             Delivery::WaitingToRetry => Some("Waiting to try again".into()),
             Delivery::WaitingForSignIn => Some("Waiting for you to sign in again".into()),
             Delivery::NotSent { reason, .. } => Some(format!("Not sent: {reason}")),
+            Delivery::Sealed => Some("Sealed on this device, sending when it can".into()),
         }
     }
 

@@ -77,6 +77,8 @@ impl Device {
         kind: &str,
         payload: serde_json::Value,
     ) -> Result<bool, DeviceError> {
+        // Read head, MAC, write head: two events at once would both take the same place.
+        let _turn = self.chain.lock().await;
         let name = chain_key(tenant, user);
         let Some(chain) = self.vault().get_meta::<Chain>(&name).await? else {
             return Ok(false);

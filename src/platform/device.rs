@@ -53,6 +53,8 @@ struct Held {
 #[derive(Clone)]
 pub struct Device {
     vault: Vault,
+    /// One audit event at a time in this tab: each reads the chain head and writes the next.
+    pub(super) chain: std::rc::Rc<futures::lock::Mutex<()>>,
 }
 
 impl Device {
@@ -67,6 +69,11 @@ impl Device {
         let db = idb::open(name).await?;
         let keyring = match Keyring::unlock_on_device(&db).await? {
             Some(keyring) => keyring,
+            // A key exists but this browser's own key for it is gone: making a new one would
+            // orphan every sealed write here, so it is said instead.
+            None if Keyring::exists(&db).await? => {
+                return Err(DeviceError::Keyring(KeyringError::Missing))
+            }
             None => {
                 // No one types this password: 32 random bytes, so one PBKDF2 round is enough
                 // and the wrap under it is never used; the device wrap is the way in.
@@ -79,6 +86,7 @@ impl Device {
         };
         Ok(Device {
             vault: Vault::new(db, keyring),
+            chain: Default::default(),
         })
     }
 
@@ -126,9 +134,10 @@ impl Device {
     }
 
     /// Seals every write still waiting in a user's outbox (pending, parked or in conflict)
-    /// into this device's sealed outbox, in order, and removes it from theirs. A write is
-    /// added here before it leaves there: a crash in between leaves two copies with one id,
-    /// and the server keeps one. Returns how many were sealed.
+    /// into this device's sealed outbox, in order, and removes it from theirs (its optimistic
+    /// record stays, shown as sealed). A write is added here before it leaves there: a crash
+    /// in between leaves two copies with one id, and the server keeps one. Returns how many
+    /// were sealed.
     pub async fn hand_over(&self, from: &IdbOutbox) -> Result<usize, DeviceError> {
         let key = self.sealing_key().await?.ok_or(SealError::NoKey)?;
         let mut waiting = from.undecided().await?;
@@ -139,7 +148,7 @@ impl Device {
             .collect::<Result<_, _>>()?;
         self.outbox().append_many(sealed, now_ms()).await?;
         for m in &waiting {
-            from.remove(m.id).await?;
+            from.forget(m.id).await?;
         }
         Ok(waiting.len())
     }

@@ -94,18 +94,20 @@ impl Device {
         Ok(self.vault().open_all(ENTITIES, found).await?)
     }
 
-    /// Drops a user's copies, except those of writes in `keep` (still waiting).
+    /// Drops a user's copies, except those of writes in `keep` (still waiting) and those
+    /// numbered from `before` on (committed after `keep` was read, so not judged by it).
     pub async fn drop_escrow(
         &self,
         tenant: &str,
         user: &str,
         keep: &HashSet<ClientMutationId>,
+        before: u64,
     ) -> Result<(), DeviceError> {
         let gone: Vec<String> = self
             .escrowed(tenant, user)
             .await?
             .iter()
-            .filter(|m| !keep.contains(&m.id))
+            .filter(|m| m.seq < before && !keep.contains(&m.id))
             .map(key)
             .collect();
         let tx = self
@@ -123,15 +125,34 @@ impl Device {
     }
 
     /// The user's key is gone and their data is about to be: their copies join the sealed
-    /// outbox, in order, and are sent under their replay credential. Returns how many.
-    pub async fn release_escrow(&self, tenant: &str, user: &str) -> Result<usize, DeviceError> {
-        let copies = self.escrowed(tenant, user).await?;
-        let n = copies.len();
-        if n > 0 {
+    /// outbox, in order, and are sent under their replay credential. A copy whose write is
+    /// there already (handed over before) is not queued twice. Returns the ids now sealed.
+    pub async fn release_escrow(
+        &self,
+        tenant: &str,
+        user: &str,
+    ) -> Result<HashSet<ClientMutationId>, DeviceError> {
+        let outbox = self.outbox();
+        let mut sealed: HashSet<ClientMutationId> = outbox
+            .undecided()
+            .await?
+            .into_iter()
+            .filter(|m| m.tenant == tenant && m.actor == user)
+            .map(|m| m.id)
+            .collect();
+        let copies: Vec<Mutation> = self
+            .escrowed(tenant, user)
+            .await?
+            .into_iter()
+            .filter(|m| !sealed.contains(&m.id))
+            .collect();
+        sealed.extend(copies.iter().map(|m| m.id));
+        if !copies.is_empty() {
             let queued = copies.into_iter().map(as_new).collect();
-            self.outbox().append_many(queued, now_ms()).await?;
+            outbox.append_many(queued, now_ms()).await?;
         }
-        self.drop_escrow(tenant, user, &HashSet::new()).await?;
-        Ok(n)
+        self.drop_escrow(tenant, user, &HashSet::new(), u64::MAX)
+            .await?;
+        Ok(sealed)
     }
 }

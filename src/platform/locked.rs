@@ -20,8 +20,6 @@ pub struct Locked {
     sealed: bool,
     /// A shared device: "Locked", and five wrong passwords in a row wipe.
     pub shared: bool,
-    /// Wrong passwords in a row so far.
-    pub failures: std::cell::Cell<u32>,
 }
 
 /// What a reload finds.
@@ -61,7 +59,7 @@ impl Locked {
             Keyring::create(&self.db, password).await?
         };
         let vault = Vault::new(self.db.clone(), keyring);
-        if !self.sealed {
+        if migrate::needs_sealing(&self.db).await? {
             migrate::seal_in_place(&vault).await?;
         }
         Ok(SignedIn::resume(vault, self.user.clone(), self.shared).await?)
@@ -74,12 +72,64 @@ impl Locked {
             db,
             sealed: true,
             shared: true,
-            failures: std::cell::Cell::new(0),
         }
     }
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Where the count of wrong passwords in a row is kept: in the profile, so a reload does
+    /// not start the count again (a number, not PHI).
+    fn failures_key(&self) -> String {
+        format!("caresync.unlock-failures:{}", self.user.database())
+    }
+
+    /// One more wrong password in a row; returns the count.
+    pub fn record_failure(&self) -> u32 {
+        let key = self.failures_key();
+        let storage = local_storage();
+        let before = storage
+            .as_ref()
+            .and_then(|s| s.get_item(&key).ok().flatten())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0);
+        let now = before.saturating_add(1);
+        if let Some(s) = storage {
+            if s.set_item(&key, &now.to_string()).is_err() {
+                leptos::logging::warn!("could not count the wrong password");
+            }
+        }
+        now
+    }
+
+    pub fn clear_failures(&self) {
+        if let Some(s) = local_storage() {
+            if s.remove_item(&self.failures_key()).is_err() {
+                leptos::logging::warn!("could not reset the count of wrong passwords");
+            }
+        }
+    }
+
+    /// The ids of the writes still in this user's own outbox, from the clear index alone (no
+    /// key needed): what a wipe must not lose.
+    pub async fn waiting_ids(
+        &self,
+    ) -> Result<std::collections::HashSet<caresync_sync::ClientMutationId>, StoreError> {
+        use indexed_db_futures::prelude::*;
+        let tx = self.db.transaction(idb::OUTBOX).build()?;
+        let keys = tx
+            .object_store(idb::OUTBOX)?
+            .get_all_keys::<String>()
+            .primitive()?
+            .await?;
+        let mut ids = std::collections::HashSet::new();
+        for key in keys {
+            if let Ok(id) = key?.parse() {
+                ids.insert(id);
+            }
+        }
+        Ok(ids)
     }
 
     /// "Sign out" on the Unlock screen: nothing is opened and nothing is deleted but the
@@ -122,6 +172,5 @@ pub async fn restore() -> Option<Restored> {
         db,
         sealed,
         shared,
-        failures: std::cell::Cell::new(0),
     }))
 }

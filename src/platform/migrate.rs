@@ -20,6 +20,18 @@ use super::{
     vault::Vault,
 };
 
+/// Written in the same transaction as the last sealed value: from then on nothing in the
+/// database is plaintext. Its absence after a key exists means a sealing was cut short.
+const SEALED_MARK: &str = "sealedFormat";
+const SEALED_FORMAT: &str = "caresync/record/v1";
+
+/// Whether `db` still needs [`seal_in_place`] (a first unlock, or one cut short).
+pub async fn needs_sealing(db: &Database) -> Result<bool, StoreError> {
+    let tx = db.transaction(META).build()?;
+    let mark: Option<JsValue> = tx.object_store(META)?.get(SEALED_MARK).primitive()?.await?;
+    Ok(mark.and_then(|m| m.as_string()).as_deref() != Some(SEALED_FORMAT))
+}
+
 /// The key-value stores whose every value is sealed whole.
 const VALUE_STORES: [&str; 2] = [ENTITIES, DRAFTS];
 /// The stores of outbox rows.
@@ -77,6 +89,10 @@ pub async fn seal_in_place(vault: &Vault) -> Result<usize, StoreError> {
         .with_mode(TransactionMode::Readwrite)
         .with_options(options)
         .build()?;
+    tx.object_store(META)?
+        .put(JsValue::from_str(SEALED_FORMAT))
+        .with_key(SEALED_MARK)
+        .primitive()?;
     for s in &sealed {
         let store = tx.object_store(s.store)?;
         match &s.key {

@@ -190,6 +190,22 @@ impl IdbOutbox {
         Row::open_all(&self.rows_in(state).await?, &self.vault, OUTBOX).await
     }
 
+    /// Removes a write from this outbox and nothing else: its optimistic record stays on
+    /// screen (a hand-over to the sealed outbox, which sends it under the same id).
+    pub async fn forget(&self, id: ClientMutationId) -> Result<(), StoreError> {
+        let tx = self
+            .database()
+            .transaction(OUTBOX)
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(strict())
+            .build()?;
+        tx.object_store(OUTBOX)?
+            .delete(id.to_string())
+            .primitive()?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every write the server has not decided yet, opened, in no particular order.
     pub async fn undecided(&self) -> Result<Vec<Mutation>, StoreError> {
         let mut all = Vec::new();

@@ -182,6 +182,27 @@ impl SyncRuntime {
         &self.transport
     }
 
+    /// Holds the lanes whose earlier writes wait sealed on this device (replacing the last
+    /// holds); a lane let go is replayed at once.
+    pub async fn hold_lanes(
+        self: &Rc<Self>,
+        lanes: std::collections::HashSet<caresync_sync::Lane>,
+    ) {
+        self.engine.lock().await.hold_lanes(lanes);
+        self.sync_now();
+    }
+
+    /// Waits (up to 20 s) until nothing of this engine is on the wire, so a hand-over does
+    /// not take a write whose answer is still coming.
+    pub async fn quiesce(&self) {
+        for _ in 0..200 {
+            if !self.engine.lock().await.is_busy() {
+                return;
+            }
+            gloo_timers::future::TimeoutFuture::new(100).await;
+        }
+    }
+
     /// On a shared device, every commit also leaves a sealed copy in `device` (see `escrow`).
     pub fn keep_copies_in(&self, device: super::device::Device) {
         *self.escrow.borrow_mut() = Some(device);

@@ -97,3 +97,11 @@ pub fn seal_write(key: &SealingKey, m: &Mutation) -> Result<NewMutation, SealErr
 pub fn sealed_lane(tenant: &str, user: &str, lane: &Lane) -> Lane {
     Lane::new(format!("{tenant}/{user}/{}", lane.as_str()))
 }
+
+/// The lane a sealed write was handed over from, for its author.
+pub fn original_lane(tenant: &str, user: &str, sealed: &Lane) -> Option<Lane> {
+    sealed
+        .as_str()
+        .strip_prefix(&format!("{tenant}/{user}/"))
+        .map(Lane::new)
+}

@@ -284,10 +284,10 @@ pub async fn sign_in(c: Credentials<'_>, device: Option<&Device>) -> Result<Sign
         user_id: tokens.user_id.clone(),
     };
     let db = idb::open(&user.database()).await?;
-    let sealed = Keyring::exists(&db).await?;
     let keyring = Keyring::sign_in(&db, password, tokens.device_key_share.as_deref()).await?;
     let vault = Vault::new(db.clone(), keyring);
-    if !sealed {
+    // A first sign-in here, a database from before encryption, or a sealing cut short.
+    if migrate::needs_sealing(&db).await? {
         migrate::seal_in_place(&vault).await?;
     }
     if keep {

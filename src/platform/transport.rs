@@ -104,6 +104,12 @@ impl FetchTransport {
         if answer.status == 401 {
             answer.status = 403;
         }
+        // Only what the engine decides on is kept: the server's answer may quote the write (a
+        // message) or the current record (a conflict), and this device must not hold either.
+        answer.body = match answer.body.get("code") {
+            Some(code) => serde_json::json!({ "code": code }),
+            None => serde_json::json!({}),
+        };
         Ok(answer)
     }
 

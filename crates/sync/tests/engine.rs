@@ -452,3 +452,30 @@ fn a_probe_answered_with_an_error_falls_back_per_resource_and_asks_again() {
         );
     });
 }
+
+#[test]
+fn a_held_lane_waits_until_the_other_queue_lets_go_and_then_keeps_its_order() {
+    for mode in [UploadMode::PerResource, UploadMode::Batch] {
+        block_on(async {
+            let mut ob = outbox(mode).await;
+            let (server, _) = server_at(3, mode == UploadMode::Batch, 0);
+            ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
+            ob.enqueue(1, message(2, 1), None).await.expect("enqueue");
+            // Thread 0's earlier writes wait in another queue (sealed at a lock).
+            ob.hold_lanes(std::collections::HashSet::from([Lane::thread("0")]));
+            sync(&mut ob, &server, &|| 10).await.expect("sync");
+            let delivered: Vec<_> = server.state.borrow().effects.iter().map(|e| e.0).collect();
+            assert_eq!(delivered, vec![id(2)], "only the free lane went ({mode:?})");
+            assert_eq!(ob.stats().await.expect("stats").pending, 1);
+
+            ob.hold_lanes(std::collections::HashSet::new());
+            sync(&mut ob, &server, &|| 20).await.expect("sync");
+            let delivered: Vec<_> = server.state.borrow().effects.iter().map(|e| e.0).collect();
+            assert_eq!(
+                delivered,
+                vec![id(2), id(1)],
+                "released, it goes ({mode:?})"
+            );
+        });
+    }
+}

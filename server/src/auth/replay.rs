@@ -45,7 +45,9 @@ pub fn refused() -> HttpError {
     )
 }
 
-/// A new credential for `user` of `tenant` on `device`; only its hash is kept.
+/// A new credential for `user` of `tenant` on `device`; only its hash is kept. The device's
+/// earlier ones for that user are revoked: it keeps only the newest, so an older token found
+/// on a disk image later pushes nothing.
 pub(super) fn issue(
     conn: &Connection,
     user: &str,
@@ -57,6 +59,11 @@ pub(super) fn issue(
     let token = hex(&bytes);
     let now = now_ms();
     let expires_at = now + TTL_MS;
+    conn.execute(
+        "UPDATE replay_credentials SET revoked_at = ?3 \
+         WHERE user_id = ?1 AND device_id = ?2 AND revoked_at IS NULL",
+        params![user, device, now],
+    )?;
     conn.execute(
         "INSERT INTO replay_credentials (token_hash, user_id, tenant_id, device_id, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

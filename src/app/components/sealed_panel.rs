@@ -58,8 +58,10 @@ pub fn SealedPanel() -> impl IntoView {
                     return ().into_any();
                 }
                 let waiting = mine.iter().filter(|m| m.state.is_waiting()).count();
+                // An audit event is not the user's to drop: its chain would break there.
                 let refused: Vec<(caresync_sync::ClientMutationId, String)> = mine
                     .iter()
+                    .filter(|m| m.kind != caresync_sync::AggregateKind::AuditEvent)
                     .filter_map(|m| refusal(m).map(|why| (m.id, why)))
                     .collect();
                 view! {

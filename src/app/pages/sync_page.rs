@@ -55,6 +55,10 @@ fn resolve(
         match s.runtime.resolve(id, resolution).await {
             Ok(_) => {
                 problem.set(None);
+                // A discarded write's sealed copy (shared devices) goes with it.
+                if let Some(device) = host.device.get_untracked() {
+                    device.prune_escrow(&s).await;
+                }
                 host.audit_for(&s.user.tenant_id, &s.user.user_id, kind::RESOLVED, payload)
                     .await;
             }

@@ -42,8 +42,13 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
     let status = s.runtime.status;
     let loader = StoredValue::new_local(s.clone());
     let thread_id = id.clone();
+    let host = crate::app::use_host();
     let data = LocalResource::new(move || {
         status.revision.track();
+        let device = host.device.get();
+        if let Some(d) = device.as_ref() {
+            d.sealed.status.revision.track();
+        }
         let link = match (online.get(), status.sign_in.get(), status.reach.get()) {
             (_, true, _) => Link::SignIn,
             (false, _, _) | (true, false, Reach::Failed(_)) => Link::Down,
@@ -61,7 +66,17 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
                 .lane(caresync_sync::Lane::thread(&id).as_str())
                 .await
                 .map_err(|e| e.to_string())?;
-            let rows = MessageRow::list(server, pending, &queued, link, &s.user.user_id);
+            let mut rows = MessageRow::list(server, pending, &queued, link, &s.user.user_id);
+            // Written here, then handed over sealed at a lock: not in this outbox any more,
+            // not on the server yet.
+            if let Some(device) = device {
+                let sealed = device.sealed_ids(&s.user.tenant_id, &s.user.user_id).await;
+                for row in rows.iter_mut().filter(|r| r.mine && r.sent_at.is_none()) {
+                    if sealed.contains(&row.key) {
+                        row.delivery = crate::app::model::Delivery::Sealed;
+                    }
+                }
+            }
             Ok::<_, String>(thread.map(|t| Loaded {
                 subject: t.subject,
                 archived: t.status == caresync_contract::comms::ThreadStatus::Archived,

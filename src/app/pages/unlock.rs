@@ -31,13 +31,15 @@ pub fn Unlock() -> impl IntoView {
         let typed = password.get_untracked();
         leptos::task::spawn_local(async move {
             match locked.unlock(&typed).await {
-                Ok(signed_in) => host.begin(signed_in),
+                Ok(signed_in) => {
+                    locked.clear_failures();
+                    host.begin(signed_in);
+                }
                 Err(err) => {
                     password.set(String::new());
                     error.set(Some(err.to_string()));
                     if matches!(err, UnlockError::WrongPassword) && locked.shared {
-                        let failures = locked.failures.get() + 1;
-                        locked.failures.set(failures);
+                        let failures = locked.record_failure();
                         let user = &locked.user;
                         let payload = serde_json::json!({ "failures": failures });
                         host.audit_for(
@@ -48,7 +50,10 @@ pub fn Unlock() -> impl IntoView {
                         )
                         .await;
                         if failures >= WIPE_AFTER {
-                            host.wipe_locked("failed_unlocks", "Five wrong passwords: this account's data was removed from this device. Changes it was still sending are sealed and still go out.").await;
+                            let wiped = host.wipe_locked("failed_unlocks", "Five wrong passwords: this account's data was removed from this device. Changes it was still sending are sealed and still go out.").await;
+                            if let Err(err) = wiped {
+                                error.set(Some(err));
+                            }
                         } else {
                             error.set(Some(format!(
                                 "Wrong password. {} more and this account's data is removed from this device.",
@@ -72,11 +77,15 @@ pub fn Unlock() -> impl IntoView {
                 return;
             }
             // A shared device wipes at sign-out; its writes go out from their sealed copies.
-            host.wipe_locked(
-                "sign_out",
-                "You are signed out, and your data was removed from this shared device.",
-            )
-            .await;
+            let wiped = host
+                .wipe_locked(
+                    "sign_out",
+                    "You are signed out, and your data was removed from this shared device.",
+                )
+                .await;
+            if let Err(err) = wiped {
+                error.set(Some(err));
+            }
         });
     };
     let shared = move || host.locked.with(|l| l.as_ref().is_some_and(|l| l.shared));

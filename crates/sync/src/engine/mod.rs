@@ -145,6 +145,9 @@ pub struct Engine<S: OutboxStore> {
     flights: HashMap<TransmitId, Flight>,
     /// Lanes with a write or a refetch on the wire: nothing else of theirs goes out.
     on_wire: HashSet<Lane>,
+    /// Lanes whose earlier writes wait in another queue (a shared device's sealed outbox):
+    /// nothing of theirs goes out from here until that queue has let go of them.
+    held: HashSet<Lane>,
     /// Claimed writes not yet handed out (per resource).
     claimed: VecDeque<Mutation>,
     /// Deliveries not yet recorded: stored with the next claim, in one transaction.
@@ -212,6 +215,7 @@ impl<S: OutboxStore> Engine<S> {
             next_id: 0,
             flights: HashMap::new(),
             on_wire: HashSet::new(),
+            held: HashSet::new(),
             claimed: VecDeque::new(),
             delivered: Vec::new(),
             refetches: VecDeque::new(),
@@ -256,6 +260,16 @@ impl<S: OutboxStore> Engine<S> {
     /// How many writes this engine has seen delivered.
     pub fn delivered_total(&self) -> u64 {
         self.delivered_total
+    }
+
+    /// Holds `lanes` (replacing the last holds): their writes wait here until released, so
+    /// earlier writes of the same lanes sent from elsewhere keep their place in line.
+    pub fn hold_lanes(&mut self, lanes: HashSet<Lane>) {
+        if lanes != self.held {
+            self.held = lanes;
+            // A lane let go may be due already: look again at the next poll.
+            self.next_due = Some(0);
+        }
     }
 
     /// Anything on the wire, or anything claimed for it.

@@ -151,10 +151,12 @@ impl<S: OutboxStore> Engine<S> {
         Ok(())
     }
 
-    /// Lanes with a write on the wire or claimed for it: a claim leaves them alone.
+    /// Lanes with a write on the wire or claimed for it, or held for another queue: a claim
+    /// leaves them alone.
     fn busy(&self) -> std::collections::HashSet<crate::model::Lane> {
         let mut busy = self.on_wire.clone();
         busy.extend(self.claimed.iter().map(|m| m.lane.clone()));
+        busy.extend(self.held.iter().cloned());
         busy
     }
 
