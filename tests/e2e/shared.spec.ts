@@ -147,3 +147,21 @@ test('reloaded offline, then five wrong passwords: the writes still under the lo
   await context.setOffline(false);
   await delivered(request, texts);
 });
+
+test('sealed at an idle lock, then more written after unlock: the thread keeps its order on the server', async ({ page, context, request }) => {
+  await signInShared(page);
+  await openThread(page, FOLLOW_UP);
+  await context.setOffline(true);
+  const before = [tag('BEFORE-LOCK-1'), tag('BEFORE-LOCK-2')];
+  for (const text of before) await send(page, text);
+  await expect(page.getByRole('heading', { name: 'Locked' })).toBeVisible({ timeout: 15_000 });
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  await expect(page.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
+  // Still on screen, in words: sealed at the lock, sent from the device's own queue.
+  await expect(page.getByText('Sealed on this device, sending when it can')).toHaveCount(2);
+  const after = tag('AFTER-UNLOCK');
+  await send(page, after);
+  await context.setOffline(false);
+  await delivered(request, [...before, after]);
+});
