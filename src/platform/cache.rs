@@ -128,6 +128,37 @@ impl Cache {
         .await
     }
 
+    /// Replaces every record under `prefix` with `records` (`(key, value)`), in one
+    /// transaction: a list from the server, whole (stale-while-revalidate).
+    pub async fn replace_all<T: Serialize>(
+        &self,
+        prefix: &str,
+        records: &[(String, T)],
+    ) -> Result<(), StoreError> {
+        let sealed = self
+            .seal_all(ENTITIES, records.iter().map(|(k, v)| (k.clone(), v)))
+            .await?;
+        let tx = self
+            .db()
+            .transaction(ENTITIES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let store = tx.object_store(ENTITIES)?;
+        store
+            .delete::<JsValue, _>(prefix_range(prefix))
+            .primitive()?;
+        for (key, value) in sealed {
+            store.put(value).with_key(key).primitive()?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every record under `prefix`, in key order.
+    pub async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+        self.list(prefix).await
+    }
+
     pub async fn threads(&self) -> Result<Vec<ThreadDto>, StoreError> {
         let mut threads: Vec<ThreadDto> = self.list("thread:").await?;
         threads.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));

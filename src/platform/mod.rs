@@ -24,6 +24,7 @@ pub mod session;
 pub mod storage;
 pub mod transport;
 pub mod vault;
+pub mod virtual_care;
 pub mod web_lock;
 pub mod wipe;
 pub mod writes;

@@ -115,7 +115,7 @@ impl From<CallError> for FetchError {
     }
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
+pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
     s: &SignedIn,
     path: &str,
 ) -> Result<T, FetchError> {

@@ -1,5 +1,6 @@
 //! One module per routed page.
 
+mod appointments;
 mod home;
 mod not_found;
 mod sign_out;
@@ -8,6 +9,7 @@ mod thread;
 mod threads;
 mod unlock;
 
+pub use appointments::Appointments;
 pub use home::Home;
 pub use not_found::NotFound;
 pub use sign_out::SignOut;

@@ -1,0 +1,147 @@
+//! Virtual care on the device: the user's sessions (appointments), cached and revalidated,
+//! and the actions on them, queued under the optimistic lock (`lww_version`): each carries
+//! the version the screen showed, and a version conflict is refetched and reapplied while
+//! the action still applies, or kept as a conflict the user sees.
+
+use caresync_contract::virtual_care::SessionDto;
+use caresync_sync::{model::Versioned, AggregateKind, Lane, NewMutation, Request};
+use leptos::prelude::Update as _;
+use serde_json::json;
+
+use super::{
+    session::SignedIn,
+    transport::now_ms,
+    writes::{get_json, FetchError},
+};
+
+const SESSIONS: &str = "/api/v1/virtual-care/sessions";
+const PREFIX: &str = "session:";
+
+fn session_path(id: &str) -> String {
+    format!("{SESSIONS}/{id}")
+}
+
+/// One session's writes keep their order in its lane.
+pub fn session_lane(id: &str) -> Lane {
+    Lane::new(format!("{PREFIX}{id}"))
+}
+
+/// What the user can do to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionAct {
+    /// The patient (or the provider) cancels a scheduled session.
+    Cancel,
+    /// The provider lets a waiting patient in.
+    Admit,
+    /// The provider ends an active session.
+    End,
+    /// The provider moves a scheduled session (RFC 3339).
+    Reschedule(String),
+}
+
+impl SessionAct {
+    fn route(&self) -> &'static str {
+        match self {
+            SessionAct::Cancel => "cancel",
+            SessionAct::Admit => "admit",
+            SessionAct::End => "end",
+            SessionAct::Reschedule(_) => "reschedule",
+        }
+    }
+
+    /// The states in which the action still makes sense after a concurrent change.
+    fn applies_in(&self) -> &'static str {
+        match self {
+            SessionAct::Cancel | SessionAct::Reschedule(_) => "scheduled",
+            SessionAct::Admit => "waiting",
+            SessionAct::End => "active",
+        }
+    }
+
+    /// The screen's words for the action, as in "Not cancelled: …".
+    pub fn past(&self) -> &'static str {
+        match self {
+            SessionAct::Cancel => "cancelled",
+            SessionAct::Admit => "admitted",
+            SessionAct::End => "ended",
+            SessionAct::Reschedule(_) => "rescheduled",
+        }
+    }
+}
+
+/// The write for `act` on `session`, at the version the screen showed.
+pub fn session_action(s: &SignedIn, session: &SessionDto, act: &SessionAct) -> NewMutation {
+    let id = uuid::Uuid::now_v7();
+    let mut body = json!({ "version": session.version, "clientMutationId": id.to_string() });
+    if let (SessionAct::Reschedule(at), Some(obj)) = (act, body.as_object_mut()) {
+        obj.insert("scheduledAt".into(), at.clone().into());
+    }
+    NewMutation {
+        id,
+        tenant: s.user.tenant_id.clone(),
+        actor: s.user.user_id.clone(),
+        kind: AggregateKind::VirtualSession,
+        lane: session_lane(&session.session_id),
+        request: Request {
+            method: "POST".into(),
+            path: format!("{}/{}", session_path(&session.session_id), act.route()),
+            body,
+        },
+        coalesce_key: None,
+        versioned: Some(Versioned {
+            refetch_path: session_path(&session.session_id),
+            applies_in: vec![act.applies_in().to_owned()],
+        }),
+    }
+}
+
+/// The sessions as last seen, soonest first.
+pub async fn cached_sessions(s: &SignedIn) -> Result<Vec<SessionDto>, FetchError> {
+    let mut sessions: Vec<SessionDto> = s
+        .cache
+        .all(PREFIX)
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))?;
+    sessions.sort_by(|a, b| a.scheduled_at.cmp(&b.scheduled_at));
+    Ok(sessions)
+}
+
+/// Stale-while-revalidate: the list is on screen from the cache; this refreshes it.
+pub async fn revalidate_sessions(s: &SignedIn) -> Result<(), FetchError> {
+    let sessions: Vec<SessionDto> = get_json(s, SESSIONS).await?;
+    let records: Vec<(String, SessionDto)> = sessions
+        .into_iter()
+        .map(|x| (format!("{PREFIX}{}", x.session_id), x))
+        .collect();
+    s.cache
+        .replace_all(PREFIX, &records)
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))?;
+    s.runtime
+        .mark_synced(now_ms())
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))?;
+    s.runtime.status.revision.update(|r| *r += 1);
+    Ok(())
+}
+
+/// "Continue by message" on a failed session (online): the server opens a thread for it,
+/// once, and answers with its id.
+pub async fn continue_by_message(s: &SignedIn, id: &str) -> Result<String, FetchError> {
+    let answer = s
+        .runtime
+        .transport()
+        .post(&format!("{}/fallback", session_path(id)), &json!({}))
+        .await
+        .map_err(FetchError::from)?;
+    if !(200..300).contains(&answer.status) {
+        return Err(FetchError::Status(answer.status));
+    }
+    answer
+        .body
+        .get("threadId")
+        .or_else(|| answer.body.get("fallbackThreadId"))
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| FetchError::Local("the server named no thread".into()))
+}
