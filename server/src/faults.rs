@@ -79,14 +79,15 @@ fn matches(pattern: &str, path: &str) -> bool {
     p.len() == s.len() && p.iter().zip(&s).all(|(a, b)| *a == "*" || a == b)
 }
 
-fn loopback_only(peer: &SocketAddr) -> Result<(), HttpError> {
+/// Test controls answer local callers only.
+pub(crate) fn loopback_only(peer: &SocketAddr) -> Result<(), HttpError> {
     if peer.ip().is_loopback() {
         Ok(())
     } else {
         Err(HttpError::new(
             403,
             ErrorCode::Forbidden,
-            "Fault rules are set from loopback only.",
+            "Test controls are used from loopback only.",
         ))
     }
 }

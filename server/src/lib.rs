@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod faults;
+pub mod fixtures;
 pub mod idempotency;
 pub mod pdf;
 pub mod sealing;
@@ -27,7 +28,8 @@ use caresync_contract::ErrorCode;
 pub use config::Config;
 use error::HttpError;
 
-/// The largest request body any route accepts.
+/// The largest request body a route accepts unless it says otherwise (those that carry
+/// photos: see [`api::MAX_VISIT_BODY_BYTES`] and its neighbours).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What every handler can reach.
@@ -65,6 +67,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let shell = shell::Shell::load(&state.config.dist_dir);
     let test_faults = state.config.test_faults;
+    // Kept for the test controls, which exist only in test mode.
+    let fixture_state = state.clone();
     let mut app = Router::new()
         .route(caresync_contract::paths::HEALTHZ, get(healthz))
         .nest("/api", with_json_errors(api::routes()))
@@ -83,6 +87,11 @@ pub fn router(state: AppState) -> Router {
         app = app
             .layer(middleware::from_fn_with_state(faults, faults::inject))
             .merge(control)
+            .merge(
+                Router::new()
+                    .route("/__test/sessions", post(fixtures::create_session))
+                    .with_state(fixture_state),
+            )
             .layer(test_cors());
     }
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -105,6 +114,7 @@ fn test_cors() -> tower_http::cors::CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
+            header::IF_MATCH,
         ])
         .expose_headers([header::RETRY_AFTER])
 }
@@ -145,7 +155,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
         405 => (ErrorCode::BadRequest, "This method is not allowed here."),
         413 => (
             ErrorCode::PayloadTooLarge,
-            "The request body is larger than 1 MiB.",
+            "The request body is larger than this route accepts.",
         ),
         415 => (ErrorCode::BadRequest, "Send the body as application/json."),
         _ => (ErrorCode::BadRequest, "The request is malformed."),

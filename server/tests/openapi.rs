@@ -21,6 +21,7 @@ async fn the_openapi_document_describes_every_operation() {
         "/api/v1/sync/push",
         "/api/v1/virtual-care/async-visits",
         "/api/v1/virtual-care/sessions/{sessionId}/cancel",
+        "/api/v1/virtual-care/sessions/{sessionId}/reschedule",
         "/v1/documents/render-jobs",
         "/v1/documents/artifacts/{artifactId}/pdf",
         "/internal/edge/snapshot",
@@ -36,7 +37,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 33);
+    assert_eq!(operations, 34);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",
@@ -45,6 +46,7 @@ async fn the_openapi_document_describes_every_operation() {
         "SyncPushRequest",
         "BedWriteResult",
         "SessionAction",
+        "RescheduleSession",
         "DeviceConfig",
         "SealedEnvelope",
         "SealedWrite",

@@ -93,7 +93,7 @@ async fn an_async_visit_is_created_once_with_its_images() {
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("INVALID_BODY")),
+        (415, Some("UNSUPPORTED_ATTACHMENT")),
         "a PNG is not a JPEG"
     );
     let (status, body) = srv
@@ -155,7 +155,7 @@ async fn session_actions_need_the_current_version_and_a_legal_transition() {
         .await;
     assert_eq!(
         stale,
-        json!({"statusCode": 409, "code": "OPTIMISTIC_LOCK_CONFLICT", "message": "The session changed since you saw it.", "currentVersion": 2})
+        json!({"statusCode": 409, "code": "OPTIMISTIC_LOCK_CONFLICT", "message": "The session changed since you saw it.", "currentVersion": 2, "status": "cancelled"})
     );
     assert_eq!(status, 409);
     let (status, illegal) = srv
@@ -301,4 +301,66 @@ async fn a_stale_cancel_in_a_push_gets_the_same_conflict() {
     assert_eq!(status, 200);
     assert_eq!(res["results"][0]["status"], 409);
     assert_eq!(res["results"][0]["body"]["currentVersion"], 1);
+}
+
+const BASE: &str = "/api/v1/virtual-care/sessions";
+
+#[tokio::test]
+async fn the_fallback_returns_one_thread_both_sides_can_open() {
+    let srv = TestServer::start().await;
+    let patient = srv.login("north-clinic", "patient1").await;
+    let doctor = srv.login("north-clinic", "dr-lee").await;
+    let (status, first) = srv
+        .request(
+            "POST",
+            &format!("{BASE}/ses-north-failed/fallback"),
+            Some(&doctor.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &first["status"]),
+        (200, &json!("failed")),
+        "{first}"
+    );
+    let thread = first["fallbackThreadId"]
+        .as_str()
+        .expect("thread")
+        .to_owned();
+    let (_, again) = srv
+        .request(
+            "POST",
+            &format!("{BASE}/ses-north-failed/fallback"),
+            Some(&patient.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        again, first,
+        "asking again, from either side, gives the same thread"
+    );
+    assert_eq!(
+        srv.request(
+            "GET",
+            &format!("{BASE}/ses-north-failed"),
+            Some(&patient.token),
+            None
+        )
+        .await
+        .1["fallbackThreadId"],
+        thread.as_str()
+    );
+    for who in [&patient, &doctor] {
+        let subject = srv
+            .threads(who)
+            .await
+            .into_iter()
+            .find(|t| t["threadId"] == thread.as_str())
+            .map(|t| t["subject"].clone());
+        assert_eq!(
+            subject,
+            Some(json!("Your video visit: continue by message"))
+        );
+        assert_eq!(srv.messages(who, &thread).await.len(), 1);
+    }
 }

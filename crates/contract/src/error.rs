@@ -18,6 +18,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     Forbidden,
     PayloadTooLarge,
+    /// An attachment that is not a PNG or JPEG image (by its declared type or by its bytes).
+    UnsupportedAttachment,
     BatchTooLarge,
     ThreadArchived,
     OptimisticLockConflict,
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedAttachment => "UNSUPPORTED_ATTACHMENT",
             ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
             ErrorCode::ThreadArchived => "THREAD_ARCHIVED",
             ErrorCode::OptimisticLockConflict => "OPTIMISTIC_LOCK_CONFLICT",
@@ -122,6 +125,7 @@ mod tests {
             ErrorCode::AuditChainBroken,
             ErrorCode::ReplayRefused,
             ErrorCode::SealedUnreadable,
+            ErrorCode::UnsupportedAttachment,
         ] {
             let wire = serde_json::to_value(code).expect("serialises");
             assert_eq!(wire, code.as_str());

@@ -62,6 +62,15 @@ pub struct SessionDto {
     pub patient_id: String,
     pub provider_id: String,
     pub fallback_thread_id: Option<String>,
+    /// The patient's display name (for the provider's list).
+    #[serde(default)]
+    pub patient_name: String,
+    /// The provider's display name (for the patient's list).
+    #[serde(default)]
+    pub provider_name: String,
+    /// Where "Join" goes: set only while the session is `waiting` or `active`.
+    #[serde(default)]
+    pub join_url: Option<String>,
 }
 
 /// `cancel`, `end` and `admit` carry the version the client acted on (or `If-Match`).
@@ -70,5 +79,17 @@ pub struct SessionDto {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionAction {
     pub version: Option<i64>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// `reschedule` (providers only): the version the provider saw (or `If-Match`) and the new
+/// time. The session stays `scheduled` and its version goes up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RescheduleSession {
+    pub version: Option<i64>,
+    /// RFC 3339, e.g. `2026-11-24T09:30:00.000Z`.
+    pub scheduled_at: String,
     pub client_mutation_id: Option<String>,
 }

@@ -9,12 +9,13 @@ pub mod documents;
 pub mod facility;
 pub mod openapi;
 pub mod sealed;
+pub mod sessions;
 pub mod sync_push;
 pub mod virtual_care;
 mod writes;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, put},
@@ -29,6 +30,14 @@ use crate::{
     error::{not_found, HttpError, Outcome},
     AppState,
 };
+
+/// The largest async-visit submit: four photos at the limit, base64 (4/3 of their bytes),
+/// with room for the complaint. Other per-resource writes keep the 1 MiB default.
+pub const MAX_VISIT_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// A push may carry several visits with photos; the engine should split larger batches.
+pub const MAX_PUSH_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// A sealed write is hex, twice its plaintext: room for one visit at the limit.
+pub const MAX_SEALED_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Routes relative to `/api`.
 pub fn routes() -> Router<AppState> {
@@ -56,13 +65,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/v1/virtual-care/async-visits",
-            get(visits).post(writes::submit_visit),
+            get(visits)
+                .post(writes::submit_visit)
+                .layer(DefaultBodyLimit::max(MAX_VISIT_BODY_BYTES)),
         )
         .route(
             "/v1/virtual-care/async-visits/{visit_id}/attachments/{attachment_id}",
             get(attachment),
         )
-        .route("/v1/virtual-care/sessions", get(sessions))
+        .route("/v1/virtual-care/sessions", get(list_sessions))
         .route("/v1/virtual-care/sessions/{session_id}", get(session))
         .route(
             "/v1/virtual-care/sessions/{session_id}/cancel",
@@ -77,6 +88,10 @@ pub fn routes() -> Router<AppState> {
             post(writes::admit_session),
         )
         .route(
+            "/v1/virtual-care/sessions/{session_id}/reschedule",
+            post(writes::reschedule_session),
+        )
+        .route(
             "/v1/virtual-care/sessions/{session_id}/fallback",
             post(fallback),
         )
@@ -85,9 +100,15 @@ pub fn routes() -> Router<AppState> {
             "/v1/facility/beds/{bed_id}/housekeeping-status",
             put(writes::bed_housekeeping),
         )
-        .route("/v1/sync/push", post(sync_push::push))
+        .route(
+            "/v1/sync/push",
+            post(sync_push::push).layer(DefaultBodyLimit::max(MAX_PUSH_BODY_BYTES)),
+        )
         .route("/v1/sync/capabilities", get(sync_push::capabilities))
-        .route("/v1/sync/sealed", post(sealed::push_sealed))
+        .route(
+            "/v1/sync/sealed",
+            post(sealed::push_sealed).layer(DefaultBodyLimit::max(MAX_SEALED_BODY_BYTES)),
+        )
         .fallback(|| async { not_found("No such API route.") })
 }
 
@@ -113,7 +134,10 @@ pub fn dispatch(
         (
             "POST",
             ["api", "v1", "virtual-care", "sessions", id, action @ ("cancel" | "end" | "admit")],
-        ) => virtual_care::act(conn, caller, id, action, body),
+        ) => sessions::act(conn, caller, id, action, body),
+        ("POST", ["api", "v1", "virtual-care", "sessions", id, "reschedule"]) => {
+            sessions::reschedule(conn, caller, id, body)
+        }
         ("PUT", ["api", "v1", "facility", "beds", bed_id, "status"]) => {
             facility::write_bed(conn, caller, bed_id, facility::BedField::Status, body)
         }
@@ -265,8 +289,11 @@ async fn attachment(
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/sessions", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::SessionDto])), security(("bearer" = [])))]
-async fn sessions(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
-    answer(&state, move |c| virtual_care::list_sessions(c, &caller)).await
+async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, HttpError> {
+    answer(&state, move |c| sessions::list_sessions(c, &caller)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/sessions/{sessionId}", tag = "virtual-care", params(("sessionId" = String, Path)), responses((status = 200, body = caresync_contract::virtual_care::SessionDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -275,7 +302,7 @@ async fn session(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    answer(&state, move |c| virtual_care::session(c, &caller, &id)).await
+    answer(&state, move |c| sessions::session(c, &caller, &id)).await
 }
 
 #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/fallback", tag = "virtual-care", params(("sessionId" = String, Path)), responses((status = 200, description = "The session with its fallback thread", body = caresync_contract::virtual_care::SessionDto), (status = 409, body = caresync_contract::ApiError)), security(("bearer" = [])))]
@@ -284,7 +311,7 @@ async fn fallback(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    answer(&state, move |c| virtual_care::fallback(c, &caller, &id)).await
+    answer(&state, move |c| sessions::fallback(c, &caller, &id)).await
 }
 
 /// Runs a read (or an online action) on the database and answers with its JSON.

@@ -1,16 +1,17 @@
-//! Virtual care (seed 000): store-and-forward visits deduplicated by clientMutationId, and
-//! session actions under an optimistic lock; a failed session falls back to messaging.
+//! Store-and-forward visits (seed 000 §2): a patient's complaint with up to four photos,
+//! deduplicated by clientMutationId so a retried submit gets the original back. Sessions
+//! live in [`super::sessions`].
 
 use base64::Engine as _;
 use caresync_contract::{
     auth::Role,
     virtual_care::{
-        AsyncVisitDto, AsyncVisitIn, AttachmentDto, SessionAction, SessionDto, MAX_ATTACHMENTS,
+        AsyncVisitDto, AsyncVisitIn, AttachmentDto, AttachmentIn, MAX_ATTACHMENTS,
         MAX_ATTACHMENT_BYTES,
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::{
     auth::Caller,
@@ -18,31 +19,101 @@ use crate::{
     time::{iso, now_ms},
 };
 
+/// Why one photo is refused. Each maps to a code the app can park the visit on, with the
+/// photo's index and name so it can offer "Remove photo and retry" for that one.
+#[derive(Debug, thiserror::Error)]
+enum PhotoRefusal {
+    #[error("fileName must be 1 to 200 characters")]
+    BadName,
+    #[error("contentType must be image/png or image/jpeg, not {0:?}")]
+    UnsupportedType(String),
+    #[error("dataBase64 is not base64")]
+    NotBase64,
+    #[error("an image may be at most {} KiB; this one is {size} bytes", MAX_ATTACHMENT_BYTES / 1024)]
+    TooLarge { size: usize },
+    #[error("the data is not a {0} image")]
+    NotThatImage(String),
+}
+
+impl PhotoRefusal {
+    fn into_http(self, index: usize, file_name: &str) -> HttpError {
+        let (status, code) = match &self {
+            PhotoRefusal::BadName | PhotoRefusal::NotBase64 => (400, ErrorCode::InvalidBody),
+            PhotoRefusal::TooLarge { .. } => (413, ErrorCode::PayloadTooLarge),
+            PhotoRefusal::UnsupportedType(_) | PhotoRefusal::NotThatImage(_) => {
+                (415, ErrorCode::UnsupportedAttachment)
+            }
+        };
+        let mut err = HttpError::new(status, code, format!("Photo {}: {self}.", index + 1))
+            .with("attachmentIndex", index)
+            .with("fileName", file_name);
+        if let PhotoRefusal::TooLarge { size } = self {
+            err = err
+                .with("size", size)
+                .with("maxBytes", MAX_ATTACHMENT_BYTES);
+        }
+        err
+    }
+}
+
+/// Checks an attachment is the image it says it is (by its first bytes), within the limit.
+fn decode_image(a: &AttachmentIn) -> Result<Vec<u8>, PhotoRefusal> {
+    if a.file_name.trim().is_empty() || a.file_name.chars().count() > 200 {
+        return Err(PhotoRefusal::BadName);
+    }
+    let signature: &[u8] = match a.content_type.as_str() {
+        "image/png" => b"\x89PNG\r\n\x1a\n",
+        "image/jpeg" => &[0xFF, 0xD8, 0xFF],
+        other => return Err(PhotoRefusal::UnsupportedType(other.to_owned())),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(a.data_base64.as_bytes())
+        .map_err(|_| PhotoRefusal::NotBase64)?;
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(PhotoRefusal::TooLarge { size: bytes.len() });
+    }
+    if !bytes.starts_with(signature) {
+        return Err(PhotoRefusal::NotThatImage(a.content_type.clone()));
+    }
+    Ok(bytes)
+}
+
+type VisitRow = (String, String, String, String, i64);
+
+/// The caller's visit with this clientMutationId, if they have one. The id is unique per
+/// tenant: another patient's use of it is refused rather than answered with their visit.
 fn visit_by_mutation(
     conn: &Connection,
     caller: &Caller,
     cmid: &str,
 ) -> Result<Option<AsyncVisitDto>, HttpError> {
-    let found: Option<(String, String, String, String, i64)> = conn
+    let found: Option<(VisitRow, String)> = conn
         .query_row(
-            "SELECT id, client_mutation_id, chief_complaint, status, created_at FROM async_visits \
-             WHERE tenant_id = ?1 AND client_mutation_id = ?2",
+            "SELECT id, client_mutation_id, chief_complaint, status, created_at, patient_id \
+             FROM async_visits WHERE tenant_id = ?1 AND client_mutation_id = ?2",
             params![caller.tenant, cmid],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?;
-    found
-        .map(|(id, cmid, complaint, status, at)| visit_dto(conn, id, cmid, complaint, status, at))
-        .transpose()
+    match found {
+        None => Ok(None),
+        Some((row, patient)) if patient == caller.user => visit_dto(conn, row).map(Some),
+        Some(_) => Err(HttpError::new(
+            422,
+            ErrorCode::IdempotencyKeyReused,
+            "This clientMutationId was already used for another visit.",
+        )),
+    }
 }
 
 fn visit_dto(
     conn: &Connection,
-    id: String,
-    cmid: String,
-    complaint: String,
-    status: String,
-    at: i64,
+    (id, cmid, complaint, status, at): VisitRow,
 ) -> Result<AsyncVisitDto, HttpError> {
     let mut stmt = conn.prepare("SELECT id, file_name, content_type, length(bytes) FROM visit_attachments WHERE visit_id = ?1 ORDER BY id")?;
     let attachments = stmt
@@ -65,39 +136,6 @@ fn visit_dto(
     })
 }
 
-/// Checks an attachment is the image it says it is, within the size limit.
-fn decode_image(a: &caresync_contract::virtual_care::AttachmentIn) -> Result<Vec<u8>, HttpError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(a.data_base64.as_bytes())
-        .map_err(|_| invalid(format!("{}: dataBase64 is not base64", a.file_name)))?;
-    if bytes.len() > MAX_ATTACHMENT_BYTES {
-        return Err(HttpError::new(
-            413,
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "{}: an image may be at most {} KiB",
-                a.file_name,
-                MAX_ATTACHMENT_BYTES / 1024
-            ),
-        ));
-    }
-    let matches = match a.content_type.as_str() {
-        "image/png" => bytes.starts_with(&[0x89, b'P', b'N', b'G']),
-        "image/jpeg" => bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
-        _ => return Err(invalid("contentType must be image/png or image/jpeg")),
-    };
-    if !matches {
-        return Err(invalid(format!(
-            "{}: the data is not a {} image",
-            a.file_name, a.content_type
-        )));
-    }
-    if a.file_name.is_empty() || a.file_name.len() > 200 {
-        return Err(invalid("fileName must be 1 to 200 characters"));
-    }
-    Ok(bytes)
-}
-
 /// `POST /api/v1/virtual-care/async-visits`: the first submission wins; a retry gets it back.
 pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
     let visit: AsyncVisitIn = from_value(body)?;
@@ -116,14 +154,15 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
     if visit.attachments.len() > MAX_ATTACHMENTS {
         return Err(invalid(format!("at most {MAX_ATTACHMENTS} attachments")));
     }
+    // Before the photos are checked: a retry of a visit already taken is answered as it was,
+    // whatever the rules were then.
     if let Some(existing) = visit_by_mutation(conn, caller, &visit.client_mutation_id)? {
         return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
     }
-    let images = visit
-        .attachments
-        .iter()
-        .map(decode_image)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut images = Vec::with_capacity(visit.attachments.len());
+    for (index, a) in visit.attachments.iter().enumerate() {
+        images.push(decode_image(a).map_err(|why| why.into_http(index, &a.file_name))?);
+    }
     let id = uuid::Uuid::now_v7().to_string();
     conn.execute(
         "INSERT INTO async_visits (id, tenant_id, patient_id, client_mutation_id, chief_complaint, status, created_at) \
@@ -141,19 +180,18 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
     Ok((201, serde_json::to_value(created).unwrap_or_default()))
 }
 
+/// The caller's own visits, newest first.
 pub fn list_visits(conn: &Connection, caller: &Caller) -> Result<Vec<AsyncVisitDto>, HttpError> {
     let mut stmt = conn.prepare(
         "SELECT id, client_mutation_id, chief_complaint, status, created_at FROM async_visits \
-         WHERE tenant_id = ?1 AND patient_id = ?2 ORDER BY created_at DESC",
+         WHERE tenant_id = ?1 AND patient_id = ?2 ORDER BY created_at DESC, id DESC",
     )?;
-    let rows: Vec<(String, String, String, String, i64)> = stmt
+    let rows: Vec<VisitRow> = stmt
         .query_map(params![caller.tenant, caller.user], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(|(id, c, cc, s, at)| visit_dto(conn, id, c, cc, s, at))
-        .collect()
+    rows.into_iter().map(|row| visit_dto(conn, row)).collect()
 }
 
 /// An attachment's bytes, for the visit's own patient only.
@@ -171,135 +209,4 @@ pub fn attachment(
     )
     .optional()?
     .ok_or_else(|| not_found("No such attachment."))
-}
-
-const SESSION_COLUMNS: &str =
-    "id, status, version, scheduled_at, patient_id, provider_id, fallback_thread_id";
-
-fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionDto> {
-    Ok(SessionDto {
-        session_id: r.get(0)?,
-        status: r.get(1)?,
-        version: r.get(2)?,
-        scheduled_at: iso(r.get(3)?),
-        patient_id: r.get(4)?,
-        provider_id: r.get(5)?,
-        fallback_thread_id: r.get(6)?,
-    })
-}
-
-/// A session the caller takes part in; any other does not exist for them.
-pub fn session(conn: &Connection, caller: &Caller, id: &str) -> Result<SessionDto, HttpError> {
-    conn.query_row(
-        &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1 AND tenant_id = ?2 AND (patient_id = ?3 OR provider_id = ?3)"),
-        params![id, caller.tenant, caller.user],
-        session_row,
-    )
-    .optional()?
-    .ok_or_else(|| not_found("No such session."))
-}
-
-pub fn list_sessions(conn: &Connection, caller: &Caller) -> Result<Vec<SessionDto>, HttpError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE tenant_id = ?1 AND (patient_id = ?2 OR provider_id = ?2) ORDER BY scheduled_at"
-    ))?;
-    let rows = stmt.query_map(params![caller.tenant, caller.user], session_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// `POST .../sessions/{id}/cancel|end|admit`: the version the client acted on must still be
-/// current, or the answer says what it is now.
-pub fn act(
-    conn: &Connection,
-    caller: &Caller,
-    id: &str,
-    action: &str,
-    body: serde_json::Value,
-) -> Outcome {
-    let req: SessionAction = from_value(body)?;
-    let current = session(conn, caller, id)?;
-    if action == "admit" && caller.role != Role::Provider {
-        return Err(HttpError::new(
-            403,
-            ErrorCode::Forbidden,
-            "Only providers admit patients.",
-        ));
-    }
-    let version = req
-        .version
-        .ok_or_else(|| invalid("version is required (in the body or as If-Match)"))?;
-    if version != current.version {
-        return Err(HttpError::new(
-            409,
-            ErrorCode::OptimisticLockConflict,
-            "The session changed since you saw it.",
-        )
-        .with("currentVersion", current.version));
-    }
-    let next = match (action, current.status.as_str()) {
-        ("cancel", "scheduled" | "waiting") => "cancelled",
-        ("admit", "waiting") => "active",
-        ("end", "active") => "ended",
-        _ => {
-            return Err(HttpError::new(
-                409,
-                ErrorCode::IllegalTransition,
-                format!("A {} session cannot be {action}ed.", current.status),
-            )
-            .with("status", current.status.clone()))
-        }
-    };
-    conn.execute(
-        "UPDATE sessions SET status = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3",
-        params![next, now_ms(), id],
-    )?;
-    Ok((
-        200,
-        serde_json::to_value(session(conn, caller, id)?).unwrap_or_default(),
-    ))
-}
-
-/// `POST .../sessions/{id}/fallback` (InitiateFallbackUseCase): a failed video visit
-/// continues as an async messaging thread; asking twice gives the same thread.
-pub fn fallback(conn: &Connection, caller: &Caller, id: &str) -> Result<SessionDto, HttpError> {
-    let current = session(conn, caller, id)?;
-    if current.status != "failed" {
-        return Err(HttpError::new(
-            409,
-            ErrorCode::IllegalTransition,
-            "Only a failed session falls back to messaging.",
-        )
-        .with("status", current.status));
-    }
-    if current.fallback_thread_id.is_some() {
-        return Ok(current);
-    }
-    let now = now_ms();
-    let thread = uuid::Uuid::now_v7().to_string();
-    conn.execute(
-        "INSERT INTO threads (id, tenant_id, subject, status, updated_at) VALUES (?1, ?2, 'Your video visit: continue by message', 'open', ?3)",
-        params![thread, caller.tenant, now],
-    )?;
-    for member in [&current.patient_id, &current.provider_id] {
-        conn.execute(
-            "INSERT INTO thread_members (thread_id, user_id) VALUES (?1, ?2)",
-            params![thread, member],
-        )?;
-    }
-    conn.execute(
-        "INSERT INTO messages (id, tenant_id, thread_id, sender_id, body, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            uuid::Uuid::now_v7().to_string(),
-            caller.tenant,
-            thread,
-            current.provider_id,
-            "Our video visit could not continue. You can write to us here and we will answer.",
-            now
-        ],
-    )?;
-    conn.execute(
-        "UPDATE sessions SET fallback_thread_id = ?1, updated_at = ?2 WHERE id = ?3",
-        params![thread, now, id],
-    )?;
-    session(conn, caller, id)
 }

@@ -14,7 +14,7 @@ use caresync_contract::{
     comms::{MessageDto, PostMessage, ReadReceiptDto, ReadRequest},
     documents::{RenderJobDto, RenderJobIn},
     facility::{BedStatusWrite, BedWriteResult},
-    virtual_care::{AsyncVisitDto, AsyncVisitIn, SessionAction, SessionDto},
+    virtual_care::{AsyncVisitDto, AsyncVisitIn, RescheduleSession, SessionAction, SessionDto},
     ApiError, ErrorCode,
 };
 
@@ -129,14 +129,18 @@ write_route!(record_audit, #[utoipa::path(post, path = "/api/v1/audit-events", t
 
 write_route!(submit_visit, #[utoipa::path(post, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care",
     request_body = AsyncVisitIn,
-    responses((status = 201, description = "Submitted; a duplicate returns the original", body = AsyncVisitDto),
-        (status = 413, description = "An image over 512 KiB", body = ApiError), (status = 403, body = ApiError)),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, description = "Submitted; a duplicate clientMutationId returns the original", body = AsyncVisitDto),
+        (status = 400, description = "INVALID_BODY (also per photo: no fileName, not base64; with attachmentIndex and fileName)", body = ApiError),
+        (status = 403, description = "FORBIDDEN: patients only", body = ApiError),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: a photo over 512 KiB (with attachmentIndex, fileName, size, maxBytes), or a body over 3 MiB", body = ApiError),
+        (status = 415, description = "UNSUPPORTED_ATTACHMENT: a photo that is not PNG or JPEG, by its contentType or its bytes (with attachmentIndex, fileName)", body = ApiError)),
     security(("bearer" = [])))]);
 
 write_route!(cancel_session, #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/cancel", tag = "virtual-care",
     params(("sessionId" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = SessionAction,
-    responses((status = 200, body = SessionDto), (status = 409, description = "OPTIMISTIC_LOCK_CONFLICT (with currentVersion) or ILLEGAL_TRANSITION", body = ApiError)),
+    responses((status = 200, body = SessionDto), (status = 409, description = "OPTIMISTIC_LOCK_CONFLICT (with currentVersion and status) or ILLEGAL_TRANSITION (with status)", body = ApiError)),
     security(("bearer" = [])))]);
 
 write_route!(end_session, #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/end", tag = "virtual-care",
@@ -149,6 +153,16 @@ write_route!(admit_session, #[utoipa::path(post, path = "/api/v1/virtual-care/se
     params(("sessionId" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = SessionAction,
     responses((status = 200, body = SessionDto), (status = 403, description = "Only providers admit", body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(reschedule_session, #[utoipa::path(post, path = "/api/v1/virtual-care/sessions/{sessionId}/reschedule", tag = "virtual-care",
+    params(("sessionId" = String, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = RescheduleSession,
+    responses((status = 200, description = "Still scheduled, at the new time, one version up", body = SessionDto),
+        (status = 400, description = "INVALID_BODY: no version, or scheduledAt not RFC 3339", body = ApiError),
+        (status = 403, description = "FORBIDDEN: only the session's provider reschedules", body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 409, description = "OPTIMISTIC_LOCK_CONFLICT (with currentVersion and status) or ILLEGAL_TRANSITION: not scheduled (with status)", body = ApiError)),
     security(("bearer" = [])))]);
 
 write_route!(bed_status, #[utoipa::path(put, path = "/api/v1/facility/beds/{bedId}/status", tag = "facility",
