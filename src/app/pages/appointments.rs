@@ -177,6 +177,12 @@ fn Appointment(
         .collect();
     let new_time = RwSignal::new(String::new());
     let status = session.status.clone();
+    let other = if provider {
+        session.patient_name.clone()
+    } else {
+        session.provider_name.clone()
+    };
+    let join_url = session.join_url.clone();
     let act = move |a: SessionAct| queue(held, &x.get_value(), a, problem);
     let open_thread = move |_| {
         let (s, id, navigate) = (held.get_value(), x.get_value().session_id, navigate.clone());
@@ -201,7 +207,8 @@ fn Appointment(
     };
     view! {
         <li class="appointment">
-            <p><strong>{state_words(&status)}</strong>" · "{local_time(&session.scheduled_at)}</p>
+            <h2>{format!("With {other} · {}", local_time(&session.scheduled_at))}</h2>
+            <p><strong>{state_words(&status)}</strong></p>
             {notices.into_iter().map(|(id, blocking, words)| view! {
                 <p class="notice" role="status">{words}
                     {blocking.then(|| view! {
@@ -229,10 +236,13 @@ fn Appointment(
                     }.into_any(),
                     ("waiting", true) => view! {
                         <button type="button" prop:disabled=busy on:click=move |_| act(SessionAct::Admit)>"Admit"</button>
+                        <Join url=join_url.clone() />
                     }.into_any(),
                     ("active", true) => view! {
                         <button type="button" prop:disabled=busy on:click=move |_| act(SessionAct::End)>"End"</button>
+                        <Join url=join_url.clone() />
                     }.into_any(),
+                    ("waiting" | "active", false) => view! { <Join url=join_url.clone() /> }.into_any(),
                     ("failed", false) => view! {
                         <button type="button" prop:disabled=move || !online.get() on:click=open_thread>"Continue by message"</button>
                     }.into_any(),
@@ -241,4 +251,27 @@ fn Appointment(
             </div>
         </li>
     }
+}
+
+/// "Join": live video is not offline. Enabled only online; offline the reason is said.
+#[component]
+fn Join(url: Option<String>) -> impl IntoView {
+    let online = use_online();
+    let Some(url) = url else {
+        return ().into_any();
+    };
+    let open = move |_| {
+        if let Some(w) = web_sys::window() {
+            if w.open_with_url_and_target(&url, "_blank").is_err() {
+                leptos::logging::warn!("the join link could not be opened");
+            }
+        }
+    };
+    view! {
+        <button type="button" prop:disabled=move || !online.get() on:click=open>"Join"</button>
+        <Show when=move || !online.get()>
+            <span class="hint">"Joining needs a connection"</span>
+        </Show>
+    }
+    .into_any()
 }

@@ -1,0 +1,66 @@
+// Appointments: a cancel made offline survives a provider's concurrent reschedule (the
+// version conflict is refetched and the cancel reapplied); joining needs a connection and
+// says so; a failed session continues by message.
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { SERVER, apiToken, signIn } from './helpers';
+
+async function makeSession(request: APIRequestContext, status: string, scheduledAt: string) {
+  const res = await request.post(`${SERVER}/__test/sessions`, {
+    data: { tenantId: 'north-clinic', patient: 'patient1', provider: 'dr-lee', status, scheduledAt },
+  });
+  expect(res.status()).toBe(201);
+  return (await res.json()) as { sessionId: string; version: number; scheduledAt: string };
+}
+
+async function serverSession(request: APIRequestContext, token: string, id: string) {
+  const res = await request.get(`${SERVER}/api/v1/virtual-care/sessions/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+  expect(res.status()).toBe(200);
+  return (await res.json()) as { status: string; version: number };
+}
+
+async function openAppointments(page: Page) {
+  await page.getByRole('link', { name: 'Appointments' }).click();
+  await expect(page.getByRole('heading', { name: 'Appointments', level: 1 })).toBeVisible();
+}
+
+test('cancelled offline while the provider reschedules: the conflict is refetched and the cancel reapplied', async ({ page, context, request }) => {
+  // A time no other test uses, so this row is found by its heading.
+  const at = new Date(Date.now() + 5 * 86_400_000 + Math.floor(Math.random() * 1e6) * 60_000).toISOString();
+  const made = await makeSession(request, 'scheduled', at);
+  await signIn(page);
+  await openAppointments(page);
+  const when = await page.evaluate((iso) => new Date(iso).toLocaleString('en-GB'), made.scheduledAt);
+  const row = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: `With Dr. Lee · ${when}` }) });
+  await expect(row.getByText('Scheduled', { exact: true })).toBeVisible();
+
+  await context.setOffline(true);
+  const lee = await apiToken(request, 'north-clinic', 'dr-lee');
+  const moved = await request.post(`${SERVER}/api/v1/virtual-care/sessions/${made.sessionId}/reschedule`, {
+    headers: { Authorization: `Bearer ${lee}` },
+    data: { version: made.version, scheduledAt: new Date(Date.parse(at) + 3_600_000).toISOString() },
+  });
+  expect(moved.status()).toBe(200);
+
+  await row.getByRole('button', { name: 'Cancel appointment' }).click();
+  await expect(row.getByText('To be cancelled: waiting for network')).toBeVisible();
+  await context.setOffline(false);
+  const patient = await apiToken(request);
+  await expect.poll(async () => (await serverSession(request, patient, made.sessionId)).status, { timeout: 30_000 }).toBe('cancelled');
+  await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
+});
+
+test('"Join" needs a connection and says so; a failed session continues by message', async ({ page, context }) => {
+  await signIn(page);
+  await openAppointments(page);
+  const waiting = page.getByRole('listitem').filter({ hasText: 'Waiting room open' }).first();
+  await expect(waiting.getByRole('button', { name: 'Join' })).toBeEnabled();
+  await context.setOffline(true);
+  await expect(waiting.getByRole('button', { name: 'Join' })).toBeDisabled();
+  await expect(waiting.getByText('Joining needs a connection')).toBeVisible();
+  await context.setOffline(false);
+  await expect(waiting.getByRole('button', { name: 'Join' })).toBeEnabled();
+
+  const failed = page.getByRole('listitem').filter({ hasText: 'Failed' }).first();
+  await failed.getByRole('button', { name: 'Continue by message' }).click();
+  await expect(page.getByRole('heading', { name: 'Your video visit: continue by message' })).toBeVisible();
+});
