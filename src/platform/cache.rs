@@ -258,17 +258,34 @@ impl Cache {
 
     pub async fn draft(&self, thread: &str) -> Result<String, StoreError> {
         Ok(self
-            .get::<String>(DRAFTS, draft_key(thread))
+            .draft_value::<String>(&draft_key(thread))
             .await?
             .unwrap_or_default())
     }
 
     /// Saved on every keystroke: a reload or a crash keeps what the user typed.
     pub async fn save_draft(&self, thread: &str, text: &str) -> Result<(), StoreError> {
-        let key = draft_key(thread);
-        let sealed = match text {
-            "" => None,
-            text => Some(self.vault.seal(DRAFTS, &key, text).await?),
+        let text = (!text.is_empty()).then_some(text);
+        self.save_draft_value(&draft_key(thread), text).await
+    }
+
+    /// Any draft by its key (a visit's complaint and photos, say).
+    pub async fn draft_value<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(DRAFTS, key.to_owned()).await
+    }
+
+    /// Saves a draft under `key`, sealed; `None` removes it.
+    pub async fn save_draft_value<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: Option<&T>,
+    ) -> Result<(), StoreError> {
+        let sealed = match value {
+            None => None,
+            Some(v) => Some(self.vault.seal(DRAFTS, key, v).await?),
         };
         let tx = self
             .db()
@@ -278,10 +295,13 @@ impl Cache {
         let store = tx.object_store(DRAFTS)?;
         match sealed {
             None => {
-                store.delete(key).primitive()?;
+                store.delete(key.to_owned()).primitive()?;
             }
             Some(sealed) => {
-                store.put(JsValue::from(sealed)).with_key(key).primitive()?;
+                store
+                    .put(JsValue::from(sealed))
+                    .with_key(key.to_owned())
+                    .primitive()?;
             }
         }
         tx.commit().await?;

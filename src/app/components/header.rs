@@ -69,6 +69,7 @@ pub fn AppHeader() -> impl IntoView {
             <Show when=move || session.with(Option::is_some)>
                 <nav class="account" aria-label="Account">
                     <a href="/threads">"Messages"</a>
+                    <a href="/visits">"Visits"</a>
                     <a href="/appointments">"Appointments"</a>
                     <a href="/sync">"Sync status"</a>
                     <button type="button" on:click=sync_now>"Sync now"</button>

@@ -8,6 +8,7 @@ mod sync_page;
 mod thread;
 mod threads;
 mod unlock;
+mod visits;
 
 pub use appointments::Appointments;
 pub use home::Home;
@@ -17,3 +18,4 @@ pub use sync_page::SyncPage;
 pub use thread::Thread;
 pub use threads::Threads;
 pub use unlock::Unlock;
+pub use visits::Visits;

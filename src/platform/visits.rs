@@ -1,0 +1,141 @@
+//! Store-and-forward visits on the device: the draft (a chief complaint and photos, sealed
+//! in the drafts store and saved as the user types), its submission as one local commit
+//! (the pending visit and its outbox entry together, under one clientMutationId), and the
+//! user's visits as the server last listed them.
+
+use caresync_contract::virtual_care::{AsyncVisitDto, AsyncVisitIn, AttachmentIn};
+use caresync_sync::{AggregateKind, Lane, NewMutation, Request};
+use leptos::prelude::Update as _;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    outbox_store::EntityChange,
+    photos::Photo,
+    session::SignedIn,
+    transport::now_ms,
+    writes::{get_json, iso_now, FetchError},
+};
+
+const VISITS: &str = "/api/v1/virtual-care/async-visits";
+const DRAFT: &str = "visit-draft";
+const SUBMITTED: &str = "visit:";
+pub const PENDING: &str = "visit-pending:";
+
+/// What the user is writing, kept across reloads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitDraft {
+    pub chief_complaint: String,
+    pub photos: Vec<Photo>,
+}
+
+impl VisitDraft {
+    pub fn is_empty(&self) -> bool {
+        self.chief_complaint.trim().is_empty() && self.photos.is_empty()
+    }
+}
+
+/// A visit submitted on this device and not yet listed by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingVisit {
+    pub client_mutation_id: String,
+    pub chief_complaint: String,
+    pub photos: usize,
+    pub submitted_at: String,
+}
+
+pub async fn draft(s: &SignedIn) -> Result<VisitDraft, FetchError> {
+    s.cache
+        .draft_value(DRAFT)
+        .await
+        .map(Option::unwrap_or_default)
+        .map_err(|e| FetchError::Local(e.to_string()))
+}
+
+pub async fn save_draft(s: &SignedIn, draft: &VisitDraft) -> Result<(), FetchError> {
+    let value = (!draft.is_empty()).then_some(draft);
+    s.cache
+        .save_draft_value(DRAFT, value)
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))
+}
+
+/// The visit write and its pending record: committed together by the runtime.
+pub fn submission(s: &SignedIn, draft: &VisitDraft) -> (NewMutation, EntityChange) {
+    let id = uuid::Uuid::now_v7();
+    let body = AsyncVisitIn {
+        client_mutation_id: id.to_string(),
+        chief_complaint: draft.chief_complaint.trim().to_owned(),
+        attachments: draft
+            .photos
+            .iter()
+            .map(|p| AttachmentIn {
+                file_name: p.file_name.clone(),
+                content_type: p.content_type.clone(),
+                data_base64: p.data_base64.clone(),
+            })
+            .collect(),
+    };
+    let pending = PendingVisit {
+        client_mutation_id: id.to_string(),
+        chief_complaint: body.chief_complaint.clone(),
+        photos: draft.photos.len(),
+        submitted_at: iso_now(),
+    };
+    let new = NewMutation {
+        id,
+        tenant: s.user.tenant_id.clone(),
+        actor: s.user.user_id.clone(),
+        kind: AggregateKind::AsyncVisit,
+        lane: Lane::new(format!("visit:{id}")),
+        request: Request {
+            method: "POST".into(),
+            path: VISITS.into(),
+            body: serde_json::to_value(&body).unwrap_or_default(),
+        },
+        coalesce_key: None,
+        versioned: None,
+    };
+    let change = EntityChange {
+        key: format!("{PENDING}{id}"),
+        value: serde_json::to_value(&pending).unwrap_or_default(),
+    };
+    (new, change)
+}
+
+/// The visits the server listed last time, and those submitted here since.
+pub async fn visits(s: &SignedIn) -> Result<(Vec<AsyncVisitDto>, Vec<PendingVisit>), FetchError> {
+    let local = |e: super::idb::StoreError| FetchError::Local(e.to_string());
+    let mut listed: Vec<AsyncVisitDto> = s.cache.all(SUBMITTED).await.map_err(local)?;
+    listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let pending: Vec<PendingVisit> = s.cache.all(PENDING).await.map_err(local)?;
+    let pending = pending
+        .into_iter()
+        .filter(|p| {
+            listed
+                .iter()
+                .all(|v| v.client_mutation_id != p.client_mutation_id)
+        })
+        .collect();
+    Ok((listed, pending))
+}
+
+/// Stale-while-revalidate: the list is on screen from the cache; this refreshes it.
+pub async fn revalidate(s: &SignedIn) -> Result<(), FetchError> {
+    let visits: Vec<AsyncVisitDto> = get_json(s, VISITS).await?;
+    let records: Vec<(String, AsyncVisitDto)> = visits
+        .into_iter()
+        .map(|v| (format!("{SUBMITTED}{}", v.async_visit_id), v))
+        .collect();
+    s.cache
+        .replace_all(SUBMITTED, &records)
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))?;
+    s.runtime
+        .mark_synced(now_ms())
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))?;
+    s.runtime.status.revision.update(|r| *r += 1);
+    Ok(())
+}
