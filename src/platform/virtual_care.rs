@@ -5,13 +5,11 @@
 
 use caresync_contract::virtual_care::SessionDto;
 use caresync_sync::{model::Versioned, AggregateKind, Lane, NewMutation, Request};
-use leptos::prelude::Update as _;
 use serde_json::json;
 
 use super::{
     session::SignedIn,
-    transport::now_ms,
-    writes::{get_json, FetchError},
+    writes::{get_json, refreshed, FetchError},
 };
 
 const SESSIONS: &str = "/api/v1/virtual-care/sessions";
@@ -117,12 +115,7 @@ pub async fn revalidate_sessions(s: &SignedIn) -> Result<(), FetchError> {
         .replace_all(PREFIX, &records)
         .await
         .map_err(|e| FetchError::Local(e.to_string()))?;
-    s.runtime
-        .mark_synced(now_ms())
-        .await
-        .map_err(|e| FetchError::Local(e.to_string()))?;
-    s.runtime.status.revision.update(|r| *r += 1);
-    Ok(())
+    refreshed(s).await
 }
 
 /// "Continue by message" on a failed session (online): the server opens a thread for it,

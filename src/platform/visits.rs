@@ -5,15 +5,13 @@
 
 use caresync_contract::virtual_care::{AsyncVisitDto, AsyncVisitIn, AttachmentIn};
 use caresync_sync::{AggregateKind, Lane, NewMutation, Request};
-use leptos::prelude::Update as _;
 use serde::{Deserialize, Serialize};
 
 use super::{
     outbox_store::EntityChange,
     photos::Photo,
     session::SignedIn,
-    transport::now_ms,
-    writes::{get_json, iso_now, FetchError},
+    writes::{get_json, iso_now, refreshed, FetchError},
 };
 
 const VISITS: &str = "/api/v1/virtual-care/async-visits";
@@ -132,10 +130,5 @@ pub async fn revalidate(s: &SignedIn) -> Result<(), FetchError> {
         .replace_all(SUBMITTED, &records)
         .await
         .map_err(|e| FetchError::Local(e.to_string()))?;
-    s.runtime
-        .mark_synced(now_ms())
-        .await
-        .map_err(|e| FetchError::Local(e.to_string()))?;
-    s.runtime.status.revision.update(|r| *r += 1);
-    Ok(())
+    refreshed(s).await
 }

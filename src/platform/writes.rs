@@ -131,6 +131,16 @@ pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
     serde_json::from_value(answer.body).map_err(|e| FetchError::Local(e.to_string()))
 }
 
+/// After a list was refreshed from the server: the sync time moves and every view re-reads.
+pub(super) async fn refreshed(s: &SignedIn) -> Result<(), FetchError> {
+    s.runtime
+        .mark_synced(now_ms())
+        .await
+        .map_err(|e| FetchError::Local(e.to_string()))?;
+    s.runtime.status.revision.update(|r| *r += 1);
+    Ok(())
+}
+
 /// Stale-while-revalidate: the list is already on screen from the cache; this refreshes it.
 pub async fn revalidate_threads(s: &SignedIn) -> Result<(), FetchError> {
     let threads: Vec<ThreadDto> = get_json(s, paths::THREADS).await?;
@@ -138,12 +148,7 @@ pub async fn revalidate_threads(s: &SignedIn) -> Result<(), FetchError> {
         .store_threads(&threads)
         .await
         .map_err(|e| FetchError::Local(e.to_string()))?;
-    s.runtime
-        .mark_synced(now_ms())
-        .await
-        .map_err(|e| FetchError::Local(e.to_string()))?;
-    s.runtime.status.revision.update(|r| *r += 1);
-    Ok(())
+    refreshed(s).await
 }
 
 pub async fn revalidate_thread(s: &SignedIn, thread: &str) -> Result<(), FetchError> {

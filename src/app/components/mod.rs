@@ -8,6 +8,7 @@ mod idle_lock;
 mod message;
 mod sealed_panel;
 mod sign_in_again;
+mod signed_in;
 mod update_prompt;
 
 pub use composer::Composer;
@@ -18,4 +19,5 @@ pub use idle_lock::IdleLock;
 pub use message::MessageItem;
 pub use sealed_panel::SealedPanel;
 pub use sign_in_again::SignInAgain;
+pub use signed_in::{require_session, revalidate_when_online};
 pub use update_prompt::UpdatePrompt;

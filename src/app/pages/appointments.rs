@@ -8,10 +8,14 @@ use std::rc::Rc;
 use caresync_contract::virtual_care::SessionDto;
 use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::prelude::*;
-use leptos_router::{components::Redirect, hooks::use_navigate};
+use leptos_router::hooks::use_navigate;
 
 use crate::{
-    app::{model::local_time, use_online, use_session},
+    app::{
+        components::{require_session, revalidate_when_online},
+        model::local_time,
+        use_online,
+    },
     platform::{
         session::SignedIn,
         virtual_care::{self, session_action, session_lane, SessionAct},
@@ -66,16 +70,11 @@ fn queued_words(m: &Mutation, online: bool) -> String {
 
 #[component]
 pub fn Appointments() -> impl IntoView {
-    let session = use_session();
-    move || match session.get() {
-        Some(s) => view! { <AppointmentList s=s /> }.into_any(),
-        None => view! { <Redirect path="/" /> }.into_any(),
-    }
+    require_session(|s| view! { <AppointmentList s=s /> })
 }
 
 #[component]
 fn AppointmentList(s: Rc<SignedIn>) -> impl IntoView {
-    let online = use_online();
     let revision = s.runtime.status.revision;
     let held = StoredValue::new_local(s);
     let problem = RwSignal::new(None::<String>);
@@ -99,15 +98,8 @@ fn AppointmentList(s: Rc<SignedIn>) -> impl IntoView {
             Ok::<_, String>(rows)
         }
     });
-    Effect::new(move |_| {
-        if online.get() {
-            let s = held.get_value();
-            leptos::task::spawn_local(async move {
-                if let Err(err) = virtual_care::revalidate_sessions(&s).await {
-                    leptos::logging::warn!("appointments not refreshed: {err}");
-                }
-            });
-        }
+    revalidate_when_online(held, "appointments", |s| async move {
+        virtual_care::revalidate_sessions(&s).await
     });
     view! {
         <section class="page" aria-labelledby="appointments-title">

@@ -3,28 +3,22 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
 use crate::{
     app::{
+        components::{require_session, revalidate_when_online},
         model::{local_time, ThreadRow},
-        use_online, use_session,
     },
     platform::{session::SignedIn, writes},
 };
 
 #[component]
 pub fn Threads() -> impl IntoView {
-    let session = use_session();
-    move || match session.get() {
-        Some(s) => view! { <ThreadList s=s /> }.into_any(),
-        None => view! { <Redirect path="/" /> }.into_any(),
-    }
+    require_session(|s| view! { <ThreadList s=s /> })
 }
 
 #[component]
 fn ThreadList(s: Rc<SignedIn>) -> impl IntoView {
-    let online = use_online();
     let revision = s.runtime.status.revision;
     let cache = s.cache.clone();
     let threads = LocalResource::new(move || {
@@ -39,15 +33,8 @@ fn ThreadList(s: Rc<SignedIn>) -> impl IntoView {
         }
     });
     let fresh = StoredValue::new_local(s);
-    Effect::new(move |_| {
-        if online.get() {
-            let s = fresh.get_value();
-            leptos::task::spawn_local(async move {
-                if let Err(err) = writes::revalidate_threads(&s).await {
-                    leptos::logging::warn!("threads not refreshed: {err}");
-                }
-            });
-        }
+    revalidate_when_online(fresh, "threads", |s| async move {
+        writes::revalidate_threads(&s).await
     });
     view! {
         <section class="page" aria-labelledby="threads-title">

@@ -6,13 +6,13 @@ use std::rc::Rc;
 
 use caresync_sync::{Mutation, MutationState};
 use leptos::{ev, prelude::*};
-use leptos_router::components::Redirect;
 use wasm_bindgen::JsCast as _;
 
 use crate::{
     app::{
+        components::{require_session, revalidate_when_online},
         model::{local_time, Delivery},
-        use_online, use_session,
+        use_online,
     },
     platform::{
         photos,
@@ -35,11 +35,7 @@ fn pending_words(queued: Option<&Mutation>, online: bool) -> String {
 
 #[component]
 pub fn Visits() -> impl IntoView {
-    let session = use_session();
-    move || match session.get() {
-        Some(s) => view! { <VisitList s=s /> }.into_any(),
-        None => view! { <Redirect path="/" /> }.into_any(),
-    }
+    require_session(|s| view! { <VisitList s=s /> })
 }
 
 #[component]
@@ -68,16 +64,11 @@ fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
             Ok::<_, String>((listed, local, draft))
         }
     });
-    Effect::new(move |_| {
-        if online.get() {
-            let s = held.get_value();
-            leptos::task::spawn_local(async move {
-                if let Err(err) = visits::revalidate(&s).await {
-                    leptos::logging::warn!("visits not refreshed: {err}");
-                }
-            });
-        }
-    });
+    revalidate_when_online(
+        held,
+        "visits",
+        |s| async move { visits::revalidate(&s).await },
+    );
     view! {
         <section class="page" aria-labelledby="visits-title">
             <h1 id="visits-title">"Visits"</h1>
