@@ -46,7 +46,8 @@ test('cancelled offline while the provider reschedules: the conflict is refetche
   await context.setOffline(false);
   const patient = await apiToken(request);
   await expect.poll(async () => (await serverSession(request, patient, made.sessionId)).status, { timeout: 30_000 }).toBe('cancelled');
-  await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
+  // The header's status line (each row may say its own state as a status too).
+  await expect(page.getByRole('banner').getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
 });
 
 test('"Join" needs a connection and says so; a failed session continues by message', async ({ page, context }) => {
