@@ -2,6 +2,7 @@
 // version conflict is refetched and the cancel reapplied); joining needs a connection and
 // says so; a failed session continues by message.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { SERVER, apiToken, signIn } from './helpers';
 
 async function makeSession(request: APIRequestContext, status: string, scheduledAt: string) {
@@ -64,4 +65,17 @@ test('"Join" needs a connection and says so; a failed session continues by messa
   const failed = page.getByRole('listitem').filter({ hasText: 'Failed' }).first();
   await failed.getByRole('button', { name: 'Continue by message' }).click();
   await expect(page.getByRole('heading', { name: 'Your video visit: continue by message' })).toBeVisible();
+});
+
+test('axe finds no accessibility violations on appointments, visits and the new-visit form', async ({ page }) => {
+  await signIn(page);
+  await openAppointments(page);
+  await expect(page.getByRole('button', { name: 'Join' }).first()).toBeVisible();
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+  await page.getByRole('link', { name: 'Visits' }).click();
+  await expect(page.getByRole('heading', { name: 'Visits' })).toBeVisible();
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
+  await page.getByRole('button', { name: 'New visit' }).click();
+  await expect(page.getByLabel('Chief complaint')).toBeVisible();
+  expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
 });

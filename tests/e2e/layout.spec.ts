@@ -37,5 +37,20 @@ for (const size of sizes) {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await expect(page.getByRole('textbox', { name: 'Message' })).toBeInViewport();
+
+    await page.getByRole('link', { name: 'Visits' }).click();
+    await page.getByRole('button', { name: 'New visit' }).click();
+    await expect(page.getByLabel('Chief complaint')).toBeVisible();
+    expect(await smallTargets(page, 8)).toEqual([]); // plus complaint, photos, submit, close
+    expect(await sideways(page)).toBeLessThanOrEqual(0);
+
+    await page.getByRole('link', { name: 'Appointments' }).click();
+    await expect(page.getByRole('button', { name: 'Join' }).first()).toBeVisible();
+    expect(await smallTargets(page, 7)).toEqual([]); // plus each appointment's actions
+    expect(await sideways(page)).toBeLessThanOrEqual(0);
   });
+}
+
+async function sideways(page: Page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }

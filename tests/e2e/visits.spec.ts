@@ -46,7 +46,8 @@ test('an offline visit with two photos survives a reload and arrives once, each 
   await page.getByLabel('Chief complaint').fill(complaint);
   await attachPhotos(page);
   await expect(page.getByRole('button', { name: 'Remove photo' })).toHaveCount(2, { timeout: 20_000 });
-  await page.getByRole('button', { name: 'Submit visit' }).click();
+  // Disabled until there is a complaint and while photos are being prepared.
+  await page.getByRole('button', { name: 'Submit visit', exact: true }).click();
   const item = page.getByRole('listitem').filter({ hasText: complaint });
   await expect(item.getByText('Waiting for network')).toBeVisible();
   await expect(item.getByText('2 photos')).toBeVisible();

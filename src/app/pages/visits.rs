@@ -199,7 +199,7 @@ fn NewVisit(
             </Show>
             <div class="actions">
                 <button type="button" on:click=submit
-                    prop:disabled=move || preparing.get() > 0 || draft.with(|d| d.chief_complaint.trim().is_empty())>"Submit visit"</button>
+                    prop:disabled=move || { preparing.get() > 0 || draft.with(|d| d.chief_complaint.trim().is_empty()) }>"Submit visit"</button>
                 <button type="button" class="secondary" on:click=move |_| writing.set(false)>"Close"</button>
             </div>
         </form>
