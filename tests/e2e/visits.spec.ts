@@ -2,7 +2,7 @@
 // 512 KiB limit, made by the test), submitted, kept across an offline reload, and delivered
 // once when the network returns, each photo downscaled on the device to fit.
 import { expect, test, type Page } from '@playwright/test';
-import { SERVER, apiToken, signIn, tag, underServiceWorker } from './helpers';
+import { SERVER, apiToken, clearFaults, fault, signIn, tag, underServiceWorker } from './helpers';
 
 /** Puts two generated photos into the "Photos" input: a noisy 1600×1200 PNG (megabytes)
  *  and a small flat one. */
@@ -78,4 +78,29 @@ test('an offline visit with two photos survives a reload and arrives once, each 
     expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
   }
   await expect(page.getByRole('listitem').filter({ hasText: complaint }).getByText(/^Submitted /)).toBeVisible({ timeout: 30_000 });
+});
+
+test('the answer to a visit is lost after the server committed it: the visit exists once', async ({ page, request }) => {
+  await signIn(page);
+  await page.getByRole('link', { name: 'Visits' }).click();
+  await fault(request, { method: 'POST', path: '/api/v1/virtual-care/async-visits', mode: 'drop_after_commit', times: 1 });
+  await fault(request, { method: 'POST', path: '/api/v1/sync/push', mode: 'drop_after_commit', times: 1 });
+  try {
+    await page.getByRole('button', { name: 'New visit' }).click();
+    const complaint = tag('VISIT lost answer');
+    await page.getByLabel('Chief complaint').fill(complaint);
+    await page.getByRole('button', { name: 'Submit visit', exact: true }).click();
+    const token = await apiToken(request);
+    const headers = { Authorization: `Bearer ${token}` };
+    const count = async () => {
+      const all: { chiefComplaint: string }[] = await (await request.get(`${SERVER}/api/v1/virtual-care/async-visits`, { headers })).json();
+      return all.filter((v) => v.chiefComplaint === complaint).length;
+    };
+    await expect(page.getByRole('listitem').filter({ hasText: complaint }).getByText(/^Submitted /)).toBeVisible({ timeout: 30_000 });
+    expect(await count()).toBe(1);
+    await expect(page.getByRole('banner').getByRole('status')).toContainText('All changes sent');
+    expect(await count()).toBe(1);
+  } finally {
+    await clearFaults(request);
+  }
 });
