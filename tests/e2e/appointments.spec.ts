@@ -51,6 +51,31 @@ test('cancelled offline while the provider reschedules: the conflict is refetche
   await expect(page.getByRole('banner').getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
 });
 
+test('cancelled offline after the provider cancelled it first: "Not cancelled", in words, and nothing silently dropped', async ({ page, context, request }) => {
+  const at = new Date(Date.now() + 9 * 86_400_000 + Math.floor(Math.random() * 1e6) * 60_000).toISOString();
+  const made = await makeSession(request, 'scheduled', at);
+  await signIn(page);
+  await openAppointments(page);
+  const when = await page.evaluate((iso) => new Date(iso).toLocaleString('en-GB'), made.scheduledAt);
+  const row = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: `With Dr. Lee · ${when}` }) });
+  await expect(row.getByText('Scheduled', { exact: true })).toBeVisible();
+
+  await context.setOffline(true);
+  const lee = await apiToken(request, 'north-clinic', 'dr-lee');
+  const cancelled = await request.post(`${SERVER}/api/v1/virtual-care/sessions/${made.sessionId}/cancel`, {
+    headers: { Authorization: `Bearer ${lee}` },
+    data: { version: made.version },
+  });
+  expect(cancelled.status()).toBe(200);
+
+  await row.getByRole('button', { name: 'Cancel appointment' }).click();
+  await context.setOffline(false);
+  // The refetch finds it no longer scheduled: the cancel does not apply, and the screen says so.
+  await expect(page.getByText('Not cancelled: the appointment is already cancelled')).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Dismiss' }).first().click();
+  await expect(page.getByText('Not cancelled: the appointment is already cancelled')).toHaveCount(0);
+});
+
 test('"Join" needs a connection and says so; a failed session continues by message', async ({ page, context }) => {
   await signIn(page);
   await openAppointments(page);
