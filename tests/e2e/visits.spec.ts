@@ -51,6 +51,7 @@ test('an offline visit with two photos survives a reload and arrives once, each 
   const item = page.getByRole('listitem').filter({ hasText: complaint });
   await expect(item.getByText('Waiting for network')).toBeVisible();
   await expect(item.getByText('2 photos')).toBeVisible();
+  await expect(item.getByRole('img', { name: /^Photo \d of this visit$/ })).toHaveCount(2);
   await page.screenshot({ path: 'docs/screenshots/visit-queued.png', fullPage: true });
 
   await page.reload();

@@ -33,6 +33,25 @@ fn pending_words(queued: Option<&Mutation>, online: bool) -> String {
     }
 }
 
+/// The photos of a queued visit, from the write itself (nothing is stored twice), as
+/// previews.
+fn queued_photos(m: &Mutation) -> Vec<String> {
+    m.request
+        .body
+        .get("attachments")
+        .and_then(|a| a.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| {
+                    let kind = a.get("contentType")?.as_str()?;
+                    let data = a.get("dataBase64")?.as_str()?;
+                    Some(format!("data:{kind};base64,{data}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[component]
 pub fn Visits() -> impl IntoView {
     require_session(|s| view! { <VisitList s=s /> })
@@ -83,11 +102,19 @@ fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
                             {(!draft.is_empty() && !writing.get_untracked()).then(|| view! {
                                 <li class="visit"><p><strong>"Draft"</strong></p><p class="message-body">{draft.chief_complaint.clone()}</p></li>
                             })}
-                            {local.into_iter().map(|(p, queued)| view! {
-                                <li class="visit">
-                                    <p><strong>{pending_words(queued.as_ref(), online.get_untracked())}</strong>" · "{format!("{} photos", p.photos)}</p>
-                                    <p class="message-body">{p.chief_complaint}</p>
-                                </li>
+                            {local.into_iter().map(|(p, queued)| {
+                                let thumbs = queued.as_ref().map(queued_photos).unwrap_or_default();
+                                view! {
+                                    <li class="visit">
+                                        <p><strong>{pending_words(queued.as_ref(), online.get_untracked())}</strong>" · "{format!("{} photos", p.photos)}</p>
+                                        <p class="message-body">{p.chief_complaint}</p>
+                                        <ul class="photos">
+                                            {thumbs.into_iter().enumerate().map(|(i, url)| view! {
+                                                <li class="photo"><img src=url alt=format!("Photo {} of this visit", i + 1) width="96" /></li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </li>
+                                }
                             }).collect_view()}
                             {listed.into_iter().map(|v| view! {
                                 <li class="visit">
