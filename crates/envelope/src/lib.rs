@@ -111,7 +111,7 @@ mod tests {
     use super::*;
     use rand_core::{OsRng, TryRngCore as _};
 
-    fn rng() -> impl CryptoRng + RngCore {
+    fn rng() -> impl CryptoRng {
         OsRng.unwrap_err()
     }
 
