@@ -76,7 +76,7 @@ impl Cache {
     }
 
     /// Every record under `prefix`, in key order, opened.
-    async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+    pub async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
         let tx = self.db().transaction(ENTITIES).build()?;
         let store = tx.object_store(ENTITIES)?;
         let range = || prefix_range(prefix);
@@ -154,13 +154,8 @@ impl Cache {
         Ok(())
     }
 
-    /// Every record under `prefix`, in key order.
-    pub async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
-        self.list(prefix).await
-    }
-
     pub async fn threads(&self) -> Result<Vec<ThreadDto>, StoreError> {
-        let mut threads: Vec<ThreadDto> = self.list("thread:").await?;
+        let mut threads: Vec<ThreadDto> = self.all("thread:").await?;
         threads.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
         Ok(threads)
     }
@@ -170,55 +165,26 @@ impl Cache {
     }
 
     pub async fn messages(&self, thread: &str) -> Result<Vec<MessageDto>, StoreError> {
-        self.list(&format!("message:{thread}:")).await
+        self.all(&format!("message:{thread}:")).await
     }
 
     pub async fn pending(&self, thread: &str) -> Result<Vec<PendingMessage>, StoreError> {
-        self.list(&format!("pending:{thread}:")).await
+        self.all(&format!("pending:{thread}:")).await
     }
 
     /// Replaces the cached thread list with the server's (threads gone from it are removed).
     pub async fn store_threads(&self, threads: &[ThreadDto]) -> Result<(), StoreError> {
-        let gone: Vec<String> = self
-            .threads()
-            .await?
-            .into_iter()
-            .filter(|o| threads.iter().all(|n| n.thread_id != o.thread_id))
-            .map(|o| o.thread_id)
+        let records: Vec<(String, &ThreadDto)> = threads
+            .iter()
+            .map(|t| (thread_key(&t.thread_id), t))
             .collect();
-        self.write_threads(threads, &gone).await
+        self.replace_all("thread:", &records).await
     }
 
     /// Updates one thread (after a reopen, or a local unread count).
     pub async fn store_thread(&self, thread: &ThreadDto) -> Result<(), StoreError> {
-        self.write_threads(std::slice::from_ref(thread), &[]).await
-    }
-
-    async fn write_threads(
-        &self,
-        threads: &[ThreadDto],
-        gone: &[String],
-    ) -> Result<(), StoreError> {
-        let sealed = self
-            .seal_all(
-                ENTITIES,
-                threads.iter().map(|t| (thread_key(&t.thread_id), t)),
-            )
-            .await?;
-        let tx = self
-            .db()
-            .transaction(ENTITIES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let store = tx.object_store(ENTITIES)?;
-        for id in gone {
-            store.delete(thread_key(id)).primitive()?;
-        }
-        for (key, value) in sealed {
-            store.put(value).with_key(key).primitive()?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.put_one(ENTITIES, &thread_key(&thread.thread_id), Some(thread))
+            .await
     }
 
     /// Stores the server's messages; a confirmed copy replaces the user's pending one.
@@ -283,22 +249,32 @@ impl Cache {
         key: &str,
         value: Option<&T>,
     ) -> Result<(), StoreError> {
+        self.put_one(DRAFTS, key, value).await
+    }
+
+    /// One record of `store`, sealed, in its own transaction; `None` removes it.
+    async fn put_one<T: Serialize + ?Sized>(
+        &self,
+        store: &str,
+        key: &str,
+        value: Option<&T>,
+    ) -> Result<(), StoreError> {
         let sealed = match value {
             None => None,
-            Some(v) => Some(self.vault.seal(DRAFTS, key, v).await?),
+            Some(v) => Some(self.vault.seal(store, key, v).await?),
         };
         let tx = self
             .db()
-            .transaction(DRAFTS)
+            .transaction(store)
             .with_mode(TransactionMode::Readwrite)
             .build()?;
-        let store = tx.object_store(DRAFTS)?;
+        let records = tx.object_store(store)?;
         match sealed {
             None => {
-                store.delete(key.to_owned()).primitive()?;
+                records.delete(key.to_owned()).primitive()?;
             }
             Some(sealed) => {
-                store
+                records
                     .put(JsValue::from(sealed))
                     .with_key(key.to_owned())
                     .primitive()?;

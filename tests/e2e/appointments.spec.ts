@@ -24,15 +24,21 @@ async function openAppointments(page: Page) {
   await expect(page.getByRole('heading', { name: 'Appointments', level: 1 })).toBeVisible();
 }
 
-test('cancelled offline while the provider reschedules: the conflict is refetched and the cancel reapplied', async ({ page, context, request }) => {
-  // A time no other test uses, so this row is found by its heading.
-  const at = new Date(Date.now() + 5 * 86_400_000 + Math.floor(Math.random() * 1e6) * 60_000).toISOString();
+/** A new scheduled session `days` ahead, at a time no other test uses, on patient1's
+ *  Appointments screen; its row is found by its heading. */
+async function scheduledOnScreen(page: Page, request: APIRequestContext, days: number) {
+  const at = new Date(Date.now() + days * 86_400_000 + Math.floor(Math.random() * 1e6) * 60_000).toISOString();
   const made = await makeSession(request, 'scheduled', at);
   await signIn(page);
   await openAppointments(page);
   const when = await page.evaluate((iso) => new Date(iso).toLocaleString('en-GB'), made.scheduledAt);
   const row = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: `With Dr. Lee · ${when}` }) });
   await expect(row.getByText('Scheduled', { exact: true })).toBeVisible();
+  return { at, made, row };
+}
+
+test('cancelled offline while the provider reschedules: the conflict is refetched and the cancel reapplied', async ({ page, context, request }) => {
+  const { at, made, row } = await scheduledOnScreen(page, request, 5);
 
   await context.setOffline(true);
   const lee = await apiToken(request, 'north-clinic', 'dr-lee');
@@ -52,13 +58,7 @@ test('cancelled offline while the provider reschedules: the conflict is refetche
 });
 
 test('cancelled offline after the provider cancelled it first: "Not cancelled", in words, and nothing silently dropped', async ({ page, context, request }) => {
-  const at = new Date(Date.now() + 9 * 86_400_000 + Math.floor(Math.random() * 1e6) * 60_000).toISOString();
-  const made = await makeSession(request, 'scheduled', at);
-  await signIn(page);
-  await openAppointments(page);
-  const when = await page.evaluate((iso) => new Date(iso).toLocaleString('en-GB'), made.scheduledAt);
-  const row = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: `With Dr. Lee · ${when}` }) });
-  await expect(row.getByText('Scheduled', { exact: true })).toBeVisible();
+  const { made, row } = await scheduledOnScreen(page, request, 9);
 
   await context.setOffline(true);
   const lee = await apiToken(request, 'north-clinic', 'dr-lee');
