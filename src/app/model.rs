@@ -68,6 +68,10 @@ impl Delivery {
     /// The reason for a refusal, as the user should read it: the app's words for the codes
     /// it knows, the server's own words for the rest.
     pub fn from_park(reason: &ParkReason) -> String {
+        // The server names the photo it refused and why, better than any general words.
+        if reason.attachment.is_some() && !reason.message.trim().is_empty() {
+            return reason.message.trim().trim_end_matches('.').to_owned();
+        }
         let known = match &reason.code {
             RefusalCode::Known(code) => match code {
                 ErrorCode::ThreadArchived => Some("this conversation is archived"),

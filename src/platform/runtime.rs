@@ -239,13 +239,14 @@ impl SyncRuntime {
         id: ClientMutationId,
         resolution: Resolution,
     ) -> Result<(), RuntimeError> {
+        let again = matches!(resolution, Resolution::Retry | Resolution::Amend(_));
         {
             let mut engine = self.engine.lock().await;
             engine.resolve(now_ms(), id, resolution).await?;
             self.publish(&mut engine);
         }
         self.changed().await;
-        if resolution == Resolution::Retry {
+        if again {
             self.schedule(0, true);
         }
         Ok(())

@@ -47,12 +47,14 @@ impl SessionAct {
         }
     }
 
-    /// The states in which the action still makes sense after a concurrent change.
-    fn applies_in(&self) -> &'static str {
+    /// The states in which the action still makes sense after a concurrent change (the
+    /// server's own rule: a patient may leave the waiting room by cancelling).
+    fn applies_in(&self) -> &'static [&'static str] {
         match self {
-            SessionAct::Cancel | SessionAct::Reschedule(_) => "scheduled",
-            SessionAct::Admit => "waiting",
-            SessionAct::End => "active",
+            SessionAct::Cancel => &["scheduled", "waiting"],
+            SessionAct::Reschedule(_) => &["scheduled"],
+            SessionAct::Admit => &["waiting"],
+            SessionAct::End => &["active"],
         }
     }
 
@@ -88,7 +90,7 @@ pub fn session_action(s: &SignedIn, session: &SessionDto, act: &SessionAct) -> N
         coalesce_key: None,
         versioned: Some(Versioned {
             refetch_path: session_path(&session.session_id),
-            applies_in: vec![act.applies_in().to_owned()],
+            applies_in: act.applies_in().iter().map(|s| (*s).to_owned()).collect(),
         }),
     }
 }

@@ -4,7 +4,7 @@
 //! user's visits as the server last listed them.
 
 use caresync_contract::virtual_care::{AsyncVisitDto, AsyncVisitIn, AttachmentIn};
-use caresync_sync::{AggregateKind, Lane, NewMutation, Request};
+use caresync_sync::{AggregateKind, Lane, Mutation, NewMutation, Request};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -131,4 +131,13 @@ pub async fn revalidate(s: &SignedIn) -> Result<(), FetchError> {
         .await
         .map_err(|e| FetchError::Local(e.to_string()))?;
     refreshed(s).await
+}
+
+/// The body of a refused visit without its photo at `index` ("Remove photo and retry"), or
+/// `None` if it has no such photo.
+pub fn without_photo(m: &Mutation, index: usize) -> Option<serde_json::Value> {
+    let mut body = m.request.body.clone();
+    let photos = body.get_mut("attachments")?.as_array_mut()?;
+    (index < photos.len()).then(|| photos.remove(index))?;
+    Some(body)
 }

@@ -24,16 +24,16 @@ async function openAppointments(page: Page) {
   await expect(page.getByRole('heading', { name: 'Appointments', level: 1 })).toBeVisible();
 }
 
-/** A new scheduled session `days` ahead, at a time no other test uses, on patient1's
+/** A new session `days` ahead in `status`, at a time no other test uses, on patient1's
  *  Appointments screen; its row is found by its heading. */
-async function scheduledOnScreen(page: Page, request: APIRequestContext, days: number) {
+async function scheduledOnScreen(page: Page, request: APIRequestContext, days: number, status = 'scheduled', words = 'Scheduled') {
   const at = new Date(Date.now() + days * 86_400_000 + Math.floor(Math.random() * 1e6) * 60_000).toISOString();
-  const made = await makeSession(request, 'scheduled', at);
+  const made = await makeSession(request, status, at);
   await signIn(page);
   await openAppointments(page);
   const when = await page.evaluate((iso) => new Date(iso).toLocaleString('en-GB'), made.scheduledAt);
   const row = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: `With Dr. Lee · ${when}` }) });
-  await expect(row.getByText('Scheduled', { exact: true })).toBeVisible();
+  await expect(row.getByText(words, { exact: true })).toBeVisible();
   return { at, made, row };
 }
 
@@ -74,6 +74,25 @@ test('cancelled offline after the provider cancelled it first: "Not cancelled", 
   await expect(page.getByText('Not cancelled: the appointment is already cancelled')).toBeVisible({ timeout: 30_000 });
   await page.getByRole('button', { name: 'Dismiss' }).first().click();
   await expect(page.getByText('Not cancelled: the appointment is already cancelled')).toHaveCount(0);
+});
+
+test('cancelled offline while the provider admits the patient: "Not cancelled: already active", and the session stays active', async ({ page, context, request }) => {
+  const { made, row } = await scheduledOnScreen(page, request, 13, 'waiting', 'Waiting room open');
+
+  await context.setOffline(true);
+  const lee = await apiToken(request, 'north-clinic', 'dr-lee');
+  const admitted = await request.post(`${SERVER}/api/v1/virtual-care/sessions/${made.sessionId}/admit`, {
+    headers: { Authorization: `Bearer ${lee}` },
+    data: { version: made.version },
+  });
+  expect(admitted.status()).toBe(200);
+
+  await row.getByRole('button', { name: 'Cancel appointment' }).click();
+  await expect(row.getByText('To be cancelled: waiting for network')).toBeVisible();
+  await context.setOffline(false);
+  await expect(page.getByText('Not cancelled: the appointment is already active')).toBeVisible({ timeout: 30_000 });
+  const patient = await apiToken(request);
+  expect((await serverSession(request, patient, made.sessionId)).status).toBe('active');
 });
 
 test('"Join" needs a connection and says so; a failed session continues by message', async ({ page, context }) => {

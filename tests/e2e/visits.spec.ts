@@ -105,3 +105,61 @@ test('the answer to a visit is lost after the server committed it: the visit exi
     await clearFaults(request);
   }
 });
+
+/** A 1×1 GIF: an image the browser reads, and not the JPEG the app says it sends. */
+const GIF_BASE64 = 'R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==';
+
+/** Replaces the second photo of any visit in a request body (per resource or in a sync
+ *  push) with GIF bytes still labelled image/jpeg; returns whether it changed anything. */
+function spoilSecondPhoto(node: unknown): boolean {
+  if (Array.isArray(node)) return node.map(spoilSecondPhoto).some(Boolean);
+  if (!node || typeof node !== 'object') return false;
+  const record = node as Record<string, unknown>;
+  const photos = record.attachments;
+  if (Array.isArray(photos) && photos.length >= 2) {
+    (photos[1] as { dataBase64: string }).dataBase64 = GIF_BASE64;
+    return true;
+  }
+  return Object.values(record).map(spoilSecondPhoto).some(Boolean);
+}
+
+test('a photo the server refuses parks the visit with its reason; "Remove photo and retry" sends it once without that photo', async ({ page, context, request }) => {
+  // The real server refuses the photo on its own rule (its bytes are not the JPEG its label
+  // says); the test only changes the bytes on the way, as a broken upload would.
+  await context.route(/\/api\/v1\/(virtual-care\/async-visits|sync\/push)$/, async (route) => {
+    const body = route.request().postDataJSON() as unknown;
+    if (route.request().method() === 'POST' && spoilSecondPhoto(body)) {
+      await route.continue({ postData: JSON.stringify(body) });
+    } else {
+      await route.continue();
+    }
+  });
+  await signIn(page);
+  await page.getByRole('link', { name: 'Visits' }).click();
+  await page.getByRole('button', { name: 'New visit' }).click();
+  const complaint = tag('VISIT refused photo');
+  await page.getByLabel('Chief complaint').fill(complaint);
+  await attachPhotos(page);
+  await expect(page.getByRole('button', { name: 'Remove photo' })).toHaveCount(2, { timeout: 20_000 });
+  await page.getByRole('button', { name: 'Submit visit', exact: true }).click();
+
+  const item = page.getByRole('listitem').filter({ hasText: complaint });
+  await expect(item.getByText(/^Not sent: Photo 2: the data is not a image\/jpeg image/)).toBeVisible({ timeout: 30_000 });
+  await expect(item.getByRole('img', { name: 'Photo 2 of this visit, refused by the server' })).toBeVisible();
+  const token = await apiToken(request);
+  const headers = { Authorization: `Bearer ${token}` };
+  type Visit = { chiefComplaint: string; attachments: unknown[] };
+  const mine = async () => {
+    const all: Visit[] = await (await request.get(`${SERVER}/api/v1/virtual-care/async-visits`, { headers })).json();
+    return all.filter((v) => v.chiefComplaint === complaint);
+  };
+  expect(await mine()).toHaveLength(0);
+
+  await item.getByRole('button', { name: 'Remove photo and retry' }).click();
+  await expect(item.getByText(/^Submitted /)).toBeVisible({ timeout: 30_000 });
+  const sent = await mine();
+  expect(sent).toHaveLength(1);
+  expect(sent[0].attachments).toHaveLength(1);
+  await expect(page.getByRole('banner').getByRole('status')).toContainText('All changes sent');
+  expect(await mine()).toHaveLength(1);
+});

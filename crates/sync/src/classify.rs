@@ -70,26 +70,30 @@ pub fn classify(
                 .and_then(|m| m.as_str())
                 .unwrap_or_default()
                 .to_owned();
-            let actions = actions_for(&code, mutation);
-            Verdict::Park {
-                reason: ParkReason {
-                    status,
-                    code,
-                    message,
-                },
-                actions,
-            }
+            let reason = ParkReason {
+                status,
+                code,
+                message,
+                attachment: answer
+                    .body
+                    .get("attachmentIndex")
+                    .and_then(|i| i.as_u64())
+                    .and_then(|i| usize::try_from(i).ok()),
+            };
+            let actions = actions_for(&reason, mutation);
+            Verdict::Park { reason, actions }
         }
     }
 }
 
 /// What the user can do about a refusal. Discard is always offered; nothing is dropped for them.
-pub fn actions_for(code: &RefusalCode, mutation: &Mutation) -> Vec<Action> {
-    let mut actions = match code {
+pub fn actions_for(reason: &ParkReason, mutation: &Mutation) -> Vec<Action> {
+    let mut actions = match &reason.code {
         RefusalCode::Known(ErrorCode::ThreadArchived) => vec![Action::ReopenThread],
         RefusalCode::Known(ErrorCode::StaleReference) => {
             vec![Action::RefetchRegistry, Action::Retry]
         }
+        _ if reason.attachment.is_some() => vec![Action::RemoveAttachment, Action::Retry],
         _ => vec![Action::Retry],
     };
     if mutation.user_text().is_some() {
@@ -171,9 +175,42 @@ mod tests {
                 reason: ParkReason {
                     status: 409,
                     code: ErrorCode::ThreadArchived.into(),
-                    message: "archived".into()
+                    message: "archived".into(),
+                    attachment: None,
                 },
                 actions: vec![Action::ReopenThread, Action::CopyText, Action::Discard],
+            }
+        );
+    }
+
+    #[test]
+    fn a_refused_attachment_is_named_and_can_be_removed() {
+        let mut visit = message();
+        visit.request.body = json!({"chiefComplaint": "rash", "attachments": [{}, {}]});
+        let refused = classify(
+            Policy::AppendOnly,
+            &visit,
+            &answer(
+                415,
+                json!({"statusCode": 415, "code": "UNSUPPORTED_ATTACHMENT", "message": "Photo 2: not a JPEG.", "attachmentIndex": 1}),
+            ),
+            0,
+        );
+        assert_eq!(
+            refused,
+            Verdict::Park {
+                reason: ParkReason {
+                    status: 415,
+                    code: ErrorCode::UnsupportedAttachment.into(),
+                    message: "Photo 2: not a JPEG.".into(),
+                    attachment: Some(1),
+                },
+                actions: vec![
+                    Action::RemoveAttachment,
+                    Action::Retry,
+                    Action::CopyText,
+                    Action::Discard
+                ],
             }
         );
     }

@@ -160,6 +160,7 @@ where
             status: 409,
             code: caresync_contract::ErrorCode::ThreadArchived.into(),
             message: String::new(),
+            attachment: None,
         },
         actions: vec![],
     };

@@ -102,6 +102,8 @@ pub enum Action {
     CopyText,
     ReopenThread,
     RefetchRegistry,
+    /// Send it again without the attachment the server refused ([`ParkReason::attachment`]).
+    RemoveAttachment,
 }
 
 /// Why the server refused: its status, its typed code, and its own words (which the app may
@@ -111,6 +113,9 @@ pub struct ParkReason {
     pub status: u16,
     pub code: RefusalCode,
     pub message: String,
+    /// Which of the write's attachments the server refused, when it said (`attachmentIndex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<usize>,
 }
 
 /// The server's error code, typed; a code this build does not know is kept as it came.

@@ -217,6 +217,36 @@ fn discarding_a_parked_write_removes_it_and_its_entity() {
 }
 
 #[test]
+fn an_amended_write_goes_again_under_its_id_with_the_new_body() {
+    block_on(async {
+        let mut ob = outbox(UploadMode::PerResource).await;
+        let (server, _) = server_at(3, false, 0);
+        server.state.borrow_mut().archived.insert("0".into());
+        ob.enqueue(0, message(1, 0), None).await.expect("enqueue");
+        sync(&mut ob, &server, &|| 1).await.expect("sync");
+        assert!(matches!(
+            ob.store().get(id(1)).await.expect("get").map(|m| m.state),
+            Some(MutationState::Parked { .. })
+        ));
+        server.state.borrow_mut().archived.clear();
+        ob.resolve(2, id(1), Resolution::Amend(json!({"body": "said again"})))
+            .await
+            .expect("amend");
+        let amended = ob.store().get(id(1)).await.expect("get").expect("kept");
+        assert_eq!(amended.state, MutationState::Pending);
+        assert_eq!(amended.request.body, json!({"body": "said again"}));
+        sync(&mut ob, &server, &|| 3).await.expect("sync");
+        let delivered: Vec<_> = server.state.borrow().effects.iter().map(|e| e.0).collect();
+        assert_eq!(delivered, vec![id(1)], "once, under the same id");
+        let err = ob
+            .resolve(4, id(1), Resolution::Amend(json!({})))
+            .await
+            .expect_err("only a parked write is amended");
+        assert!(err.to_string().contains("is done"), "{err}");
+    });
+}
+
+#[test]
 fn a_pending_write_cannot_be_discarded_behind_the_users_back() {
     block_on(async {
         let mut ob = outbox(UploadMode::PerResource).await;

@@ -28,7 +28,8 @@ pub fn MessageItem(s: Rc<SignedIn>, thread: String, row: MessageRow) -> impl Int
                     Action::CopyText => ("Copy text", "secondary"),
                     Action::Discard => ("Discard", "secondary"),
                     Action::Retry => ("Retry", ""),
-                    Action::RefetchRegistry => return None,
+                    // Not offered for a message: it has no registry reference or attachment.
+                    Action::RefetchRegistry | Action::RemoveAttachment => return None,
                 };
                 let run = move |_| {
                     let (s, thread, body) = (s.get_value(), thread.clone(), body.clone());
@@ -63,7 +64,7 @@ pub fn MessageItem(s: Rc<SignedIn>, thread: String, row: MessageRow) -> impl Int
                                 .await
                                 .map_err(|e| e.to_string()),
                             Action::CopyText => copy(&body).await,
-                            Action::RefetchRegistry => Ok(()),
+                            Action::RefetchRegistry | Action::RemoveAttachment => Ok(()),
                         };
                         problem.set(outcome.err());
                     });

@@ -12,9 +12,9 @@ use leptos_router::hooks::use_navigate;
 
 use crate::{
     app::{
-        components::{require_session, revalidate_when_online},
+        components::{require_session, resolve, revalidate_when_online},
         model::local_time,
-        use_online,
+        use_host, use_online,
     },
     platform::{
         session::SignedIn,
@@ -157,15 +157,9 @@ fn Appointment(
     let provider = session.provider_id == me;
     let x = StoredValue::new(session.clone());
     let busy = !queued.is_empty();
-    let notices: Vec<(caresync_sync::ClientMutationId, bool, String)> = queued
+    let notices: Vec<(Mutation, String)> = queued
         .iter()
-        .map(|m| {
-            (
-                m.id,
-                m.state.is_blocking(),
-                queued_words(m, online.get_untracked()),
-            )
-        })
+        .map(|m| (m.clone(), queued_words(m, online.get_untracked())))
         .collect();
     let new_time = RwSignal::new(String::new());
     let status = session.status.clone();
@@ -187,24 +181,18 @@ fn Appointment(
             }
         });
     };
-    let dismiss = move |id| {
-        let s = held.get_value();
-        leptos::task::spawn_local(async move {
-            if let Err(err) = s.runtime.resolve(id, Resolution::Discard).await {
-                problem.set(Some(format!(
-                    "This could not be updated on this device: {err}"
-                )));
-            }
-        });
+    let host = use_host();
+    let dismiss = move |m: Mutation| {
+        resolve(host, held.get_value(), &m, Resolution::Discard, problem);
     };
     view! {
         <li class="appointment">
             <h2>{format!("With {other} · {}", local_time(&session.scheduled_at))}</h2>
             <p><strong>{state_words(&status)}</strong></p>
-            {notices.into_iter().map(|(id, blocking, words)| view! {
+            {notices.into_iter().map(|(m, words)| view! {
                 <p class="notice" role="status">{words}
-                    {blocking.then(|| view! {
-                        <button type="button" class="secondary" on:click=move |_| dismiss(id)>"Dismiss"</button>
+                    {m.state.is_blocking().then(|| view! {
+                        <button type="button" class="secondary" on:click=move |_| dismiss(m.clone())>"Dismiss"</button>
                     })}
                 </p>
             }).collect_view()}
@@ -234,7 +222,11 @@ fn Appointment(
                         <button type="button" prop:disabled=busy on:click=move |_| act(SessionAct::End)>"End"</button>
                         <Join url=join_url.clone() />
                     }.into_any(),
-                    ("waiting" | "active", false) => view! { <Join url=join_url.clone() /> }.into_any(),
+                    ("waiting", false) => view! {
+                        <Join url=join_url.clone() />
+                        <button type="button" class="secondary" prop:disabled=busy on:click=move |_| act(SessionAct::Cancel)>"Cancel appointment"</button>
+                    }.into_any(),
+                    ("active", false) => view! { <Join url=join_url.clone() /> }.into_any(),
                     ("failed", false) => view! {
                         <button type="button" prop:disabled=move || !online.get() on:click=open_thread>"Continue by message"</button>
                     }.into_any(),

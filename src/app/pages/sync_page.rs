@@ -4,19 +4,18 @@ use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::{
-    app::{
-        components::{ConnectionPanel, SealedPanel, StoragePanel},
-        model::Delivery,
-        use_host, use_session, SessionHost,
-    },
-    platform::audit::kind,
+use crate::app::{
+    components::{resolve, ConnectionPanel, SealedPanel, StoragePanel},
+    model::Delivery,
+    use_host, use_session,
 };
 
 fn describe(m: &Mutation) -> (String, String) {
     let what = match m.kind {
         caresync_sync::AggregateKind::Message => "A message",
         caresync_sync::AggregateKind::ReadReceipt => "A read receipt",
+        caresync_sync::AggregateKind::AsyncVisit => "A visit",
+        caresync_sync::AggregateKind::VirtualSession => "A change to an appointment",
         _ => "A change",
     };
     let why = match &m.state {
@@ -29,44 +28,6 @@ fn describe(m: &Mutation) -> (String, String) {
         _ => String::new(),
     };
     (what.to_owned(), why)
-}
-
-/// The user's decision on a blocked write, audited (kind, decision and the server's code;
-/// never the content); a failure is said in words, not swallowed.
-fn resolve(
-    host: SessionHost,
-    s: std::rc::Rc<crate::platform::session::SignedIn>,
-    m: &Mutation,
-    resolution: Resolution,
-    problem: RwSignal<Option<String>>,
-) {
-    let id = m.id;
-    let code = match &m.state {
-        MutationState::Parked { reason, .. } => reason.code.as_str().to_owned(),
-        MutationState::Conflict { .. } => "CONFLICT".to_owned(),
-        _ => String::new(),
-    };
-    let payload = serde_json::json!({
-        "kind": m.kind,
-        "resolution": format!("{resolution:?}").to_lowercase(),
-        "code": code,
-    });
-    leptos::task::spawn_local(async move {
-        match s.runtime.resolve(id, resolution).await {
-            Ok(_) => {
-                problem.set(None);
-                // A discarded write's sealed copy (shared devices) goes with it.
-                if let Some(device) = host.device.get_untracked() {
-                    device.prune_escrow(&s).await;
-                }
-                host.audit_for(&s.user.tenant_id, &s.user.user_id, kind::RESOLVED, payload)
-                    .await;
-            }
-            Err(err) => problem.set(Some(format!(
-                "This change could not be updated on this device: {err}"
-            ))),
-        }
-    });
 }
 
 #[component]

@@ -4,20 +4,20 @@
 
 use std::rc::Rc;
 
-use caresync_sync::{Mutation, MutationState};
+use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::{ev, prelude::*};
 use wasm_bindgen::JsCast as _;
 
 use crate::{
     app::{
-        components::{require_session, revalidate_when_online},
+        components::{require_session, resolve, revalidate_when_online},
         model::{local_time, Delivery},
-        use_online,
+        use_host, use_online,
     },
     platform::{
         photos,
         session::SignedIn,
-        visits::{self, VisitDraft},
+        visits::{self, PendingVisit, VisitDraft},
     },
 };
 
@@ -59,10 +59,10 @@ pub fn Visits() -> impl IntoView {
 
 #[component]
 fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
-    let online = use_online();
     let revision = s.runtime.status.revision;
     let held = StoredValue::new_local(s);
     let writing = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
     let rows = LocalResource::new(move || {
         revision.track();
         let s = held.get_value();
@@ -94,6 +94,9 @@ fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
             <Show when=move || !writing.get() fallback=move || view! { <NewVisit held=held writing=writing /> }>
                 <button type="button" on:click=move |_| writing.set(true)>"New visit"</button>
             </Show>
+            <Show when=move || problem.with(Option::is_some)>
+                <p class="error" role="alert">{move || problem.get()}</p>
+            </Show>
             <Transition fallback=|| view! { <p>"Loading your visits…"</p> }>
                 {move || rows.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("Your visits could not be read from this device: {err}")}</p> }.into_any(),
@@ -102,19 +105,8 @@ fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
                             {(!draft.is_empty() && !writing.get_untracked()).then(|| view! {
                                 <li class="visit"><p><strong>"Draft"</strong></p><p class="message-body">{draft.chief_complaint.clone()}</p></li>
                             })}
-                            {local.into_iter().map(|(p, queued)| {
-                                let thumbs = queued.as_ref().map(queued_photos).unwrap_or_default();
-                                view! {
-                                    <li class="visit">
-                                        <p><strong>{pending_words(queued.as_ref(), online.get_untracked())}</strong>" · "{format!("{} photos", p.photos)}</p>
-                                        <p class="message-body">{p.chief_complaint}</p>
-                                        <ul class="photos">
-                                            {thumbs.into_iter().enumerate().map(|(i, url)| view! {
-                                                <li class="photo"><img src=url alt=format!("Photo {} of this visit", i + 1) width="96" /></li>
-                                            }).collect_view()}
-                                        </ul>
-                                    </li>
-                                }
+                            {local.into_iter().map(|(p, queued)| view! {
+                                <QueuedVisit held=held visit=p queued=queued problem=problem />
                             }).collect_view()}
                             {listed.into_iter().map(|v| view! {
                                 <li class="visit">
@@ -127,6 +119,72 @@ fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// A visit submitted here and not yet listed by the server: its state in words, its photos
+/// (from the write itself, nothing stored twice), and, when the server refused it, what the
+/// user can do: remove the photo it named and send again, retry, or discard.
+#[component]
+fn QueuedVisit(
+    held: StoredValue<Rc<SignedIn>, LocalStorage>,
+    visit: PendingVisit,
+    queued: Option<Mutation>,
+    problem: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let online = use_online();
+    let host = use_host();
+    let thumbs = queued.as_ref().map(queued_photos).unwrap_or_default();
+    let count = if queued.is_some() {
+        thumbs.len()
+    } else {
+        visit.photos
+    };
+    let (refused, actions) = match queued.as_ref().map(|m| &m.state) {
+        Some(MutationState::Parked { reason, actions }) => (reason.attachment, actions.clone()),
+        _ => (None, Vec::new()),
+    };
+    let words = pending_words(queued.as_ref(), online.get_untracked());
+    let write = StoredValue::new(queued);
+    let decide = move |resolution: Resolution| {
+        if let Some(m) = write.get_value() {
+            resolve(host, held.get_value(), &m, resolution, problem);
+        }
+    };
+    let remove_and_retry = move |_| {
+        let amended = write
+            .get_value()
+            .zip(refused)
+            .and_then(|(m, i)| visits::without_photo(&m, i));
+        match amended {
+            Some(body) => decide(Resolution::Amend(body)),
+            None => problem.set(Some("That photo is no longer part of this visit.".into())),
+        }
+    };
+    view! {
+        <li class="visit">
+            <p><strong>{words}</strong>" · "{format!("{count} photos")}</p>
+            <p class="message-body">{visit.chief_complaint}</p>
+            <ul class="photos">
+                {thumbs.into_iter().enumerate().map(|(i, url)| {
+                    let alt = if refused == Some(i) {
+                        format!("Photo {} of this visit, refused by the server", i + 1)
+                    } else {
+                        format!("Photo {} of this visit", i + 1)
+                    };
+                    view! { <li class="photo"><img src=url alt=alt width="96" /></li> }
+                }).collect_view()}
+            </ul>
+            <Show when=move || !actions.is_empty()>
+                <div class="actions">
+                    {refused.is_some().then(|| view! {
+                        <button type="button" on:click=remove_and_retry>"Remove photo and retry"</button>
+                    })}
+                    <button type="button" class="secondary" on:click=move |_| decide(Resolution::Retry)>"Retry"</button>
+                    <button type="button" class="secondary" on:click=move |_| decide(Resolution::Discard)>"Discard"</button>
+                </div>
+            </Show>
+        </li>
     }
 }
 

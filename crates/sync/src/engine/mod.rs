@@ -72,7 +72,7 @@ pub enum EngineError<E: std::error::Error + 'static> {
     Store(#[source] E),
     #[error("no queued write {0}")]
     Unknown(ClientMutationId),
-    #[error("write {id} is {state}; only a parked write can be retried and a parked or conflicting one discarded")]
+    #[error("write {id} is {state}; only a parked write can be retried or amended, and a parked or conflicting one discarded")]
     NotResolvable {
         id: ClientMutationId,
         state: &'static str,
@@ -90,10 +90,25 @@ pub enum EnqueueError<E: std::error::Error + 'static> {
 }
 
 /// What the user decided about a parked or conflicting write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Resolution {
     Retry,
     Discard,
+    /// Send it again with this body instead, under the same clientMutationId: the user
+    /// corrected what the server refused (a refusal leaves nothing behind on the server, so
+    /// the key is still free).
+    Amend(serde_json::Value),
+}
+
+impl Resolution {
+    /// The decision's name, for an audit trail: never the amended body.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Resolution::Retry => "retry",
+            Resolution::Discard => "discard",
+            Resolution::Amend(_) => "amend",
+        }
+    }
 }
 
 /// The session as the engine sees it.
@@ -370,7 +385,10 @@ impl<S: OutboxStore> Engine<S> {
             .map_err(EngineError::Store)?
             .ok_or(EngineError::Unknown(id))?;
         match (resolution, &m.state) {
-            (Resolution::Retry, MutationState::Parked { .. }) => {
+            (again @ (Resolution::Retry | Resolution::Amend(_)), MutationState::Parked { .. }) => {
+                if let Resolution::Amend(body) = again {
+                    m.request.body = body;
+                }
                 m.state = MutationState::Pending;
                 m.next_attempt_at = now;
                 self.next_due = Some(now);
