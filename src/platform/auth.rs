@@ -69,6 +69,17 @@ impl Reach {
             Reach::Unknown | Reach::Offline => "Connecting…".into(),
         }
     }
+
+    /// The same in a word or two, for a phone's one-line header.
+    pub fn word(self) -> &'static str {
+        match self {
+            Reach::Answered(_) => "Online",
+            Reach::Troubled { .. } => "Server problem",
+            Reach::TimedOut(_) => "No answer",
+            Reach::Failed(_) => "Can't reach server",
+            Reach::Unknown | Reach::Offline => "Connecting…",
+        }
+    }
 }
 
 /// Reads the newest refresh token: another tab may have rotated it since this one read it.

@@ -1,48 +1,133 @@
-//! The header: product name, and the sync status in words — connection, waiting writes,
-//! last sync — with "Sync now" and the account actions.
+//! The header: product name, the sync status in words (connection, waiting writes, last
+//! sync), "Sync now" and the account actions, and the main navigation. On a phone it is one
+//! line (the name and a short phrase whose tap shows the full status and the actions) and
+//! the navigation is a tab bar at the bottom; wider screens show it all in one bar.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::app::{model::local_time_ms, use_host, use_online};
+
+/// What the header says, gathered once per change.
+#[derive(Debug, Clone, PartialEq)]
+struct Status {
+    /// The connection in full, and in a word or two.
+    connection: (String, &'static str),
+    signed_in: bool,
+    sign_in_again: bool,
+    /// `None` until the outbox has been counted.
+    waiting: Option<usize>,
+    blocked: usize,
+    last_sync: Option<String>,
+    trouble: bool,
+}
+
+impl Status {
+    /// The full line: "Offline · 3 changes waiting · Last sync 10:04".
+    fn full(&self) -> String {
+        if !self.signed_in {
+            return self.connection.0.clone();
+        }
+        let mut parts = vec![self.connection.0.clone()];
+        if self.sign_in_again {
+            parts.push("Signed out: sign in again to send".to_owned());
+        }
+        parts.push(match self.waiting {
+            None => "Checking for unsent changes…".to_owned(),
+            Some(0) => "All changes sent".to_owned(),
+            Some(1) => "1 change waiting".to_owned(),
+            Some(n) => format!("{n} changes waiting"),
+        });
+        if self.blocked > 0 {
+            parts.push(format!("{} need your attention", self.blocked));
+        }
+        parts.push(match &self.last_sync {
+            Some(at) => format!("Last sync {at}"),
+            None => "Not synced yet".to_owned(),
+        });
+        parts.join(" · ")
+    }
+
+    /// The phone's phrase: "Offline · 3 waiting", the most pressing thing first.
+    fn short(&self) -> String {
+        let word = self.connection.1;
+        if !self.signed_in {
+            return word.to_owned();
+        }
+        let what = match (self.sign_in_again, self.blocked, self.waiting) {
+            (true, _, _) => "sign in again".to_owned(),
+            (_, n, _) if n > 0 => format!("{n} need you"),
+            (_, _, None) => "checking".to_owned(),
+            (_, _, Some(0)) => "all sent".to_owned(),
+            (_, _, Some(n)) => format!("{n} waiting"),
+        };
+        format!("{word} · {what}")
+    }
+}
 
 #[component]
 pub fn AppHeader() -> impl IntoView {
     let online = use_online();
     let host = use_host();
     let session = host.session;
-    let status = move || {
+    let status = Memo::new(move |_| {
         let signed_in = session.get();
         // "Online" means the server answered, not only that the browser has a network.
         let reach = signed_in.as_ref().map(|s| s.runtime.status.reach.get());
-        let mut parts = vec![match (online.get(), reach) {
-            (false, _) => "Offline".to_owned(),
-            (true, None) => "Online".to_owned(),
-            (true, Some(reach)) => reach.headline(),
-        }];
-        if let Some(s) = signed_in {
-            let st = s.runtime.status;
-            if st.sign_in.get() {
-                parts.push("Signed out: sign in again to send".to_owned());
-            }
-            parts.push(match st.changes_waiting() {
-                _ if !st.known.get() => "Checking for unsent changes…".to_owned(),
-                0 => "All changes sent".to_owned(),
-                1 => "1 change waiting".to_owned(),
-                n => format!("{n} changes waiting"),
-            });
-            let blocked = st.blocked.with(Vec::len);
-            if blocked > 0 {
-                parts.push(format!("{blocked} need your attention"));
-            }
-            parts.push(match st.last_sync.get() {
-                Some(at) => format!("Last sync {}", local_time_ms(at)),
-                None => "Not synced yet".to_owned(),
-            });
+        let connection = match (online.get(), reach) {
+            (false, _) => ("Offline".to_owned(), "Offline"),
+            (true, None) => ("Online".to_owned(), "Online"),
+            (true, Some(reach)) => (reach.headline(), reach.word()),
+        };
+        let st = signed_in.as_ref().map(|s| s.runtime.status);
+        Status {
+            connection,
+            signed_in: st.is_some(),
+            sign_in_again: st.is_some_and(|st| st.sign_in.get()),
+            waiting: st.and_then(|st| st.known.get().then(|| st.changes_waiting())),
+            blocked: st.map_or(0, |st| st.blocked.with(Vec::len)),
+            last_sync: st.and_then(|st| st.last_sync.get()).map(local_time_ms),
+            trouble: !online.get() || reach.is_some_and(|r| r.is_trouble()),
         }
-        parts.join(" · ")
-    };
+    });
+    let expanded = RwSignal::new(false);
+    let signed_in = move || session.with(Option::is_some);
+    view! {
+        <header class="app-header" class:expanded=expanded>
+            <a class="brand" href="/">"caresync"</a>
+            <button type="button" class="status-toggle" class:offline=move || status.with(|s| s.trouble)
+                aria-expanded=move || expanded.get().to_string() aria-controls="status-details"
+                on:click=move |_| expanded.update(|e| *e = !*e)>
+                <span class="dot" aria-hidden="true"></span>
+                {move || status.with(Status::short)}
+            </button>
+            <div id="status-details" class="status-details">
+                <p class="sync-status" role="status" aria-live="polite" class:offline=move || status.with(|s| s.trouble)>
+                    <span class="dot" aria-hidden="true"></span>
+                    <span>{move || status.with(Status::full)}</span>
+                </p>
+                <Show when=signed_in>
+                    <AccountActions />
+                </Show>
+            </div>
+            <Show when=signed_in>
+                <nav class="tabs" aria-label="Main">
+                    <A href="/threads">"Messages"</A>
+                    <A href="/visits">"Visits"</A>
+                    <A href="/appointments">"Appointments"</A>
+                    <A href="/sync">"Sync status"</A>
+                </nav>
+            </Show>
+        </header>
+    }
+}
+
+/// "Sync now" and "Sign out".
+#[component]
+fn AccountActions() -> impl IntoView {
+    let host = use_host();
     let sync_now = move |_| {
-        if let Some(s) = session.get_untracked() {
+        if let Some(s) = host.session.get_untracked() {
             s.runtime.sync_now();
         }
     };
@@ -60,22 +145,9 @@ pub fn AppHeader() -> impl IntoView {
         }
     };
     view! {
-        <header class="app-header">
-            <a class="brand" href="/">"caresync"</a>
-            <p class="sync-status" role="status" aria-live="polite" class:offline=move || !online.get() || session.with(|s| s.as_ref().is_some_and(|s| s.runtime.status.reach.get().is_trouble()))>
-                <span class="dot" aria-hidden="true"></span>
-                <span>{status}</span>
-            </p>
-            <Show when=move || session.with(Option::is_some)>
-                <nav class="account" aria-label="Account">
-                    <a href="/threads">"Messages"</a>
-                    <a href="/visits">"Visits"</a>
-                    <a href="/appointments">"Appointments"</a>
-                    <a href="/sync">"Sync status"</a>
-                    <button type="button" on:click=sync_now>"Sync now"</button>
-                    <button type="button" class="secondary" on:click=sign_out.clone()>"Sign out"</button>
-                </nav>
-            </Show>
-        </header>
+        <div class="account" role="group" aria-label="Account">
+            <button type="button" on:click=sync_now>"Sync now"</button>
+            <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+        </div>
     }
 }
