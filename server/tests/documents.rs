@@ -215,3 +215,72 @@ async fn render_jobs_refuse_what_cannot_be_rendered() {
         .await;
     assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
 }
+
+/// Queues a sick note for `s` and answers the job as first answered.
+async fn queue_sick_note(srv: &TestServer, s: &common::Session) -> serde_json::Value {
+    let job = json!({"clientMutationId": cmid(), "templateId": sick_note(s),
+                     "parameters": {"patientName": "Alex Morgan", "untilDate": "2026-12-01"}});
+    let (status, body) = srv
+        .request(
+            "POST",
+            "/v1/documents/render-jobs",
+            Some(&s.token),
+            Some(job),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    body
+}
+
+fn sick_note(s: &common::Session) -> &'static str {
+    if s.user_id.starts_with("usr-south") {
+        "tpl-south-sick-note"
+    } else {
+        "tpl-north-sick-note"
+    }
+}
+
+async fn listed_jobs(srv: &TestServer, s: &common::Session) -> Vec<serde_json::Value> {
+    let (status, body) = srv
+        .request("GET", "/v1/documents/render-jobs", Some(&s.token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().expect("a list").clone()
+}
+
+#[tokio::test]
+async fn the_job_list_is_the_callers_own_newest_first() {
+    let srv = TestServer::start().await;
+    let s = srv.login("north-clinic", "patient1").await;
+    assert!(listed_jobs(&srv, &s).await.is_empty());
+    let first = queue_sick_note(&srv, &s).await;
+    let second = queue_sick_note(&srv, &s).await;
+    let ids: Vec<&serde_json::Value> = [&second, &first]
+        .iter()
+        .map(|j| &j["renderJobId"])
+        .collect();
+    let mine = listed_jobs(&srv, &s).await;
+    let listed: Vec<&serde_json::Value> = mine.iter().map(|j| &j["renderJobId"]).collect();
+    assert_eq!(listed, ids, "newest first");
+    assert_eq!(mine[1]["clientMutationId"], first["clientMutationId"]);
+
+    let colleague = srv.login("north-clinic", "nurse1").await;
+    assert!(
+        listed_jobs(&srv, &colleague).await.is_empty(),
+        "another user of the same tenant sees none of them"
+    );
+    let elsewhere = srv.login("south-clinic", "patient2").await;
+    let theirs = queue_sick_note(&srv, &elsewhere).await;
+    let listed = listed_jobs(&srv, &elsewhere).await;
+    assert_eq!(listed.len(), 1, "only their own: {listed:?}");
+    assert_eq!(listed[0]["renderJobId"], theirs["renderJobId"]);
+    assert_eq!(
+        listed_jobs(&srv, &s).await.len(),
+        2,
+        "and not theirs either"
+    );
+    let (status, _) = srv
+        .request("GET", "/v1/documents/render-jobs", None, None)
+        .await;
+    assert_eq!(status, 401);
+}

@@ -37,7 +37,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 34);
+    assert_eq!(operations, 35);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",
@@ -58,6 +58,10 @@ async fn the_openapi_document_describes_every_operation() {
     ] {
         assert!(schemas.contains_key(schema), "missing schema {schema}");
     }
+    assert!(
+        doc["paths"]["/v1/documents/render-jobs"]["get"].is_object(),
+        "the job list"
+    );
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

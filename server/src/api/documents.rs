@@ -154,6 +154,23 @@ pub fn job(conn: &Connection, caller: &Caller, id: &str) -> Result<RenderJobDto,
     .ok_or_else(|| not_found("No such render job."))
 }
 
+/// The most render jobs one listing answers with; older ones drop off the end.
+pub const MAX_LISTED_JOBS: i64 = 500;
+
+/// `GET /v1/documents/render-jobs`: the caller's own jobs, newest first. Scoped to tenant and
+/// requester both: a job names what a person asked to have written about them.
+pub fn jobs(conn: &Connection, caller: &Caller) -> Result<Vec<RenderJobDto>, HttpError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {JOB_COLUMNS} FROM render_jobs WHERE tenant_id = ?1 AND requester_id = ?2 \
+         ORDER BY created_at DESC, id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![caller.tenant, caller.user, MAX_LISTED_JOBS],
+        job_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The background renderer: turns queued jobs into PDFs. Returns how many it finished.
 pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
     let queued: Vec<(String, String, String, String, String, String)> = {

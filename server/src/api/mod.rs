@@ -157,7 +157,10 @@ async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Respon
 pub fn document_routes() -> Router<AppState> {
     Router::new()
         .route("/documents/templates", get(templates))
-        .route("/documents/render-jobs", post(writes::create_render_job))
+        .route(
+            "/documents/render-jobs",
+            get(render_jobs).post(writes::create_render_job),
+        )
         .route("/documents/render-jobs/{job_id}", get(render_job))
         .route("/documents/artifacts/{artifact_id}", get(artifact_link))
         .route("/documents/artifacts/{artifact_id}/pdf", get(artifact_pdf))
@@ -185,6 +188,11 @@ async fn templates(
     } else {
         (etag, Json(list)).into_response()
     })
+}
+
+#[utoipa::path(get, path = "/v1/documents/render-jobs", tag = "documents", responses((status = 200, description = "The caller's own render jobs, newest first (at most 500)", body = [caresync_contract::documents::RenderJobDto])), security(("bearer" = [])))]
+async fn render_jobs(State(state): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
+    answer(&state, move |c| documents::jobs(c, &caller)).await
 }
 
 #[utoipa::path(get, path = "/v1/documents/render-jobs/{jobId}", tag = "documents", params(("jobId" = String, Path)), responses((status = 200, body = caresync_contract::documents::RenderJobDto), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]

@@ -21,7 +21,7 @@ use utoipa::{
         super::visits, super::writes::submit_visit, super::attachment,
         super::list_sessions, super::session, super::writes::cancel_session, super::writes::end_session,
         super::writes::admit_session, super::writes::reschedule_session, super::fallback,
-        super::templates, super::writes::create_render_job, super::render_job, super::artifact_link, super::artifact_pdf,
+        super::templates, super::render_jobs, super::writes::create_render_job, super::render_job, super::artifact_link, super::artifact_pdf,
         super::snapshot, super::writes::bed_status, super::writes::bed_housekeeping,
     ),
     components(schemas(caresync_contract::ApiError, caresync_contract::ErrorCode, caresync_contract::sync::SealedWrite)),
