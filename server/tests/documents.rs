@@ -36,7 +36,18 @@ async fn only_published_templates_are_listed_and_revalidate_with_an_etag() {
         vec!["Sick note", "Visit summary"],
         "the draft is not published"
     );
-    assert_eq!(list[0]["parameters"], json!(["patientName", "untilDate"]));
+    assert_eq!(
+        (&list[0]["parameters"], &list[0]["bound"]),
+        (
+            &json!([{"name": "untilDate", "label": "Unfit for work until", "inputType": "date"}]),
+            &json!(["patientName"])
+        ),
+        "the person picks the date; the server puts in the name"
+    );
+    assert_eq!(
+        (&list[1]["parameters"], &list[1]["bound"]),
+        (&json!([]), &json!(["patientName", "visitDate", "summary"]))
+    );
     let again = srv
         .http
         .get(format!("{}/v1/documents/templates", srv.base))
@@ -65,7 +76,7 @@ async fn a_render_job_is_queued_once_rendered_to_a_pdf_and_served_by_a_signed_li
     let s = srv.login("north-clinic", "patient1").await;
     let id = cmid();
     let job = json!({"clientMutationId": id, "templateId": "tpl-north-sick-note",
-                     "parameters": {"patientName": "Alex Morgan", "untilDate": "Friday"}});
+                     "parameters": {"untilDate": "2026-12-04"}});
     let (status, first) = srv
         .request(
             "POST",
@@ -142,7 +153,9 @@ async fn a_render_job_is_queued_once_rendered_to_a_pdf_and_served_by_a_signed_li
     );
     let bytes = pdf.bytes().await.expect("bytes");
     assert!(bytes.starts_with(b"%PDF-"));
-    assert!(String::from_utf8_lossy(&bytes).contains("Alex Morgan is unfit for work until Friday."));
+    assert!(
+        String::from_utf8_lossy(&bytes).contains("Alex Morgan is unfit for work until 2026-12-04.")
+    );
 
     let tampered = url.replace("signature=", "signature=00");
     let res = srv
@@ -190,11 +203,12 @@ async fn render_jobs_refuse_what_cannot_be_rendered() {
             "POST",
             "/v1/documents/render-jobs",
             Some(&s.token),
-            Some(post("tpl-north-sick-note", json!({"patientName": "A"}))),
+            Some(post("tpl-north-sick-note", json!({}))),
         )
         .await;
     assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
     assert!(body["message"].as_str().unwrap_or("").contains("untilDate"));
+    assert_eq!(body["parameter"], "untilDate");
     for template in ["tpl-north-consent-draft", "tpl-south-sick-note", "nope"] {
         let (status, _) = srv
             .request(
@@ -219,7 +233,7 @@ async fn render_jobs_refuse_what_cannot_be_rendered() {
 /// Queues a sick note for `s` and answers the job as first answered.
 async fn queue_sick_note(srv: &TestServer, s: &common::Session) -> serde_json::Value {
     let job = json!({"clientMutationId": cmid(), "templateId": sick_note(s),
-                     "parameters": {"patientName": "Alex Morgan", "untilDate": "2026-12-01"}});
+                     "parameters": {"untilDate": "2026-12-01"}});
     let (status, body) = srv
         .request(
             "POST",

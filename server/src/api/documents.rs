@@ -11,6 +11,7 @@ use caresync_contract::{
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 use sha2::{Digest, Sha256};
 
+use super::document_binding::{self as binding, ParameterError};
 use crate::{
     auth::{Caller, Keys},
     db::DbError,
@@ -52,14 +53,24 @@ pub fn templates(conn: &Connection, caller: &Caller) -> Result<Vec<TemplateDto>,
     let mut stmt = conn.prepare("SELECT id, name, version, body FROM templates WHERE tenant_id = ?1 AND published = 1 ORDER BY name")?;
     let rows = stmt.query_map([&caller.tenant], |r| {
         let body: String = r.get(3)?;
+        let (parameters, bound) = binding::describe(&placeholders(&body));
         Ok(TemplateDto {
             template_id: r.get(0)?,
             name: r.get(1)?,
             version: r.get(2)?,
-            parameters: placeholders(&body),
+            parameters,
+            bound,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A refused parameter is the request's fault: 400, naming the parameter for the form.
+impl From<ParameterError> for HttpError {
+    fn from(err: ParameterError) -> Self {
+        let parameter = err.parameter().to_owned();
+        invalid(err.to_string()).with("parameter", parameter)
+    }
 }
 
 /// A weak ETag over the list: clients revalidate cheaply and get 304 when nothing changed.
@@ -115,16 +126,13 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
     let Some((version, body)) = template else {
         return Err(not_found("No such published template."));
     };
-    let missing: Vec<String> = placeholders(&body)
-        .into_iter()
-        .filter(|p| !job.parameters.contains_key(p))
-        .collect();
-    if !missing.is_empty() {
-        return Err(invalid(format!(
-            "missing parameters: {}",
-            missing.join(", ")
-        )));
-    }
+    let names = placeholders(&body);
+    let mut parameters = binding::chosen(&names, &job.parameters)?;
+    // Bound here, at request time, and stored with the job rather than looked up when it
+    // renders: a replay (same clientMutationId) is answered above with the job as first
+    // taken, a render that runs later (or again) prints what the record said when the person
+    // asked, and the row shows exactly what went into the PDF.
+    parameters.extend(binding::bind(conn, caller, &names, now_ms())?);
     conn.execute(
         "INSERT INTO render_jobs (id, tenant_id, requester_id, client_mutation_id, template_id, template_version, parameters, status, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8)",
@@ -135,7 +143,7 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
             job.client_mutation_id,
             job.template_id,
             version,
-            serde_json::Value::Object(job.parameters).to_string(),
+            serde_json::Value::Object(parameters).to_string(),
             now_ms()
         ],
     )?;

@@ -182,5 +182,7 @@ write_route!(bed_housekeeping, #[utoipa::path(put, path = "/api/v1/facility/beds
 
 write_route!(create_render_job, #[utoipa::path(post, path = "/v1/documents/render-jobs", tag = "documents",
     request_body = RenderJobIn,
-    responses((status = 202, description = "Queued; a duplicate returns the existing job", body = RenderJobDto), (status = 404, body = ApiError)),
+    responses((status = 202, description = "Queued; a duplicate returns the existing job", body = RenderJobDto),
+        (status = 400, description = "INVALID_BODY, with `parameter`: one the server binds (patientName, visitDate, summary), one the template does not use, one missing, or one not of its input type", body = ApiError),
+        (status = 404, body = ApiError)),
     security(("bearer" = [])))]);
