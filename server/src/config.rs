@@ -18,6 +18,9 @@ pub struct Config {
     /// `CARESYNC_IDLE_LOCK_SECS`, default 120: how long a shared device waits with no input
     /// before it locks, for every tenant (the e2e tests shorten it).
     pub idle_lock_secs: u64,
+    /// `CARESYNC_DOC_TTL_SECS`, default 604800 (7 days): how long a device may keep a rendered
+    /// document in its encrypted cache, for every tenant.
+    pub doc_ttl_secs: u64,
     /// `CARESYNC_TEST_FAULTS=1` mounts the fault-injection endpoint. Never set in production.
     pub test_faults: bool,
 }
@@ -32,6 +35,8 @@ pub enum ConfigError {
     BadGrace { value: String },
     #[error("CARESYNC_IDLE_LOCK_SECS={value:?} is not a whole number of seconds")]
     BadIdleLock { value: String },
+    #[error("CARESYNC_DOC_TTL_SECS={value:?} is not a whole number of seconds")]
+    BadDocTtl { value: String },
 }
 
 impl Config {
@@ -61,6 +66,10 @@ impl Config {
                 .map_err(|_| ConfigError::BadIdleLock { value: v })?,
             Err(_) => 120,
         };
+        let doc_ttl_secs = match std::env::var("CARESYNC_DOC_TTL_SECS") {
+            Ok(v) => v.parse().map_err(|_| ConfigError::BadDocTtl { value: v })?,
+            Err(_) => caresync_contract::auth::DEFAULT_DOCUMENT_CACHE_TTL_SECONDS,
+        };
         let test_faults = std::env::var("CARESYNC_TEST_FAULTS").is_ok_and(|v| v == "1");
         Ok(Self {
             addr,
@@ -69,7 +78,27 @@ impl Config {
             access_ttl_secs,
             refresh_grace_secs,
             idle_lock_secs,
+            doc_ttl_secs,
             test_faults,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The only test that touches CARESYNC_DOC_TTL_SECS, so no other test sees it change.
+    #[test]
+    fn the_document_cache_lifetime_is_read_from_the_environment() {
+        std::env::remove_var("CARESYNC_DOC_TTL_SECS");
+        let default = Config::from_env().map(|c| c.doc_ttl_secs);
+        assert_eq!(default.ok(), Some(604_800));
+        std::env::set_var("CARESYNC_DOC_TTL_SECS", "3600");
+        assert_eq!(Config::from_env().map(|c| c.doc_ttl_secs).ok(), Some(3600));
+        std::env::set_var("CARESYNC_DOC_TTL_SECS", "a week");
+        let refused = Config::from_env();
+        std::env::remove_var("CARESYNC_DOC_TTL_SECS");
+        assert!(matches!(refused, Err(ConfigError::BadDocTtl { .. })));
     }
 }

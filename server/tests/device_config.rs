@@ -1,5 +1,6 @@
 //! `GET /api/v1/config`: a tenant's device policy, public and revalidated, with the idle lock
-//! from `CARESYNC_IDLE_LOCK_SECS` for every tenant and a device class the tenant may force.
+//! from `CARESYNC_IDLE_LOCK_SECS` and the document cache lifetime from `CARESYNC_DOC_TTL_SECS`
+//! for every tenant, and a device class the tenant may force.
 
 mod common;
 
@@ -26,7 +27,8 @@ async fn the_config_is_public_lets_users_choose_by_default_and_is_revalidated() 
     let body: serde_json::Value = res.json().await.expect("json");
     assert_eq!(
         body,
-        json!({"tenantId": "north-clinic", "deviceClass": "either", "idleLockSeconds": 120})
+        json!({"tenantId": "north-clinic", "deviceClass": "either", "idleLockSeconds": 120,
+               "documentCacheTtlSeconds": 604_800})
     );
     let again = srv
         .http
@@ -53,6 +55,43 @@ async fn the_idle_lock_comes_from_the_server_setting_for_every_tenant() {
         assert_eq!(status, 200);
         assert_eq!(body["idleLockSeconds"], 5, "{body}");
     }
+}
+
+#[tokio::test]
+async fn the_document_cache_lifetime_comes_from_the_server_setting_and_moves_the_etag() {
+    let default = TestServer::start().await;
+    let res = get_config(&default, "?tenantId=north-clinic").await;
+    let default_tag = res.headers()["etag"].to_str().expect("etag").to_owned();
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["documentCacheTtlSeconds"], 7 * 24 * 3600, "seven days");
+
+    let srv = TestServer::start_config(|c| c.doc_ttl_secs = 3600).await;
+    for tenant in ["north-clinic", "south-clinic"] {
+        let (status, body) = srv
+            .request(
+                "GET",
+                &format!("/api/v1/config?tenantId={tenant}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["documentCacheTtlSeconds"], 3600, "{body}");
+    }
+    // Same tenant, same class, same idle lock: only the lifetime differs from the default.
+    let res = srv
+        .http
+        .get(format!("{}/api/v1/config?tenantId=north-clinic", srv.base))
+        .header("if-none-match", &default_tag)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        res.status(),
+        200,
+        "a config kept under the old lifetime is stale"
+    );
+    assert_ne!(res.headers()["etag"].to_str().expect("etag"), default_tag);
 }
 
 #[tokio::test]

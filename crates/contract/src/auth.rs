@@ -88,6 +88,18 @@ pub struct DeviceConfig {
     pub device_class: DeviceClass,
     /// A shared device locks after this long with no input.
     pub idle_lock_seconds: u64,
+    /// How long a rendered document may stay in the device's encrypted cache, to open and
+    /// print offline, before it must be fetched again. Defaulted when absent, so a config
+    /// kept from an older server still reads.
+    #[serde(default = "default_document_cache_ttl")]
+    pub document_cache_ttl_seconds: u64,
+}
+
+/// The document cache lifetime when nothing says otherwise: seven days.
+pub const DEFAULT_DOCUMENT_CACHE_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+fn default_document_cache_ttl() -> u64 {
+    DEFAULT_DOCUMENT_CACHE_TTL_SECONDS
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,5 +127,19 @@ impl Role {
             "provider" => Some(Role::Provider),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_kept_from_before_the_document_cache_lifetime_still_reads() {
+        let kept = r#"{"tenantId":"t","deviceClass":"shared","idleLockSeconds":60}"#;
+        let config: DeviceConfig = serde_json::from_str(kept).expect("reads");
+        assert_eq!(config.document_cache_ttl_seconds, 604_800);
+        let wire = serde_json::to_value(&config).expect("serialises");
+        assert_eq!(wire["documentCacheTtlSeconds"], 604_800);
     }
 }

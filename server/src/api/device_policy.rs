@@ -1,5 +1,6 @@
 //! `GET /api/v1/config?tenantId=`: a tenant's device policy — whether its users choose the
-//! device class or the tenant decides, and how soon a shared device locks. Public (the sign-in
+//! device class or the tenant decides, how soon a shared device locks, and how long a rendered
+//! document may stay in a device's cache. Public (the sign-in
 //! screen needs it before anyone signs in) and free of PHI, so the app may keep it and
 //! revalidate it (`Cache-Control: no-cache` with an `ETag`).
 
@@ -90,11 +91,14 @@ pub(super) async fn device_config(
         tenant_id: tenant,
         device_class: class,
         idle_lock_seconds: state.config.idle_lock_secs,
+        document_cache_ttl_seconds: state.config.doc_ttl_secs,
     };
+    // Every field but the tenant (which the URL names): a changed setting is never a 304.
     let tag = format!(
-        "W/\"{}-{}\"",
+        "W/\"{}-{}-{}\"",
         class_name(config.device_class),
-        config.idle_lock_seconds
+        config.idle_lock_seconds,
+        config.document_cache_ttl_seconds
     );
     let fresh = headers
         .get(header::IF_NONE_MATCH)

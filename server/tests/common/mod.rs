@@ -49,6 +49,7 @@ impl TestServer {
             access_ttl_secs: 900,
             refresh_grace_secs: 60,
             idle_lock_secs: 120,
+            doc_ttl_secs: 604_800,
             test_faults: true,
         };
         adjust(&mut config);
