@@ -298,3 +298,60 @@ async fn the_job_list_is_the_callers_own_newest_first() {
         .await;
     assert_eq!(status, 401);
 }
+
+/// Printing a cached PDF offline is audited when the device is next online (seed 002 §3):
+/// the event names the document and device, carries no content, and counts once however
+/// often it is delivered.
+#[tokio::test]
+async fn a_print_from_the_cache_is_audited_once_for_its_owner() {
+    let srv = TestServer::start().await;
+    let s = srv.login("north-clinic", "patient1").await;
+    let id = cmid();
+    let payload =
+        json!({"documentId": "01a20b3e-e468-7333-ac27-09cad1ab9575", "deviceId": "device-7"});
+    let event = json!({"clientMutationId": id, "type": "document.printed_from_cache",
+                       "occurredAt": "2026-11-23T18:00:00.000Z", "payload": payload});
+    let push = json!({"mutations": [{"clientMutationId": id, "lane": "audit", "method": "POST",
+                                     "path": "/api/v1/audit-events", "body": event}]});
+    for _ in 0..2 {
+        // The second push is a device that never saw the first answer.
+        let (status, res) = srv
+            .request(
+                "POST",
+                "/api/v1/sync/push",
+                Some(&s.token),
+                Some(push.clone()),
+            )
+            .await;
+        assert_eq!(status, 200, "{res}");
+        assert_eq!(res["results"][0]["status"], 201, "{res}");
+    }
+    let (status, direct) = srv
+        .request("POST", "/api/v1/audit-events", Some(&s.token), Some(event))
+        .await;
+    assert_eq!((status, &direct["payload"]), (201, &payload));
+    let other = json!({"clientMutationId": cmid(), "type": "document.printed",
+                       "occurredAt": "2026-11-23T18:01:00.000Z", "payload": {}});
+    srv.request("POST", "/api/v1/audit-events", Some(&s.token), Some(other))
+        .await;
+
+    let path = "/api/v1/audit-events?type=document.printed_from_cache";
+    let (status, listed) = srv.request("GET", path, Some(&s.token), None).await;
+    assert_eq!(status, 200, "{listed}");
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(
+        listed.len(),
+        1,
+        "once per clientMutationId, and only this type: {listed:?}"
+    );
+    assert_eq!(listed[0]["clientMutationId"], id.as_str());
+    assert_eq!(listed[0]["type"], "document.printed_from_cache");
+    assert_eq!(listed[0]["occurredAt"], "2026-11-23T18:00:00.000Z");
+    assert_eq!(listed[0]["payload"], payload, "as sent: ids only");
+    assert_eq!(listed[0]["auditEventId"], direct["auditEventId"]);
+    for (tenant, user) in [("north-clinic", "nurse1"), ("south-clinic", "patient2")] {
+        let them = srv.login(tenant, user).await;
+        let (_, theirs) = srv.request("GET", path, Some(&them.token), None).await;
+        assert_eq!(theirs, json!([]), "{tenant}/{user} sees none of it");
+    }
+}
