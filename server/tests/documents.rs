@@ -153,8 +153,10 @@ async fn a_render_job_is_queued_once_rendered_to_a_pdf_and_served_by_a_signed_li
     );
     let bytes = pdf.bytes().await.expect("bytes");
     assert!(bytes.starts_with(b"%PDF-"));
+    let text = common::pdf::PdfFile::new(&bytes).text();
     assert!(
-        String::from_utf8_lossy(&bytes).contains("Alex Morgan is unfit for work until 2026-12-04.")
+        text.contains("Alex Morgan is unfit for work until 2026-12-04."),
+        "{text}"
     );
 
     let tampered = url.replace("signature=", "signature=00");

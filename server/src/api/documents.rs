@@ -202,20 +202,41 @@ pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
     for (job, tenant, owner, parameters, name, body) in &queued {
         let parameters: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(parameters).unwrap_or_default();
-        let pdf = crate::pdf::render(name, &fill(body, &parameters));
-        let artifact = uuid::Uuid::now_v7().to_string();
-        let now = now_ms();
-        tx.execute(
-            "INSERT INTO artifacts (id, tenant_id, owner_id, job_id, pdf, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![artifact, tenant, owner, job, pdf, now],
-        )?;
-        tx.execute(
-            "UPDATE render_jobs SET status = 'done', completed_at = ?1, artifact_id = ?2 WHERE id = ?3",
-            params![now, artifact, job],
-        )?;
+        match crate::pdf::render(name, &fill(body, &parameters)) {
+            Ok(pdf) => store_artifact(&tx, job, tenant, owner, &pdf)?,
+            Err(err) => {
+                // Rendering the same job again would fail the same way: it fails once, and
+                // the client sees `failed` rather than `queued` for ever.
+                tracing::error!(%err, job, "could not render a document");
+                tx.execute(
+                    "UPDATE render_jobs SET status = 'failed', completed_at = ?1 WHERE id = ?2",
+                    params![now_ms(), job],
+                )?;
+            }
+        }
     }
     tx.commit()?;
     Ok(queued.len())
+}
+
+fn store_artifact(
+    tx: &Connection,
+    job: &str,
+    tenant: &str,
+    owner: &str,
+    pdf: &[u8],
+) -> rusqlite::Result<()> {
+    let artifact = uuid::Uuid::now_v7().to_string();
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO artifacts (id, tenant_id, owner_id, job_id, pdf, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![artifact, tenant, owner, job, pdf, now],
+    )?;
+    tx.execute(
+        "UPDATE render_jobs SET status = 'done', completed_at = ?1, artifact_id = ?2 WHERE id = ?3",
+        params![now, artifact, job],
+    )?;
+    Ok(())
 }
 
 /// `GET /v1/documents/artifacts/{id}`: a short-lived link that needs no token, so a PDF

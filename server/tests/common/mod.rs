@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod pdf;
 pub mod shared_device;
 
 use std::net::SocketAddr;
