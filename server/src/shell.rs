@@ -144,6 +144,8 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
 }
 
 /// The strict policy: scripts only from this origin or by exact hash, wasm compilation allowed.
+/// Frames only from `blob:` (this page's own): the document viewer shows a kept PDF that way,
+/// offline, and nothing else may be framed.
 pub fn content_security_policy(script_hashes: &[String]) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
     for h in script_hashes {
@@ -152,7 +154,7 @@ pub fn content_security_policy(script_hashes: &[String]) -> String {
     }
     format!(
         "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; \
-         connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; \
+         connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-src blob:; object-src 'none'; \
          base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     )
 }

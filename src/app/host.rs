@@ -160,18 +160,45 @@ impl DeviceHandle {
     /// Raises an audit event for `user`, chained and sealed; a failure is said in the log
     /// (the event's absence then shows as a gap the server reports).
     pub async fn audit(&self, tenant: &str, user: &str, kind: &str, payload: serde_json::Value) {
-        let Some(device_id) = session::device_id() else {
-            return;
-        };
+        if let Err(err) = self.record(tenant, user, kind, payload).await {
+            leptos::logging::warn!("an audit event could not be recorded: {err}");
+        }
+    }
+
+    /// Records an audit event for `user` and starts sending it, or says why it could not.
+    pub async fn record(
+        &self,
+        tenant: &str,
+        user: &str,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), AuditError> {
+        let device_id = session::device_id().ok_or(AuditError::NoDeviceId)?;
         match self
             .device
             .audit(&device_id, tenant, user, kind, payload)
-            .await
+            .await?
         {
-            Ok(_) => self.sealed.sync_now(),
-            Err(err) => leptos::logging::warn!("an audit event could not be recorded: {err}"),
+            true => {
+                self.sealed.sync_now();
+                Ok(())
+            }
+            false => Err(AuditError::NoChain),
         }
     }
+}
+
+/// Why an audit event could not be recorded on this device.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("this browser has no device id")]
+    NoDeviceId,
+    #[error("this device holds no audit trail for this person: sign in again online")]
+    NoChain,
+    #[error("this device's audit trail could not be written: {0}")]
+    Device(#[from] crate::platform::device::DeviceError),
+    #[error("this device's own storage is not open")]
+    NoDevice,
 }
 
 #[derive(Clone, Copy)]
@@ -382,5 +409,17 @@ impl SessionHost {
         if let Some(device) = self.device.get_untracked() {
             device.audit(tenant, user, kind, payload).await;
         }
+    }
+
+    /// As [`SessionHost::audit_for`], for an act that must not happen unrecorded.
+    pub async fn record_for(
+        &self,
+        tenant: &str,
+        user: &str,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), AuditError> {
+        let device = self.device.get_untracked().ok_or(AuditError::NoDevice)?;
+        device.record(tenant, user, kind, payload).await
     }
 }

@@ -16,7 +16,9 @@ use leptos_router::{
 use crate::platform::locked::{self, Restored};
 use components::{AppHeader, IdleLock, SignInAgain, UpdatePrompt};
 pub use host::{DeviceHandle, Session, SessionHost};
-use pages::{Appointments, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock, Visits};
+use pages::{
+    Appointments, Documents, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock, Visits,
+};
 
 pub fn use_host() -> SessionHost {
     expect_context::<SessionHost>()
@@ -83,6 +85,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/sync") view=SyncPage />
                             <Route path=path!("/appointments") view=Appointments />
                             <Route path=path!("/visits") view=Visits />
+                            <Route path=path!("/documents") view=Documents />
                             <Route path=path!("/sign-out") view=SignOut />
                         </Routes>
                     </Show>

@@ -42,6 +42,7 @@ pub mod kind {
     pub const WIPED: &str = "device.wiped";
     pub const DISCARDED: &str = "outbox.discarded";
     pub const RESOLVED: &str = "outbox.resolved";
+    pub const PRINTED_FROM_CACHE: &str = "document.printed_from_cache";
 }
 
 impl Device {

@@ -8,8 +8,9 @@
 use caresync_contract::comms::{MessageDto, ThreadDto};
 use futures::future::try_join_all;
 use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode, KeyRange};
+use js_sys::Uint8Array;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast as _, JsValue};
 
 use super::{
     idb::{StoreError, DRAFTS, ENTITIES},
@@ -250,6 +251,75 @@ impl Cache {
         value: Option<&T>,
     ) -> Result<(), StoreError> {
         self.put_one(DRAFTS, key, value).await
+    }
+
+    /// One record of the entities store, opened.
+    pub async fn entity<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        self.get(ENTITIES, key.to_owned()).await
+    }
+
+    /// Keeps one record of the entities store, sealed; `None` removes it.
+    pub async fn put_entity<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: Option<&T>,
+    ) -> Result<(), StoreError> {
+        self.put_one(ENTITIES, key, value).await
+    }
+
+    /// Bytes (a PDF) and the record that describes them, sealed and written together: the
+    /// record is never there without its bytes.
+    pub async fn put_with_bytes<T: Serialize>(
+        &self,
+        (key, value): (&str, &T),
+        (bytes_key, bytes): (&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        let record = self.vault.seal(ENTITIES, key, value).await?;
+        let sealed = self.vault.seal_bytes(ENTITIES, bytes_key, bytes).await?;
+        let tx = self
+            .db()
+            .transaction(ENTITIES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let store = tx.object_store(ENTITIES)?;
+        store
+            .put(JsValue::from(sealed))
+            .with_key(bytes_key.to_owned())
+            .primitive()?;
+        store
+            .put(JsValue::from(record))
+            .with_key(key.to_owned())
+            .primitive()?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Bytes kept with [`Cache::put_with_bytes`], opened.
+    pub async fn bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db().transaction(ENTITIES).build()?;
+        let found: Option<JsValue> = tx
+            .object_store(ENTITIES)?
+            .get(key.to_owned())
+            .primitive()?
+            .await?;
+        let Some(value) = found else { return Ok(None) };
+        let sealed = value.dyn_ref::<Uint8Array>().ok_or(StoreError::NotSealed)?;
+        Ok(Some(self.vault.open_bytes(ENTITIES, key, sealed).await?))
+    }
+
+    /// Removes records of the entities store, together.
+    pub async fn remove_entities(&self, keys: &[String]) -> Result<(), StoreError> {
+        let tx = self
+            .db()
+            .transaction(ENTITIES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let store = tx.object_store(ENTITIES)?;
+        for key in keys {
+            store.delete(key.clone()).primitive()?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// One record of `store`, sealed, in its own transaction; `None` removes it.

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod crypto;
 pub mod device;
 pub mod device_class;
+pub mod documents;
 pub mod escrow;
 pub mod idb;
 pub mod keyring;

@@ -118,6 +118,34 @@ impl FetchTransport {
         self.authed(|| self.builder(Method::GET, path), None).await
     }
 
+    /// GET revalidating what the device holds: `304` with no body when `etag` still matches.
+    pub async fn get_if_none_match(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Answer, CallError> {
+        let build = || match etag {
+            Some(tag) => self.builder(Method::GET, path).header("If-None-Match", tag),
+            None => self.builder(Method::GET, path),
+        };
+        self.authed(build, None).await
+    }
+
+    /// The bytes at a signed link (it carries its own authority, so no token goes with it):
+    /// its status and body.
+    pub async fn get_bytes(&self, url: &str) -> Result<(u16, Vec<u8>), NetError> {
+        let builder = RequestBuilder::new(url).method(Method::GET);
+        self.exchange(builder, None, |response| async move {
+            let status = response.status();
+            let bytes = response
+                .binary()
+                .await
+                .map_err(|e| NetError::Network(format!("the answer was lost: {e}")))?;
+            Ok((status, bytes))
+        })
+        .await
+    }
+
     /// An online action (not queued), with the same token handling.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, CallError> {
         self.authed(|| self.builder(Method::POST, path), Some(body.to_string()))
@@ -175,11 +203,25 @@ impl FetchTransport {
         builder: RequestBuilder,
         body: Option<String>,
     ) -> Result<Answer, NetError> {
+        self.exchange(builder, body, read).await
+    }
+
+    /// One request on the wire with a timeout that also covers reading the body with `read`;
+    /// what it says about reaching the server is observed.
+    async fn exchange<T, F, Fut>(
+        &self,
+        builder: RequestBuilder,
+        body: Option<String>,
+        read: F,
+    ) -> Result<T, NetError>
+    where
+        F: FnOnce(Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T, NetError>>,
+    {
         // While the browser says it is offline, nothing goes out: not a read, not a probe.
         if !super::online::navigator_online() {
-            let offline = Err(NetError::Offline);
-            self.observe(&offline);
-            return offline;
+            self.observe(Err(&NetError::Offline));
+            return Err(NetError::Offline);
         }
         let controller = web_sys::AbortController::new()
             .map_err(|_| NetError::Network("no AbortController".into()))?;
@@ -192,24 +234,28 @@ impl FetchTransport {
         let timer =
             gloo_timers::callback::Timeout::new(self.timeout_ms, move || controller.abort());
         self.sent.set(self.sent.get() + 1);
-        let result = request.send().await;
-        let answer = match result {
-            Ok(response) => read(response).await,
-            Err(err) => Err(classify_failure(&err.to_string())),
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let answer = read(response).await;
+                self.observe(answer.as_ref().map(|_| status));
+                answer
+            }
+            Err(err) => {
+                let failure = classify_failure(&err.to_string());
+                self.observe(Err(&failure));
+                Err(failure)
+            }
         };
         drop(timer);
-        self.observe(&answer);
         answer
     }
 
     /// What this exchange says about reaching the server, in the kind the user is told.
-    fn observe(&self, answer: &Result<Answer, NetError>) {
+    fn observe(&self, answer: Result<u16, &NetError>) {
         let at = now_ms();
         let reach = match answer {
-            Ok(a) if a.status >= 500 => Reach::Troubled {
-                at,
-                status: a.status,
-            },
+            Ok(status) if status >= 500 => Reach::Troubled { at, status },
             Ok(_) => Reach::Answered(at),
             Err(NetError::Offline) => Reach::Offline,
             Err(NetError::Timeout) => Reach::TimedOut(at),
@@ -228,6 +274,7 @@ async fn read(response: Response) -> Result<Answer, NetError> {
         .get("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|secs| secs.saturating_mul(1000));
+    let etag = response.headers().get("etag");
     // A server that committed and then lost the connection fails here: the engine must treat
     // it as "no answer", and the retry is deduplicated by clientMutationId.
     let text = response
@@ -238,6 +285,7 @@ async fn read(response: Response) -> Result<Answer, NetError> {
     Ok(Answer {
         status,
         retry_after_ms,
+        etag,
         body,
     })
 }

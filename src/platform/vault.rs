@@ -52,9 +52,19 @@ impl Vault {
         value: &T,
     ) -> Result<Uint8Array, StoreError> {
         let plain = serde_json::to_vec(value).map_err(|e| StoreError::Decode(e.to_string()))?;
+        self.seal_bytes(store, key, &plain).await
+    }
+
+    /// Bytes as they are (a PDF), sealed for record `key` of `store`.
+    pub async fn seal_bytes(
+        &self,
+        store: &str,
+        key: &str,
+        plain: &[u8],
+    ) -> Result<Uint8Array, StoreError> {
         let sealed = self
             .keyring
-            .seal(store, key, &plain)
+            .seal(store, key, plain)
             .await
             .map_err(StoreError::Sealed)?;
         Ok(Uint8Array::from(sealed.as_slice()))
@@ -67,12 +77,21 @@ impl Vault {
         key: &str,
         sealed: &Uint8Array,
     ) -> Result<T, StoreError> {
-        let plain = self
-            .keyring
+        let plain = self.open_bytes(store, key, sealed).await?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Decode(e.to_string()))
+    }
+
+    /// Bytes sealed for exactly this record.
+    pub async fn open_bytes(
+        &self,
+        store: &str,
+        key: &str,
+        sealed: &Uint8Array,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.keyring
             .open(store, key, &sealed.to_vec())
             .await
-            .map_err(StoreError::Sealed)?;
-        serde_json::from_slice(&plain).map_err(|e| StoreError::Decode(e.to_string()))
+            .map_err(StoreError::Sealed)
     }
 
     /// As [`Vault::open`], for a value read straight from a store.

@@ -1,13 +1,14 @@
 // Phones and ward tablets: every screen, at both sizes, has touch targets of at least
 // 44 × 44 px and nothing scrolling sideways. On a phone the header is one line (the full
-// status a tap away), the navigation is a labelled tab bar at the bottom, and a conversation
-// scrolls as the page with its composer held above the tab bar, covering no message.
+// status and the Sync status page a tap away), the navigation is a labelled tab bar at the
+// bottom, and a conversation scrolls as the page with its composer held above the tab bar,
+// covering no message.
 import { test, expect, type Page } from '@playwright/test';
 import { FOLLOW_UP, openThread, signIn } from './helpers';
 
 const PHONE = { name: 'phone', width: 390, height: 844 };
 const TABLET = { name: '10-inch tablet, landscape', width: 1280, height: 800 };
-const TABS = ['Messages', 'Visits', 'Appointments', 'Sync status'];
+const TABS = ['Messages', 'Visits', 'Appointments', 'Documents'];
 
 /** The visible controls smaller than 44 × 44 px, after checking there are some to measure. */
 async function smallTargets(page: Page, atLeast: number) {
@@ -66,6 +67,12 @@ for (const size of [PHONE, TABLET]) {
     await expect(page.getByRole('button', { name: 'Join' }).first()).toBeVisible();
     await fits(page, 7, phone); // plus each appointment's actions
 
+    await page.getByRole('link', { name: 'Documents' }).click();
+    await expect(page.getByRole('button', { name: 'Request Sick note' })).toBeVisible();
+    await fits(page, 7, phone); // plus each template's "Request"
+
+    // On a phone "Sync status" sits behind the status phrase, whose summary it is.
+    if (phone) await page.getByRole('banner').getByRole('button', { name: /^Online · / }).click();
     await page.getByRole('link', { name: 'Sync status' }).click();
     await expect(page.getByRole('heading', { name: 'Sync status' })).toBeVisible();
     await fits(page, 5, phone);

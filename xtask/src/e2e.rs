@@ -4,7 +4,8 @@
 //! tokens live five seconds (token refresh under faults). Each sits behind its own chaos proxy
 //! (`tests/e2e/chaos/proxy.mjs`, whose `node:test` suite must pass first). Playwright gets
 //! `BASE_URL` (main proxy: every e2e test goes through it), `SERVER_URL` (main server, direct),
-//! `SHORT_TTL_URL` (short-TTL proxy) and `SHORT_TTL_SERVER_URL` (short-TTL server, direct).
+//! `SHORT_TTL_URL` (short-TTL proxy) and `SHORT_TTL_SERVER_URL` (short-TTL server, direct):
+//! access tokens last `SHORT_TTL_SECS` there and kept documents `DOC_TTL_SECS`.
 //! The main server locks shared devices after 5 s idle (`CARESYNC_IDLE_LOCK_SECS`).
 
 use std::{
@@ -26,6 +27,7 @@ const PROXY_SCRIPT: &str = "tests/e2e/chaos/proxy.mjs";
 const READY_PREFIX: &str = "chaos proxy listening on ";
 const SHORT_TTL_SECS: &str = "5";
 const IDLE_LOCK_SECS: &str = "5";
+const DOC_TTL_SECS: &str = "5";
 
 pub fn run_tier(root: &Path) -> Result<(), TaskError> {
     run_tier_with(root, &[])
@@ -48,7 +50,11 @@ pub fn run_tier_with(root: &Path, playwright_args: &[String]) -> Result<(), Task
     run(in_root(root, "node").args(["--test", "tests/e2e/chaos/"]))?;
     let (_proxy, proxy_url) = start_proxy(root, &addr)?;
     let short_work = work.join("short-ttl");
-    let short_env = [("CARESYNC_ACCESS_TTL_SECS", SHORT_TTL_SECS)];
+    // The short-TTL server is short on both: access tokens and kept documents.
+    let short_env = [
+        ("CARESYNC_ACCESS_TTL_SECS", SHORT_TTL_SECS),
+        ("CARESYNC_DOC_TTL_SECS", DOC_TTL_SECS),
+    ];
     let (_short, short_addr) = start_server(root, &server, &short_work, Some(&dist), &short_env)?;
     let (_short_proxy, short_proxy_url) = start_proxy(root, &short_addr)?;
     run(in_root(root, "npx")

@@ -8,6 +8,8 @@ pub struct Answer {
     pub status: u16,
     /// `Retry-After`, converted to milliseconds.
     pub retry_after_ms: Option<u64>,
+    /// The body's validator (`ETag`), for a read revalidated later with `If-None-Match`.
+    pub etag: Option<String>,
     pub body: serde_json::Value,
 }
 
@@ -16,6 +18,7 @@ impl Answer {
         Answer {
             status,
             retry_after_ms: None,
+            etag: None,
             body,
         }
     }

@@ -101,7 +101,12 @@ pub fn AppHeader() -> impl IntoView {
                 <span class="dot" aria-hidden="true"></span>
                 {move || status.with(Status::short)}
             </button>
-            <div id="status-details" class="status-details">
+            // The panel closes once one of its links or actions has been used.
+            <div id="status-details" class="status-details" on:click=move |ev| {
+                let used = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                    .is_some_and(|el| el.closest("a, button").ok().flatten().is_some());
+                if used { expanded.set(false); }
+            }>
                 <p class="sync-status" role="status" aria-live="polite" class:offline=move || status.with(|s| s.trouble)>
                     <span class="dot" aria-hidden="true"></span>
                     <span>{move || status.with(Status::full)}</span>
@@ -115,7 +120,9 @@ pub fn AppHeader() -> impl IntoView {
                     <A href="/threads">"Messages"</A>
                     <A href="/visits">"Visits"</A>
                     <A href="/appointments">"Appointments"</A>
-                    <A href="/sync">"Sync status"</A>
+                    <A href="/documents">"Documents"</A>
+                    // On a phone this one moves to the status panel: the phrase is its summary.
+                    <A href="/sync" attr:class="sync-link">"Sync status"</A>
                 </nav>
             </Show>
         </header>
@@ -146,6 +153,7 @@ fn AccountActions() -> impl IntoView {
     };
     view! {
         <div class="account" role="group" aria-label="Account">
+            <A href="/sync" attr:class="sync-link">"Sync status"</A>
             <button type="button" on:click=sync_now>"Sync now"</button>
             <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
         </div>

@@ -1,6 +1,7 @@
 //! One module per routed page.
 
 mod appointments;
+mod documents;
 mod home;
 mod not_found;
 mod sign_out;
@@ -11,6 +12,7 @@ mod unlock;
 mod visits;
 
 pub use appointments::Appointments;
+pub use documents::Documents;
 pub use home::Home;
 pub use not_found::NotFound;
 pub use sign_out::SignOut;
