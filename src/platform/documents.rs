@@ -4,7 +4,7 @@
 //! checked on every read. A signed link is fetched, used at once and never kept.
 
 use caresync_contract::documents::{ArtifactLinkDto, RenderJobDto, RenderJobIn, TemplateDto};
-use caresync_sync::{AggregateKind, Lane, NewMutation, Request};
+use caresync_sync::{AggregateKind, NewMutation};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -13,7 +13,7 @@ use super::{
     outbox_store::EntityChange,
     session::SignedIn,
     transport::now_ms,
-    writes::{get_json, iso_now, FetchError},
+    writes::{get_json, iso_now, Creation, FetchError},
 };
 
 const TEMPLATES: &str = "/v1/documents/templates";
@@ -24,6 +24,14 @@ const TEMPLATE: &str = "doc-template:";
 const TEMPLATES_TAG: &str = "doc-templates-etag";
 const JOB: &str = "doc-job:";
 pub const PENDING: &str = "doc-pending:";
+
+/// A render request is created offline in a lane of its own, with its pending record.
+pub const CREATION: Creation<'static> = Creation {
+    kind: AggregateKind::RenderJob,
+    lane: "document",
+    path: JOBS,
+    record: PENDING,
+};
 /// A copy's when and until, apart from its bytes, so a sweep opens no PDF.
 const COPY: &str = "doc-copy:";
 const PDF: &str = "doc-pdf:";
@@ -136,25 +144,12 @@ pub fn request(
         template_name: template.name.clone(),
         requested_at: iso_now(),
     };
-    let new = NewMutation {
+    CREATION.write(
+        s,
         id,
-        tenant: s.user.tenant_id.clone(),
-        actor: s.user.user_id.clone(),
-        kind: AggregateKind::RenderJob,
-        lane: Lane::new(format!("document:{id}")),
-        request: Request {
-            method: "POST".into(),
-            path: JOBS.into(),
-            body: serde_json::to_value(&body).unwrap_or_default(),
-        },
-        coalesce_key: None,
-        versioned: None,
-    };
-    let change = EntityChange {
-        key: format!("{PENDING}{id}"),
-        value: serde_json::to_value(&pending).unwrap_or_default(),
-    };
-    (new, change)
+        serde_json::to_value(&body).unwrap_or_default(),
+        serde_json::to_value(&pending).unwrap_or_default(),
+    )
 }
 
 /// The jobs the server listed last, newest first, and the requests made here since.

@@ -4,20 +4,28 @@
 //! user's visits as the server last listed them.
 
 use caresync_contract::virtual_care::{AsyncVisitDto, AsyncVisitIn, AttachmentIn};
-use caresync_sync::{AggregateKind, Lane, Mutation, NewMutation, Request};
+use caresync_sync::{AggregateKind, Mutation, NewMutation};
 use serde::{Deserialize, Serialize};
 
 use super::{
     outbox_store::EntityChange,
     photos::Photo,
     session::SignedIn,
-    writes::{get_json, iso_now, refreshed, FetchError},
+    writes::{get_json, iso_now, refreshed, Creation, FetchError},
 };
 
 const VISITS: &str = "/api/v1/virtual-care/async-visits";
 const DRAFT: &str = "visit-draft";
 const SUBMITTED: &str = "visit:";
 pub const PENDING: &str = "visit-pending:";
+
+/// A visit is created offline in a lane of its own, with its pending record.
+pub const CREATION: Creation<'static> = Creation {
+    kind: AggregateKind::AsyncVisit,
+    lane: "visit",
+    path: VISITS,
+    record: PENDING,
+};
 
 /// What the user is writing, kept across reloads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -81,25 +89,12 @@ pub fn submission(s: &SignedIn, draft: &VisitDraft) -> (NewMutation, EntityChang
         photos: draft.photos.len(),
         submitted_at: iso_now(),
     };
-    let new = NewMutation {
+    CREATION.write(
+        s,
         id,
-        tenant: s.user.tenant_id.clone(),
-        actor: s.user.user_id.clone(),
-        kind: AggregateKind::AsyncVisit,
-        lane: Lane::new(format!("visit:{id}")),
-        request: Request {
-            method: "POST".into(),
-            path: VISITS.into(),
-            body: serde_json::to_value(&body).unwrap_or_default(),
-        },
-        coalesce_key: None,
-        versioned: None,
-    };
-    let change = EntityChange {
-        key: format!("{PENDING}{id}"),
-        value: serde_json::to_value(&pending).unwrap_or_default(),
-    };
-    (new, change)
+        serde_json::to_value(&body).unwrap_or_default(),
+        serde_json::to_value(&pending).unwrap_or_default(),
+    )
 }
 
 /// The visits the server listed last time, and those submitted here since.

@@ -22,6 +22,67 @@ pub fn iso_now() -> String {
     )
 }
 
+/// A record created on this device (a visit, a document request): `POST path` with `body`,
+/// append-only in a lane of its own (`{lane}:{id}`), and the pending record the screen shows
+/// until the server lists it (`{record}{id}`); committed together by the runtime.
+pub struct Creation<'a> {
+    pub kind: AggregateKind,
+    pub lane: &'a str,
+    pub path: &'a str,
+    pub record: &'a str,
+}
+
+impl Creation<'_> {
+    pub fn write(
+        &self,
+        s: &SignedIn,
+        id: uuid::Uuid,
+        body: serde_json::Value,
+        pending: serde_json::Value,
+    ) -> (NewMutation, EntityChange) {
+        let new = NewMutation {
+            id,
+            tenant: s.user.tenant_id.clone(),
+            actor: s.user.user_id.clone(),
+            kind: self.kind,
+            lane: Lane::new(format!("{}:{id}", self.lane)),
+            request: Request {
+                method: "POST".into(),
+                path: self.path.into(),
+                body,
+            },
+            coalesce_key: None,
+            versioned: None,
+        };
+        let change = EntityChange {
+            key: format!("{}{id}", self.record),
+            value: pending,
+        };
+        (new, change)
+    }
+
+    /// Each pending record (by its clientMutationId) with the write behind it while queued.
+    pub async fn with_queued<P>(
+        &self,
+        s: &SignedIn,
+        pending: Vec<P>,
+        id: impl Fn(&P) -> &str,
+    ) -> Result<Vec<(P, Option<caresync_sync::Mutation>)>, FetchError> {
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            let lane = format!("{}:{}", self.lane, id(&p));
+            let queued = s
+                .runtime
+                .store()
+                .lane(&lane)
+                .await
+                .map_err(|e| FetchError::Local(e.to_string()))?;
+            out.push((p, queued.into_iter().next()));
+        }
+        Ok(out)
+    }
+}
+
 /// A new message: append-only, in its thread's lane, shown at once as pending.
 pub fn message(s: &SignedIn, thread: &str, body: &str) -> (NewMutation, EntityChange) {
     message_as(&s.user.tenant_id, &s.user.user_id, thread, body)

@@ -62,17 +62,10 @@ async fn read_shelf(s: &SignedIn) -> Result<Shelf, String> {
             .map_or_else(|| "Document".to_owned(), |t| t.name.clone());
         listed.push(Listed { job, name, copy });
     }
-    let mut local = Vec::with_capacity(pending.len());
-    for p in pending {
-        let lane = format!("document:{}", p.client_mutation_id);
-        let queued = s
-            .runtime
-            .store()
-            .lane(&lane)
-            .await
-            .map_err(|e| e.to_string())?;
-        local.push((p, queued.into_iter().next()));
-    }
+    let local = documents::CREATION
+        .with_queued(s, pending, |p| &p.client_mutation_id)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Shelf {
         templates,
         listed,

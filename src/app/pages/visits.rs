@@ -68,17 +68,10 @@ fn VisitList(s: Rc<SignedIn>) -> impl IntoView {
         let s = held.get_value();
         async move {
             let (listed, pending) = visits::visits(&s).await.map_err(|e| e.to_string())?;
-            let mut local = Vec::with_capacity(pending.len());
-            for p in pending {
-                let lane = format!("visit:{}", p.client_mutation_id);
-                let queued = s
-                    .runtime
-                    .store()
-                    .lane(&lane)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                local.push((p, queued.into_iter().next()));
-            }
+            let local = visits::CREATION
+                .with_queued(&s, pending, |p| &p.client_mutation_id)
+                .await
+                .map_err(|e| e.to_string())?;
             let draft = visits::draft(&s).await.map_err(|e| e.to_string())?;
             Ok::<_, String>((listed, local, draft))
         }
