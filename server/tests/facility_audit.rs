@@ -66,10 +66,19 @@ async fn the_edge_snapshot_is_the_nodes_subtree_for_staff_only() {
         status, 404,
         "another tenant's registry does not exist for them"
     );
-    let (status, body) = srv
+    // Without a node, the caller's own: nurse1 belongs to Ward A, dr-lee to the hospital.
+    let (status, own) = srv
         .request("GET", "/internal/edge/snapshot", Some(&nurse.token), None)
         .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
+    assert_eq!((status, own["nodeId"].as_str()), (200, Some("node-ward-a")));
+    let lee = srv.login("north-clinic", "dr-lee").await;
+    let (status, own) = srv
+        .request("GET", "/internal/edge/snapshot", Some(&lee.token), None)
+        .await;
+    assert_eq!(
+        (status, own["nodeId"].as_str()),
+        (200, Some("node-north-hospital"))
+    );
     let (status, _) = srv
         .request(
             "GET",

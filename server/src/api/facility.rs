@@ -213,6 +213,18 @@ fn result(outcome: String, bed: BedDto) -> (u16, serde_json::Value) {
     (status, serde_json::to_value(body).unwrap_or_default())
 }
 
+/// The node the caller belongs to (their membership), for a snapshot asked without one.
+pub fn home_node(conn: &Connection, caller: &Caller) -> Result<String, HttpError> {
+    conn.query_row(
+        "SELECT m.node_id FROM memberships m JOIN facility_nodes n ON n.id = m.node_id \
+         WHERE m.user_id = ?1 AND n.tenant_id = ?2 ORDER BY m.node_id LIMIT 1",
+        params![caller.user, caller.tenant],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| not_found("You belong to no facility node: ask for nodeId."))
+}
+
 /// `GET /internal/edge/snapshot?nodeId=`: the node's subtree with its locations, beds and
 /// memberships, as an edge device caches it.
 pub fn snapshot(

@@ -259,7 +259,7 @@ struct SnapshotQuery {
     node_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/internal/edge/snapshot", tag = "facility", params(("nodeId" = String, Query)), responses((status = 200, body = caresync_contract::facility::SnapshotDto), (status = 403, body = caresync_contract::ApiError), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/internal/edge/snapshot", tag = "facility", params(("nodeId" = Option<String>, Query, description = "Defaults to the caller's own node")), responses((status = 200, body = caresync_contract::facility::SnapshotDto), (status = 403, body = caresync_contract::ApiError), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
 async fn snapshot(
     State(state): State<AppState>,
     caller: Caller,
@@ -272,11 +272,16 @@ async fn snapshot(
             "The facility registry is for staff.",
         ));
     }
-    let node = q
-        .node_id
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| crate::error::invalid("nodeId is required"))?;
-    answer(&state, move |c| facility::snapshot(c, &caller, &node)).await
+    // Without a node, the caller's own: a ward tablet knows who signed in, not where.
+    let node = q.node_id.filter(|n| !n.is_empty());
+    answer(&state, move |c| {
+        let node = match node {
+            Some(n) => n,
+            None => facility::home_node(c, &caller)?,
+        };
+        facility::snapshot(c, &caller, &node)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::AsyncVisitDto])), security(("bearer" = [])))]
