@@ -17,7 +17,8 @@ use crate::platform::locked::{self, Restored};
 use components::{AppHeader, IdleLock, SignInAgain, UpdatePrompt};
 pub use host::{DeviceHandle, Session, SessionHost};
 use pages::{
-    Appointments, Documents, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock, Visits,
+    Appointments, Beds, Documents, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock,
+    Visits,
 };
 
 pub fn use_host() -> SessionHost {
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/appointments") view=Appointments />
                             <Route path=path!("/visits") view=Visits />
                             <Route path=path!("/documents") view=Documents />
+                            <Route path=path!("/beds") view=Beds />
                             <Route path=path!("/sign-out") view=SignOut />
                         </Routes>
                     </Show>

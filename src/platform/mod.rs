@@ -28,6 +28,7 @@ pub mod transport;
 pub mod vault;
 pub mod virtual_care;
 pub mod visits;
+pub mod ward;
 pub mod web_lock;
 pub mod wipe;
 pub mod writes;

@@ -37,6 +37,10 @@ const LOGIN_RETRY_MS: u32 = 1_500;
 pub struct UserInfo {
     pub tenant_id: String,
     pub user_id: String,
+    /// What the screens offer (the ward board is for ward staff and providers); the server
+    /// decides what each may do. Absent in a hint kept before roles were.
+    #[serde(default)]
+    pub role: Option<caresync_contract::auth::Role>,
 }
 
 impl UserInfo {
@@ -282,6 +286,7 @@ pub async fn sign_in(c: Credentials<'_>, device: Option<&Device>) -> Result<Sign
     let user = UserInfo {
         tenant_id: tokens.tenant_id.clone(),
         user_id: tokens.user_id.clone(),
+        role: Some(tokens.role),
     };
     let db = idb::open(&user.database()).await?;
     let keyring = Keyring::sign_in(&db, password, tokens.device_key_share.as_deref()).await?;

@@ -3,6 +3,7 @@
 //! line (the name and a short phrase whose tap shows the full status and the actions) and
 //! the navigation is a tab bar at the bottom; wider screens show it all in one bar.
 
+use caresync_contract::auth::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -121,6 +122,9 @@ pub fn AppHeader() -> impl IntoView {
                     <A href="/visits">"Visits"</A>
                     <A href="/appointments">"Appointments"</A>
                     <A href="/documents">"Documents"</A>
+                    <Show when=move || session.with(|s| s.as_ref().is_some_and(|s| s.user.role.is_some_and(|r| matches!(r, Role::WardStaff | Role::Provider))))>
+                        <A href="/beds">"Beds"</A>
+                    </Show>
                     // On a phone this one moves to the status panel: the phrase is its summary.
                     <A href="/sync" attr:class="sync-link">"Sync status"</A>
                 </nav>

@@ -1,6 +1,7 @@
 //! One module per routed page.
 
 mod appointments;
+mod beds;
 mod documents;
 mod home;
 mod not_found;
@@ -12,6 +13,7 @@ mod unlock;
 mod visits;
 
 pub use appointments::Appointments;
+pub use beds::Beds;
 pub use documents::Documents;
 pub use home::Home;
 pub use not_found::NotFound;
