@@ -2,23 +2,26 @@
 //! any state for two users of a tenant. The end-to-end suite shares one server across its
 //! tests and their retries; a test that consumes a session (cancels or admits it) makes its
 //! own here instead of using up the demo ones, and no API route could make a `waiting` one.
+//! Also a demo bed deleted and restored: no API route changes the registry, and a test makes
+//! a bed disappear while a tablet is offline.
 
 use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, Path, State},
     http::StatusCode,
     Json,
 };
-use caresync_contract::virtual_care::SessionDto;
+use caresync_contract::{facility::BedDto, virtual_care::SessionDto};
 use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::Deserialize;
 
 use crate::{
-    api::sessions,
-    error::{invalid, parse_json, HttpError},
+    api::{facility, sessions},
+    error::{invalid, not_found, parse_json, HttpError},
     faults::loopback_only,
+    seed,
     time::{now_ms, parse_iso},
     AppState,
 };
@@ -91,4 +94,51 @@ fn user_id(
     )
     .optional()?
     .ok_or_else(|| invalid(format!("no {role} {username:?} in tenant {tenant:?}")))
+}
+
+/// `DELETE /__test/beds/{bedId}`: the bed leaves the registry (its history stays), so a write
+/// naming it meets `409 STALE_REFERENCE`. 204, or 404 if there is no such bed.
+pub async fn delete_bed(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(bed_id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    loopback_only(&peer)?;
+    let deleted = state
+        .db
+        .call(move |conn| Ok(conn.execute("DELETE FROM beds WHERE id = ?1", params![bed_id])?))
+        .await?;
+    if deleted == 0 {
+        return Err(not_found("No such bed."));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /__test/beds/{bedId}/restore`: a demo bed back as first seeded (available, clean,
+/// stamped two hours ago): 201 with it, or 200 with the bed as it stands if it is there.
+pub async fn restore_bed(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(bed_id): Path<String>,
+) -> Result<(StatusCode, Json<BedDto>), HttpError> {
+    loopback_only(&peer)?;
+    let demo = seed::DEMO_BEDS
+        .iter()
+        .find(|(id, _, _)| *id == bed_id)
+        .ok_or_else(|| not_found("No demo bed has this id."))?;
+    state
+        .db
+        .call(move |conn| Ok(restore(conn, demo)))
+        .await?
+        .map(|(status, bed)| (status, Json(bed)))
+}
+
+fn restore(conn: &Connection, demo: &seed::DemoBed) -> Result<(StatusCode, BedDto), HttpError> {
+    if let Some(bed) = facility::bed(conn, seed::FACILITY_TENANT, demo.0)? {
+        return Ok((StatusCode::OK, bed));
+    }
+    seed::insert_demo_bed(conn, demo, now_ms())?;
+    let bed = facility::bed(conn, seed::FACILITY_TENANT, demo.0)?
+        .ok_or_else(|| not_found("No such bed."))?;
+    Ok((StatusCode::CREATED, bed))
 }

@@ -90,6 +90,11 @@ pub fn router(state: AppState) -> Router {
             .merge(
                 Router::new()
                     .route("/__test/sessions", post(fixtures::create_session))
+                    .route(
+                        "/__test/beds/{bed_id}",
+                        axum::routing::delete(fixtures::delete_bed),
+                    )
+                    .route("/__test/beds/{bed_id}/restore", post(fixtures::restore_bed))
                     .with_state(fixture_state),
             )
             .layer(test_cors());

@@ -158,6 +158,31 @@ pub fn ensure_demo_data(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The tenant the demo facility belongs to.
+pub const FACILITY_TENANT: &str = "north-clinic";
+
+/// A demo bed: id, location, label (all in [`FACILITY_TENANT`]).
+pub type DemoBed = (&'static str, &'static str, &'static str);
+
+pub const DEMO_BEDS: &[DemoBed] = &[
+    ("bed-a1-1", "loc-a-1", "A1-1"),
+    ("bed-a1-2", "loc-a-1", "A1-2"),
+    ("bed-a2-1", "loc-a-2", "A2-1"),
+    ("bed-b1-1", "loc-b-1", "B1-1"),
+];
+
+/// A demo bed as first created: available and clean, both stamped two hours ago, so any
+/// change a tablet makes now wins.
+pub fn insert_demo_bed(conn: &Connection, bed: &DemoBed, now: i64) -> rusqlite::Result<()> {
+    let (id, location, label) = bed;
+    conn.execute(
+        "INSERT INTO beds (id, tenant_id, location_id, label, status, status_updated_at, housekeeping_status, housekeeping_updated_at) \
+         VALUES (?1, ?2, ?3, ?4, 'available', ?5, 'clean', ?5)",
+        params![id, FACILITY_TENANT, location, label, now - 2 * HOUR],
+    )?;
+    Ok(())
+}
+
 /// The demo facility: a hospital with two wards, rooms and beds; staff memberships.
 pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM facility_nodes", [], |r| r.get(0))?;
@@ -191,17 +216,8 @@ pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
             params![id, node, name],
         )?;
     }
-    for (id, location, label) in [
-        ("bed-a1-1", "loc-a-1", "A1-1"),
-        ("bed-a1-2", "loc-a-1", "A1-2"),
-        ("bed-a2-1", "loc-a-2", "A2-1"),
-        ("bed-b1-1", "loc-b-1", "B1-1"),
-    ] {
-        tx.execute(
-            "INSERT INTO beds (id, tenant_id, location_id, label, status, status_updated_at, housekeeping_status, housekeeping_updated_at) \
-             VALUES (?1, 'north-clinic', ?2, ?3, 'available', ?4, 'clean', ?4)",
-            params![id, location, label, now - 2 * HOUR],
-        )?;
+    for bed in DEMO_BEDS {
+        insert_demo_bed(&tx, bed, now)?;
     }
     for (user, node, role) in [
         ("usr-north-nurse1", "node-ward-a", "ward_staff"),

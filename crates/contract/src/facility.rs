@@ -61,6 +61,9 @@ pub struct SnapshotDto {
     pub memberships: Vec<MembershipDto>,
 }
 
+/// A bed write from an edge device. `nodeId` and `locationId` are where the device's registry
+/// put the bed; when given, the server checks them too and answers `409 STALE_REFERENCE` if
+/// either no longer exists or no longer holds the bed (Fac §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -68,6 +71,30 @@ pub struct BedStatusWrite {
     pub status: String,
     pub updated_at: String,
     pub client_mutation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
+}
+
+/// The `reference` of a `409 STALE_REFERENCE`: which id of the write the registry no longer
+/// backs. The body also carries that id under its own name (`bedId`, `locationId`, `nodeId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum StaleReference {
+    BedId,
+    LocationId,
+    NodeId,
+}
+
+/// Why a reference is stale: it is gone, or it no longer holds the bed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StaleReason {
+    Gone,
+    DoesNotContainBed,
 }
 
 /// What happened to a bed write: the bed's winning state and why.

@@ -11,6 +11,7 @@ use caresync_contract::{
 };
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
+use super::registry;
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
@@ -79,11 +80,15 @@ fn bed_row(r: &Row<'_>) -> rusqlite::Result<BedDto> {
 
 const BED_COLUMNS: &str = "id, location_id, label, status, status_updated_at, housekeeping_status, housekeeping_updated_at";
 
-fn bed(conn: &Connection, caller: &Caller, bed_id: &str) -> Result<Option<BedDto>, HttpError> {
+pub(crate) fn bed(
+    conn: &Connection,
+    tenant: &str,
+    bed_id: &str,
+) -> Result<Option<BedDto>, HttpError> {
     Ok(conn
         .query_row(
             &format!("SELECT {BED_COLUMNS} FROM beds WHERE id = ?1 AND tenant_id = ?2"),
-            params![bed_id, caller.tenant],
+            params![bed_id, tenant],
             bed_row,
         )
         .optional()?)
@@ -120,15 +125,16 @@ pub fn write_bed(
     }
     let updated_at = parse_iso(&write.updated_at)
         .ok_or_else(|| invalid("updatedAt must be an RFC 3339 time"))?;
-    // An edge write naming a bed the registry no longer has: the client must refetch.
-    let Some(current) = bed(conn, caller, bed_id)? else {
-        return Err(HttpError::new(
-            409,
-            ErrorCode::StaleReference,
-            "This bed is no longer in the facility registry; refresh it.",
-        )
-        .with("bedId", bed_id));
-    };
+    // An edge write naming a bed, location or node the registry no longer has (or that no
+    // longer holds the bed): the client must refetch.
+    registry::check_references(
+        conn,
+        &caller.tenant,
+        bed_id,
+        write.node_id.as_deref(),
+        write.location_id.as_deref(),
+    )?;
+    let current = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
     let seen: Option<String> = conn
         .query_row(
             "SELECT outcome FROM bed_updates WHERE tenant_id = ?1 AND client_mutation_id = ?2",
@@ -189,7 +195,7 @@ pub fn write_bed(
             now
         ],
     )?;
-    let bed = bed(conn, caller, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
+    let bed = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
     Ok(result(outcome.to_owned(), bed))
 }
 

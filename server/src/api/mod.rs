@@ -9,6 +9,7 @@ pub mod document_binding;
 pub mod documents;
 pub mod facility;
 pub mod openapi;
+pub mod registry;
 pub mod sealed;
 pub mod sessions;
 pub mod sync_push;
