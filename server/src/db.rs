@@ -36,6 +36,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations_v6.sql")),
         M::up(include_str!("migrations_v7.sql")),
         M::up(include_str!("migrations_v8.sql")),
+        M::up(include_str!("migrations_v9.sql")),
     ])
 }
 
@@ -58,6 +59,7 @@ impl Db {
         migrations().to_latest(&mut conn)?;
         crate::seed::ensure_demo_data(&mut conn)?;
         crate::seed::ensure_facility_demo(&mut conn)?;
+        crate::seed::ensure_ward_staff_demo(&mut conn)?;
         crate::seed::ensure_sessions_demo(&mut conn)?;
         crate::seed::ensure_templates_demo(&mut conn)?;
         Ok(Self {

@@ -183,6 +183,68 @@ pub fn insert_demo_bed(conn: &Connection, bed: &DemoBed, now: i64) -> rusqlite::
     Ok(())
 }
 
+/// The ward board's staff, added to a demo database made before them too: a charge nurse
+/// who manages Ward A (the membership role `ward_manager` makes ward staff a reviewer of held
+/// bed changes) and a nurse of Ward B.
+const WARD_STAFF: &[(DemoUser, &str, &str)] = &[
+    (
+        DemoUser {
+            id: "usr-north-ward-manager1",
+            tenant: "north-clinic",
+            username: "ward-manager1",
+            name: "Charge Nurse Patel",
+            role: "ward_staff",
+        },
+        "node-ward-a",
+        "ward_manager",
+    ),
+    (
+        DemoUser {
+            id: "usr-north-nurse2",
+            tenant: "north-clinic",
+            username: "nurse2",
+            name: "Nurse Okafor",
+            role: "ward_staff",
+        },
+        "node-ward-b",
+        "ward_staff",
+    ),
+];
+
+pub fn ensure_ward_staff_demo(conn: &mut Connection) -> Result<(), DbError> {
+    let missing: Vec<&(DemoUser, &str, &str)> = WARD_STAFF
+        .iter()
+        .filter(|(u, node, _)| {
+            let known = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1) \
+                 OR NOT EXISTS (SELECT 1 FROM facility_nodes WHERE id = ?2 AND tenant_id = ?3)",
+                params![u.id, node, u.tenant],
+                |r| r.get::<_, bool>(0),
+            );
+            // Unreadable counts as present: nothing is inserted over what may be there.
+            !known.unwrap_or(true)
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let password =
+        hash_password("demo").map_err(|_| DbError::Seed("could not hash the demo password"))?;
+    let tx = conn.transaction()?;
+    for (u, node, membership) in missing {
+        tx.execute(
+            "INSERT INTO users (id, tenant_id, username, display_name, role, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![u.id, u.tenant, u.username, u.name, u.role, password],
+        )?;
+        tx.execute(
+            "INSERT INTO memberships (user_id, node_id, role) VALUES (?1, ?2, ?3)",
+            params![u.id, node, membership],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// The demo facility: a hospital with two wards, rooms and beds; staff memberships.
 pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM facility_nodes", [], |r| r.get(0))?;

@@ -26,6 +26,9 @@ async fn the_openapi_document_describes_every_operation() {
         "/v1/documents/artifacts/{artifactId}/pdf",
         "/internal/edge/snapshot",
         "/api/v1/facility/beds/{bedId}/status",
+        "/internal/edge/reviews",
+        "/internal/edge/reviews/{reviewId}/accept",
+        "/internal/edge/reviews/{reviewId}/reject",
         "/api/v1/audit-events",
         "/api/v1/config",
         "/api/v1/sync/sealed",
@@ -37,7 +40,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 35);
+    assert_eq!(operations, 38);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",
@@ -58,6 +61,9 @@ async fn the_openapi_document_describes_every_operation() {
         "TemplateDto",
         "TemplateParameterDto",
         "ParameterInput",
+        "BedReviewDto",
+        "ReviewDecisionIn",
+        "ReviewDecisionResult",
         "StaleReference",
     ] {
         assert!(schemas.contains_key(schema), "missing schema {schema}");

@@ -77,6 +77,24 @@ pub struct BedStatusWrite {
     pub location_id: Option<String>,
 }
 
+/// A bed field written last-writer-wins, by its name in [`BedDto`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum BedField {
+    Status,
+    HousekeepingStatus,
+}
+
+impl BedField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BedField::Status => "status",
+            BedField::HousekeepingStatus => "housekeepingStatus",
+        }
+    }
+}
+
 /// The `reference` of a `409 STALE_REFERENCE`: which id of the write the registry no longer
 /// backs. The body also carries that id under its own name (`bedId`, `locationId`, `nodeId`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,5 +123,65 @@ pub struct BedWriteResult {
     /// `applied`, `superseded` (a newer write had already won) or `manual_review`.
     pub outcome: String,
     pub message: String,
+    pub bed: BedDto,
+}
+
+/// A bed write held for manual review (stamped more than [`BED_WINDOW_SECONDS`] before it
+/// arrived), with the field as it stands now, for the reviewer to compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BedReviewDto {
+    pub review_id: String,
+    pub bed_id: String,
+    pub bed_label: String,
+    pub location_id: String,
+    pub node_id: String,
+    pub field: BedField,
+    /// The value the held write sets.
+    pub value: String,
+    /// When the change was made on the device (its `updatedAt`).
+    pub updated_at: String,
+    pub current_value: String,
+    pub current_updated_at: String,
+    pub submitted_by: String,
+    pub submitted_by_name: String,
+    /// When the server received and held the write.
+    pub received_at: String,
+}
+
+/// The body of an accept or reject: nothing is needed (the review id is in the path and a
+/// decision is idempotent by it); a queued one may carry its clientMutationId.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewDecisionIn {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_mutation_id: Option<String>,
+}
+
+/// How a review was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Applied: it was still the latest change to its field.
+    Accepted,
+    /// Accepted, but a newer change to the field had already won: closed, not applied.
+    Superseded,
+    Rejected,
+}
+
+/// The answer to an accept or reject: how the review is closed (a review closed before says
+/// so, whatever this request asked) and the bed as it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewDecisionResult {
+    pub review_id: String,
+    pub decision: ReviewDecision,
+    pub message: String,
+    pub decided_by: String,
+    pub decided_at: String,
     pub bed: BedDto,
 }

@@ -28,6 +28,16 @@ pub fn thread_reopen(thread_id: &str) -> String {
 
 pub const AUDIT_EVENTS: &str = "/api/v1/audit-events";
 pub const EDGE_SNAPSHOT: &str = "/internal/edge/snapshot";
+/// Held bed writes of a node and its subtree (`?nodeId=`).
+pub const EDGE_REVIEWS: &str = "/internal/edge/reviews";
+
+pub fn edge_review_accept(review_id: &str) -> String {
+    format!("/internal/edge/reviews/{review_id}/accept")
+}
+
+pub fn edge_review_reject(review_id: &str) -> String {
+    format!("/internal/edge/reviews/{review_id}/reject")
+}
 
 pub fn bed_status(bed_id: &str) -> String {
     format!("/api/v1/facility/beds/{bed_id}/status")

@@ -4,14 +4,14 @@
 use caresync_contract::{
     auth::Role,
     facility::{
-        BedDto, BedStatusWrite, BedWriteResult, LocationDto, MembershipDto, NodeDto, SnapshotDto,
-        BED_WINDOW_SECONDS, SNAPSHOT_TTL_SECONDS,
+        self as wire, BedDto, BedStatusWrite, BedWriteResult, LocationDto, MembershipDto, NodeDto,
+        SnapshotDto, BED_WINDOW_SECONDS, SNAPSHOT_TTL_SECONDS,
     },
     ErrorCode,
 };
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
-use super::registry;
+use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
@@ -26,7 +26,23 @@ pub enum BedField {
 }
 
 impl BedField {
-    fn column(self) -> &'static str {
+    /// The field as `bed_updates.field` stores it.
+    pub(crate) fn from_column(column: &str) -> Option<Self> {
+        match column {
+            "status" => Some(BedField::Status),
+            "housekeeping_status" => Some(BedField::Housekeeping),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn wire(self) -> wire::BedField {
+        match self {
+            BedField::Status => wire::BedField::Status,
+            BedField::Housekeeping => wire::BedField::HousekeepingStatus,
+        }
+    }
+
+    pub(crate) fn column(self) -> &'static str {
         match self {
             BedField::Status => "status",
             BedField::Housekeeping => "housekeeping_status",
@@ -34,7 +50,7 @@ impl BedField {
     }
 
     /// When the field's current value was written (its `updatedAt`).
-    fn stamp_column(self) -> &'static str {
+    pub(crate) fn stamp_column(self) -> &'static str {
         match self {
             BedField::Status => "status_updated_at",
             BedField::Housekeeping => "housekeeping_updated_at",
@@ -50,7 +66,7 @@ impl BedField {
 
     /// The housekeeping state machine, re-validated after the merge: a bed is cleaned in
     /// order, and can become dirty from anywhere.
-    fn may_move(self, from: &str, to: &str) -> bool {
+    pub(crate) fn may_move(self, from: &str, to: &str) -> bool {
         match self {
             BedField::Status => true,
             BedField::Housekeeping => {
@@ -127,7 +143,7 @@ pub fn write_bed(
         .ok_or_else(|| invalid("updatedAt must be an RFC 3339 time"))?;
     // An edge write naming a bed, location or node the registry no longer has (or that no
     // longer holds the bed): the client must refetch.
-    registry::check_references(
+    let place = registry::check_references(
         conn,
         &caller.tenant,
         bed_id,
@@ -169,14 +185,7 @@ pub fn write_bed(
             ),
         ));
     } else {
-        conn.execute(
-            &format!(
-                "UPDATE beds SET {} = ?1, {} = ?2 WHERE id = ?3",
-                field.column(),
-                field.stamp_column()
-            ),
-            params![write.status, updated_at, bed_id],
-        )?;
+        apply_field(conn, caller, &place, field, &write.status, updated_at)?;
         "applied"
     };
     conn.execute(
@@ -197,6 +206,26 @@ pub fn write_bed(
     )?;
     let bed = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
     Ok(result(outcome.to_owned(), bed))
+}
+
+/// Sets a bed field to the value that won.
+pub(crate) fn apply_field(
+    conn: &Connection,
+    caller: &Caller,
+    place: &BedPlace,
+    field: BedField,
+    value: &str,
+    updated_at: i64,
+) -> Result<BedDto, HttpError> {
+    conn.execute(
+        &format!(
+            "UPDATE beds SET {} = ?1, {} = ?2 WHERE id = ?3 AND tenant_id = ?4",
+            field.column(),
+            field.stamp_column()
+        ),
+        params![value, updated_at, place.bed_id, caller.tenant],
+    )?;
+    bed(conn, &caller.tenant, &place.bed_id)?.ok_or_else(|| not_found("No such bed."))
 }
 
 fn result(outcome: String, bed: BedDto) -> (u16, serde_json::Value) {

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod facility;
 pub mod openapi;
 pub mod registry;
+pub mod reviews;
 pub mod sealed;
 pub mod sessions;
 pub mod sync_push;
@@ -146,6 +147,9 @@ pub fn dispatch(
         ("PUT", ["api", "v1", "facility", "beds", bed_id, "housekeeping-status"]) => {
             facility::write_bed(conn, caller, bed_id, facility::BedField::Housekeeping, body)
         }
+        ("POST", ["internal", "edge", "reviews", id, action @ ("accept" | "reject")]) => {
+            reviews::decide(conn, caller, id, *action == "accept", body)
+        }
         _ => Err(not_found(format!("No write route {method} {path}."))),
     }
 }
@@ -251,6 +255,15 @@ async fn artifact_pdf(
 pub fn internal_routes() -> Router<AppState> {
     Router::new()
         .route("/edge/snapshot", get(snapshot))
+        .route("/edge/reviews", get(reviews::list_route))
+        .route(
+            "/edge/reviews/{review_id}/accept",
+            post(writes::review_accept),
+        )
+        .route(
+            "/edge/reviews/{review_id}/reject",
+            post(writes::review_reject),
+        )
         .fallback(|| async { not_found("No such route.") })
 }
 

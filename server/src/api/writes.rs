@@ -13,7 +13,7 @@ use caresync_contract::{
     audit::{AuditEventDto, AuditEventIn},
     comms::{MessageDto, PostMessage, ReadReceiptDto, ReadRequest},
     documents::{RenderJobDto, RenderJobIn},
-    facility::{BedStatusWrite, BedWriteResult},
+    facility::{BedStatusWrite, BedWriteResult, ReviewDecisionIn, ReviewDecisionResult},
     virtual_care::{AsyncVisitDto, AsyncVisitIn, RescheduleSession, SessionAction, SessionDto},
     ApiError, ErrorCode,
 };
@@ -185,4 +185,20 @@ write_route!(create_render_job, #[utoipa::path(post, path = "/v1/documents/rende
     responses((status = 202, description = "Queued; a duplicate returns the existing job", body = RenderJobDto),
         (status = 400, description = "INVALID_BODY, with `parameter`: one the server binds (patientName, visitDate, summary), one the template does not use, one missing, or one not of its input type", body = ApiError),
         (status = 404, body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(review_accept, #[utoipa::path(post, path = "/internal/edge/reviews/{reviewId}/accept", tag = "facility",
+    params(("reviewId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ReviewDecisionIn,
+    responses((status = 200, description = "accepted (applied: still the latest for its field) or superseded (a newer change had won; closed, not applied). A review closed before answers how it was closed", body = ReviewDecisionResult),
+        (status = 403, description = "FORBIDDEN: only ward managers and providers of the bed's node", body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 409, description = "STALE_REFERENCE: the bed is gone; ILLEGAL_TRANSITION: the housekeeping state machine refuses it (the review stays open)", body = ApiError)),
+    security(("bearer" = [])))]);
+
+write_route!(review_reject, #[utoipa::path(post, path = "/internal/edge/reviews/{reviewId}/reject", tag = "facility",
+    params(("reviewId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ReviewDecisionIn,
+    responses((status = 200, description = "rejected; a review closed before answers how it was closed", body = ReviewDecisionResult),
+        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, description = "STALE_REFERENCE: the bed is gone", body = ApiError)),
     security(("bearer" = [])))]);
