@@ -14,7 +14,7 @@ use argon2::{
 use axum::{
     body::Bytes,
     extract::{FromRequestParts, State},
-    http::request::Parts,
+    http::{request::Parts, HeaderMap},
     Json,
 };
 use caresync_contract::{
@@ -182,7 +182,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -198,17 +198,21 @@ fn refresh_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// The caller named by `Authorization: Bearer <access token>`.
+pub fn bearer_caller(headers: &HeaderMap, keys: &Keys) -> Result<Caller, HttpError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(unauthorized)?;
+    let token = header.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
+    keys.verify(token.trim())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(unauthorized)?;
-        let token = header.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
-        state.keys.verify(token.trim())
+        bearer_caller(&parts.headers, &state.keys)
     }
 }
 

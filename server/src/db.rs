@@ -37,6 +37,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations_v7.sql")),
         M::up(include_str!("migrations_v8.sql")),
         M::up(include_str!("migrations_v9.sql")),
+        M::up(include_str!("migrations_v10.sql")),
     ])
 }
 

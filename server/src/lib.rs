@@ -8,6 +8,7 @@ pub mod error;
 pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
+pub mod live;
 pub mod pdf;
 pub mod sealing;
 pub mod seed;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub db: db::Db,
     pub keys: auth::Keys,
     pub config: Arc<Config>,
+    /// Committed bed changes, for the live streams.
+    pub beds: live::BedFeed,
 }
 
 impl AppState {
@@ -46,10 +49,12 @@ impl AppState {
         let keys = db.blocking(|c| auth::Keys::load(c, config.access_ttl_secs))?;
         // Devices seal to a published key before they ever push: there is always one.
         db.blocking(|c| Ok(sealing::ensure_current(c)?))?;
+        let beds = db.blocking(|c| Ok(live::BedFeed::open(c)?))?;
         Ok(Self {
             db,
             keys,
             config: Arc::new(config),
+            beds,
         })
     }
 
@@ -120,6 +125,7 @@ fn test_cors() -> tower_http::cors::CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
             header::IF_MATCH,
+            HeaderName::from_static("last-event-id"),
         ])
         .expose_headers([header::RETRY_AFTER])
 }

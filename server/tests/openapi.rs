@@ -29,6 +29,8 @@ async fn the_openapi_document_describes_every_operation() {
         "/internal/edge/reviews",
         "/internal/edge/reviews/{reviewId}/accept",
         "/internal/edge/reviews/{reviewId}/reject",
+        "/internal/edge/stream-ticket",
+        "/internal/edge/stream",
         "/api/v1/audit-events",
         "/api/v1/config",
         "/api/v1/sync/sealed",
@@ -40,7 +42,7 @@ async fn the_openapi_document_describes_every_operation() {
         .values()
         .map(|p| p.as_object().map_or(0, |o| o.len()))
         .sum();
-    assert_eq!(operations, 38);
+    assert_eq!(operations, 40);
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
         "ApiError",
@@ -64,6 +66,9 @@ async fn the_openapi_document_describes_every_operation() {
         "BedReviewDto",
         "ReviewDecisionIn",
         "ReviewDecisionResult",
+        "StreamTicket",
+        "BedChangeEvent",
+        "StreamMark",
         "StaleReference",
     ] {
         assert!(schemas.contains_key(schema), "missing schema {schema}");

@@ -55,6 +55,10 @@ pub struct SnapshotDto {
     pub node_id: String,
     pub generated_at: String,
     pub ttl_seconds: u64,
+    /// The last bed change this snapshot includes: open the live stream with
+    /// `lastEventId=` this to miss nothing in between. Absent from older servers.
+    #[serde(default)]
+    pub change_seq: i64,
     pub nodes: Vec<NodeDto>,
     pub locations: Vec<LocationDto>,
     pub beds: Vec<BedDto>,
@@ -184,4 +188,51 @@ pub struct ReviewDecisionResult {
     pub decided_by: String,
     pub decided_at: String,
     pub bed: BedDto,
+}
+
+/// How long a stream ticket may wait to be used, in seconds.
+pub const STREAM_TICKET_SECONDS: i64 = 60;
+/// The live stream sends a comment at least this often, so proxies keep it open.
+pub const STREAM_KEEP_ALIVE_SECONDS: u64 = 15;
+
+/// `POST /internal/edge/stream-ticket`: opens one live stream (`?ticket=`), once, within
+/// [`STREAM_TICKET_SECONDS`]. A browser's EventSource cannot send an Authorization header,
+/// and an access token must never be put in a URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StreamTicket {
+    pub ticket: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// `event: bed`: one committed change to one bed field. Its `id:` line is `seq`, the change
+/// sequence (increasing, never reused), which `Last-Event-ID` or `?lastEventId=` resumes after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BedChangeEvent {
+    pub seq: i64,
+    pub bed_id: String,
+    pub node_id: String,
+    pub location_id: String,
+    pub field: BedField,
+    pub value: String,
+    pub updated_at: String,
+    /// The whole bed right after this change.
+    pub bed: BedDto,
+}
+
+/// `event: ready` (first on every stream) and `event: reset`: where the stream starts. After
+/// a reset the gap since the client's last event cannot be replayed: pull the snapshot again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StreamMark {
+    pub node_id: String,
+    /// The last change sequence before the events that follow (also the event's `id:`).
+    pub seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

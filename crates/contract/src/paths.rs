@@ -30,6 +30,9 @@ pub const AUDIT_EVENTS: &str = "/api/v1/audit-events";
 pub const EDGE_SNAPSHOT: &str = "/internal/edge/snapshot";
 /// Held bed writes of a node and its subtree (`?nodeId=`).
 pub const EDGE_REVIEWS: &str = "/internal/edge/reviews";
+/// Live bed changes of a node and its subtree, as Server-Sent Events (`?nodeId=&ticket=`).
+pub const EDGE_STREAM: &str = "/internal/edge/stream";
+pub const EDGE_STREAM_TICKET: &str = "/internal/edge/stream-ticket";
 
 pub fn edge_review_accept(review_id: &str) -> String {
     format!("/internal/edge/reviews/{review_id}/accept")

@@ -15,6 +15,7 @@ use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    live,
     time::{iso, now_ms, parse_iso},
 };
 
@@ -208,7 +209,8 @@ pub fn write_bed(
     Ok(result(outcome.to_owned(), bed))
 }
 
-/// Sets a bed field to the value that won.
+/// Sets a bed field to the value that won and records the change for the live stream, both
+/// in the caller's transaction: the stream publishes it once that commits.
 pub(crate) fn apply_field(
     conn: &Connection,
     caller: &Caller,
@@ -225,7 +227,17 @@ pub(crate) fn apply_field(
         ),
         params![value, updated_at, place.bed_id, caller.tenant],
     )?;
-    bed(conn, &caller.tenant, &place.bed_id)?.ok_or_else(|| not_found("No such bed."))
+    let bed = bed(conn, &caller.tenant, &place.bed_id)?.ok_or_else(|| not_found("No such bed."))?;
+    live::record(
+        conn,
+        &caller.tenant,
+        place,
+        field.wire(),
+        value,
+        updated_at,
+        &bed,
+    )?;
+    Ok(bed)
 }
 
 fn result(outcome: String, bed: BedDto) -> (u16, serde_json::Value) {
@@ -320,6 +332,7 @@ pub fn snapshot(
         node_id: node_id.to_owned(),
         generated_at: iso(now_ms()),
         ttl_seconds: SNAPSHOT_TTL_SECONDS,
+        change_seq: live::latest(conn)?,
         nodes,
         locations,
         beds,

@@ -13,6 +13,7 @@ pub mod registry;
 pub mod reviews;
 pub mod sealed;
 pub mod sessions;
+pub mod stream;
 pub mod sync_push;
 pub mod virtual_care;
 mod writes;
@@ -264,6 +265,8 @@ pub fn internal_routes() -> Router<AppState> {
             "/edge/reviews/{review_id}/reject",
             post(writes::review_reject),
         )
+        .route("/edge/stream-ticket", post(stream::ticket))
+        .route("/edge/stream", get(stream::stream))
         .fallback(|| async { not_found("No such route.") })
 }
 

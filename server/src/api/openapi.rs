@@ -24,9 +24,10 @@ use utoipa::{
         super::templates, super::render_jobs, super::writes::create_render_job, super::render_job, super::artifact_link, super::artifact_pdf,
         super::snapshot, super::writes::bed_status, super::writes::bed_housekeeping,
         super::reviews::list_route, super::writes::review_accept, super::writes::review_reject,
+        super::stream::ticket, super::stream::stream,
     ),
     components(schemas(caresync_contract::ApiError, caresync_contract::ErrorCode, caresync_contract::sync::SealedWrite,
-        caresync_contract::facility::StaleReference, caresync_contract::facility::StaleReason)),
+        caresync_contract::facility::StreamMark, caresync_contract::facility::StaleReference, caresync_contract::facility::StaleReason)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;

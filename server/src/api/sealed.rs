@@ -56,12 +56,20 @@ pub async fn push_sealed(
     body: Bytes,
 ) -> Response {
     let outcome = match replay_token(&headers) {
-        Ok(token) => state
-            .db
-            .call(move |conn| Ok(deliver(conn, &token, &body)))
-            .await
-            .map_err(HttpError::from)
-            .and_then(|o| o),
+        Ok(token) => {
+            let beds = state.beds.clone();
+            state
+                .db
+                .call(move |conn| {
+                    let outcome = deliver(conn, &token, &body);
+                    // Committed by now: the bed changes it made go to the live stream.
+                    beds.publish_committed(conn);
+                    Ok(outcome)
+                })
+                .await
+                .map_err(HttpError::from)
+                .and_then(|o| o)
+        }
         Err(e) => Err(e),
     };
     match outcome {

@@ -55,6 +55,7 @@ pub async fn push(
             ),
         ));
     }
+    let beds = state.beds.clone();
     let results = state
         .db
         .call(move |conn| {
@@ -99,6 +100,8 @@ pub async fn push(
                 });
             }
             tx.commit()?;
+            // The batch's bed changes have committed: to the live stream with them.
+            beds.publish_committed(conn);
             Ok(results)
         })
         .await?;

@@ -68,6 +68,7 @@ pub(super) async fn write(
         }
     }
     let path = uri.path().to_owned();
+    let beds = state.beds.clone();
     let result = state
         .db
         .call(move |conn| {
@@ -77,9 +78,12 @@ pub(super) async fn write(
                 body: &body,
                 key: key.as_deref(),
             };
-            Ok(idempotency::run(conn, &caller, &write, |c| {
+            let outcome = idempotency::run(conn, &caller, &write, |c| {
                 super::dispatch(c, &caller, method.as_str(), &path, body.clone())
-            }))
+            });
+            // Committed by now (or rolled back): the bed changes it made go to the live stream.
+            beds.publish_committed(conn);
+            Ok(outcome)
         })
         .await;
     match result.map_err(HttpError::from).and_then(|o| o) {

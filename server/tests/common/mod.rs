@@ -4,6 +4,7 @@
 
 pub mod pdf;
 pub mod shared_device;
+pub mod sse;
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,177 @@
+//! Committed bed changes, for the live stream. A change is a row of `bed_changes`, written in
+//! the transaction that changes the bed; once that transaction has committed, the write path
+//! publishes the new rows on a broadcast channel that every open stream filters by tenant and
+//! node. The table keeps them, so a stream can resume after a client's last event id.
+
+use std::sync::{
+    atomic::{AtomicI64, Ordering},
+    Arc,
+};
+
+use caresync_contract::facility::{BedChangeEvent, BedDto, BedField};
+use rusqlite::{params, Connection, Row};
+use tokio::sync::broadcast;
+
+use crate::{
+    api::registry::BedPlace,
+    time::{iso, now_ms},
+};
+
+/// Changes an open stream may fall behind by before it reads the rest from the table.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// One committed change, with the tenant it belongs to (never sent on the wire).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub tenant: String,
+    pub event: BedChangeEvent,
+}
+
+/// The broadcast side, shared by every handler through the app state.
+#[derive(Clone)]
+pub struct BedFeed {
+    tx: broadcast::Sender<Arc<Change>>,
+    /// The last seq published. Only read and moved while holding the database connection,
+    /// which serialises publishers, so events go out once each and in commit order.
+    published: Arc<AtomicI64>,
+}
+
+impl BedFeed {
+    /// Starts after the last change already recorded: those were published by an earlier run.
+    pub fn open(conn: &Connection) -> rusqlite::Result<Self> {
+        let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
+        Ok(Self {
+            tx,
+            published: Arc::new(AtomicI64::new(latest(conn)?)),
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.tx.subscribe()
+    }
+
+    /// Publishes what has committed since the last call. Call it on the connection the write
+    /// ran on, right after its commit and before letting go of it.
+    pub fn publish_committed(&self, conn: &Connection) {
+        // Inside an open transaction the rows seen may still roll back: only committed ones go.
+        if !conn.is_autocommit() {
+            tracing::error!("bed changes not published: a transaction is still open");
+            return;
+        }
+        let after = self.published.load(Ordering::Acquire);
+        let changes = match read_since(conn, None, after, i64::MAX) {
+            Ok(changes) => changes,
+            Err(err) => {
+                // The write has committed and stands; open streams resume from the table.
+                tracing::error!(%err, "could not read committed bed changes to publish");
+                return;
+            }
+        };
+        for change in changes {
+            self.published.store(change.event.seq, Ordering::Release);
+            // No open stream is not an error: the change is kept for those that resume.
+            let _ = self.tx.send(Arc::new(change));
+        }
+    }
+}
+
+/// Records a change to a bed field, in the transaction that makes it.
+pub fn record(
+    conn: &Connection,
+    tenant: &str,
+    place: &BedPlace,
+    field: BedField,
+    value: &str,
+    updated_at: i64,
+    bed: &BedDto,
+) -> rusqlite::Result<()> {
+    let snapshot = serde_json::to_string(bed)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute(
+        "INSERT INTO bed_changes (tenant_id, bed_id, location_id, node_id, field, value, updated_at, bed, recorded_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            tenant,
+            place.bed_id,
+            place.location_id,
+            place.node_id,
+            column(field),
+            value,
+            updated_at,
+            snapshot,
+            now_ms()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The latest change sequence (0 before the first).
+pub fn latest(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM bed_changes", [], |r| {
+        r.get(0)
+    })
+}
+
+/// A tenant's changes after `after`, oldest first, at most `limit`.
+pub fn since(
+    conn: &Connection,
+    tenant: &str,
+    after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<BedChangeEvent>> {
+    Ok(read_since(conn, Some(tenant), after, limit)?
+        .into_iter()
+        .map(|c| c.event)
+        .collect())
+}
+
+fn read_since(
+    conn: &Connection,
+    tenant: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, tenant_id, bed_id, location_id, node_id, field, value, updated_at, bed \
+         FROM bed_changes WHERE seq > ?1 AND (?2 IS NULL OR tenant_id = ?2) ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![after, tenant, limit], change_row)?;
+    rows.collect()
+}
+
+fn change_row(r: &Row<'_>) -> rusqlite::Result<Change> {
+    let field: String = r.get(5)?;
+    let bed: String = r.get(8)?;
+    let invalid = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, e)
+    };
+    Ok(Change {
+        tenant: r.get(1)?,
+        event: BedChangeEvent {
+            seq: r.get(0)?,
+            bed_id: r.get(2)?,
+            location_id: r.get(3)?,
+            node_id: r.get(4)?,
+            field: from_column(&field)
+                .ok_or_else(|| invalid(format!("unknown bed field {field:?}").into()))?,
+            value: r.get(6)?,
+            updated_at: iso(r.get(7)?),
+            bed: serde_json::from_str(&bed).map_err(|e| invalid(Box::new(e)))?,
+        },
+    })
+}
+
+fn column(field: BedField) -> &'static str {
+    match field {
+        BedField::Status => "status",
+        BedField::HousekeepingStatus => "housekeeping_status",
+    }
+}
+
+fn from_column(column: &str) -> Option<BedField> {
+    match column {
+        "status" => Some(BedField::Status),
+        "housekeeping_status" => Some(BedField::HousekeepingStatus),
+        _ => None,
+    }
+}
