@@ -29,13 +29,20 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Reads `index.html` once to allow exactly its inline loader script by hash.
+    /// Reads both apps' `index.html` once to allow exactly their inline loader scripts by
+    /// hash.
     pub fn load(dist: &Path) -> Self {
-        let index = std::fs::read_to_string(dist.join("index.html")).unwrap_or_else(|err| {
-            tracing::warn!(dist = %dist.display(), %err, "no built app shell; run `cargo xtask serve`");
-            String::new()
-        });
-        let policy = content_security_policy(&inline_script_hashes(&index));
+        let read = |page: PathBuf| {
+            std::fs::read_to_string(&page).unwrap_or_else(|err| {
+                tracing::warn!(page = %page.display(), %err, "an app shell is not built; run `cargo xtask serve`");
+                String::new()
+            })
+        };
+        let mut hashes = inline_script_hashes(&read(dist.join("index.html")));
+        hashes.extend(inline_script_hashes(&read(
+            dist.join(WARD).join("index.html"),
+        )));
+        let policy = content_security_policy(&hashes);
         // The policy is built from base64 and fixed text, so it is always a valid header value.
         let csp = HeaderValue::from_str(&policy)
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
@@ -57,10 +64,19 @@ impl Shell {
     }
 }
 
+/// The ward board's own app (kiosk tablets), under `/ward/` with its own bundle and worker.
+const WARD: &str = "ward";
+
 async fn serve_shell(State(dist): State<Arc<PathBuf>>, req: Request) -> Response {
-    let last_segment = req.uri().path().rsplit('/').next().unwrap_or("");
+    let path = req.uri().path();
+    let last_segment = path.rsplit('/').next().unwrap_or("");
     let is_page = !last_segment.contains('.');
-    let index = dist.join("index.html");
+    let in_ward = path == "/ward" || path.starts_with("/ward/");
+    let index = if in_ward {
+        dist.join(WARD).join("index.html")
+    } else {
+        dist.join("index.html")
+    };
     if is_page && !index.exists() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -182,6 +198,11 @@ mod tests {
         assert_eq!(cache_rule("/index.html"), "no-cache");
         assert_eq!(cache_rule("/sw.js"), "no-cache");
         assert_eq!(cache_rule("/sw-update.js"), "no-cache");
+        assert_eq!(
+            cache_rule("/ward/caresync-ward-23ed4a7f2b5e5ba7_bg.wasm"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_rule("/ward/sw.js"), "no-cache");
         assert_eq!(cache_rule("/api/v1/threads"), "no-store");
         assert_eq!(cache_rule("/api/v1/config"), "no-cache");
     }

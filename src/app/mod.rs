@@ -17,8 +17,8 @@ use crate::platform::locked::{self, Restored};
 use components::{AppHeader, IdleLock, SignInAgain, UpdatePrompt};
 pub use host::{DeviceHandle, Session, SessionHost};
 use pages::{
-    Appointments, Beds, Documents, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock,
-    Visits,
+    Appointments, Documents, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock, Visits,
+    WardHome,
 };
 
 pub fn use_host() -> SessionHost {
@@ -37,8 +37,80 @@ pub fn use_online() -> Signal<bool> {
     expect_context::<Online>().0
 }
 
+/// Which app this bundle is: the patient app at `/`, or the ward board for kiosk tablets at
+/// `/ward/` (its own bundle, so the board does not weigh on every patient's phone). Pages both
+/// share find their way home through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// Where the app lives, with its trailing slash: its home and sign-in page.
+    pub base: &'static str,
+    /// Where a signed-in user lands.
+    pub landing: &'static str,
+}
+
+pub const PATIENT: Entry = Entry {
+    base: "/",
+    landing: "/threads",
+};
+pub const WARD: Entry = Entry {
+    base: "/ward/",
+    landing: "/ward/",
+};
+
+impl Entry {
+    /// A page of this app: `path("sync")` is `/sync` or `/ward/sync`.
+    pub fn path(&self, page: &str) -> String {
+        format!("{}{page}", self.base)
+    }
+
+    pub fn is_ward(&self) -> bool {
+        *self == WARD
+    }
+}
+
+pub fn use_entry() -> Entry {
+    use_context::<Entry>().unwrap_or(PATIENT)
+}
+
+/// The patient app: messages, visits, appointments, documents.
 #[component]
 pub fn App() -> impl IntoView {
+    frame(PATIENT, || {
+        view! {
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/") view=Home />
+                <Route path=path!("/threads") view=Threads />
+                <Route path=path!("/threads/:id") view=Thread />
+                <Route path=path!("/sync") view=SyncPage />
+                <Route path=path!("/appointments") view=Appointments />
+                <Route path=path!("/visits") view=Visits />
+                <Route path=path!("/documents") view=Documents />
+                <Route path=path!("/sign-out") view=SignOut />
+            </Routes>
+        }
+        .into_any()
+    })
+}
+
+/// The ward board for kiosk tablets, at `/ward/`.
+#[component]
+pub fn WardApp() -> impl IntoView {
+    frame(WARD, || {
+        view! {
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/ward") view=WardHome />
+                <Route path=path!("/ward/sync") view=SyncPage />
+                <Route path=path!("/ward/sign-out") view=SignOut />
+            </Routes>
+        }
+        .into_any()
+    })
+}
+
+/// What both apps share: the session host, the restore on reload, the header, the idle lock,
+/// the update prompt, and `routes` once the user's data is open.
+fn frame(entry: Entry, routes: fn() -> AnyView) -> impl IntoView {
+    provide_context(entry);
     let online = crate::platform::online::use_online();
     provide_context(Online(online));
     let host = SessionHost {
@@ -79,17 +151,7 @@ pub fn App() -> impl IntoView {
                 <SignInAgain />
                 <Show when=move || !restoring.get() fallback=|| view! { <p class="page">"Opening your data…"</p> }>
                     <Show when=move || !is_locked() fallback=|| view! { <Unlock /> }>
-                        <Routes fallback=|| view! { <NotFound /> }>
-                            <Route path=path!("/") view=Home />
-                            <Route path=path!("/threads") view=Threads />
-                            <Route path=path!("/threads/:id") view=Thread />
-                            <Route path=path!("/sync") view=SyncPage />
-                            <Route path=path!("/appointments") view=Appointments />
-                            <Route path=path!("/visits") view=Visits />
-                            <Route path=path!("/documents") view=Documents />
-                            <Route path=path!("/beds") view=Beds />
-                            <Route path=path!("/sign-out") view=SignOut />
-                        </Routes>
+                        {routes()}
                     </Show>
                 </Show>
             </main>

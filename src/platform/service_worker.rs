@@ -28,7 +28,7 @@ pub fn use_app_update() -> AppUpdate {
     use leptos_use::{use_service_worker_with_options, UseServiceWorkerOptions};
     let sw = use_service_worker_with_options(
         UseServiceWorkerOptions::default()
-            .script_url("/sw.js")
+            .script_url(crate::app::use_entry().path("sw.js"))
             .skip_waiting_message(SKIP_WAITING),
     );
     let skip = sw.skip_waiting;

@@ -140,14 +140,23 @@ fn change_key(bed: &str, field: BedField) -> String {
     format!("{CHANGE}{bed}:{}", field.route())
 }
 
+/// Where the device's registry puts a bed: the server checks these still hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub bed: String,
+    pub location: String,
+    pub node: String,
+}
+
 /// The write for a tap on `value`, stamped now; a later unsent tap on the same field
 /// replaces it (last writer wins, so only the newest matters).
 pub fn change(
     s: &SignedIn,
-    bed: &str,
+    place: &Place,
     field: BedField,
     value: &str,
 ) -> (NewMutation, EntityChange) {
+    let bed = place.bed.as_str();
     let id = uuid::Uuid::now_v7();
     let updated_at = iso_now();
     let record = BedChange {
@@ -168,7 +177,13 @@ pub fn change(
         request: Request {
             method: "PUT".into(),
             path: format!("/api/v1/facility/beds/{bed}/{}", field.route()),
-            body: json!({ "status": value, "updatedAt": updated_at, "clientMutationId": id }),
+            body: json!({
+                "status": value,
+                "updatedAt": updated_at,
+                "clientMutationId": id,
+                "locationId": place.location,
+                "nodeId": place.node,
+            }),
         },
         coalesce_key: Some(change_key(bed, field)),
         versioned: None,

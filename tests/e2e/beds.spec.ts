@@ -3,7 +3,7 @@
 // past 24 h offline the board refuses changes and says why.
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { SERVER, apiToken, signIn } from './helpers';
+import { SERVER, apiToken } from './helpers';
 
 type Bed = { bedId: string; label: string; status: string; statusUpdatedAt: string };
 
@@ -25,14 +25,23 @@ async function setStatus(request: APIRequestContext, bed: string, status: string
   expect(res.status()).toBe(200);
 }
 
+/** Signs nurse1 in on the ward app, kept signed in on this tablet, and waits for the board. */
+async function signInWard(page: Page) {
+  await page.goto('/ward/');
+  await page.getByLabel('Tenant').fill('north-clinic');
+  await page.getByLabel('Username').fill('nurse1');
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('checkbox', { name: 'Keep me signed in on this device' }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Ward A' })).toBeVisible();
+}
+
 /** A tablet: its own browser context (its own storage), its own clock, on the board. */
 async function tablet(browser: Browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await page.clock.install();
-  await signIn(page, 'north-clinic', 'nurse1');
-  await page.getByRole('link', { name: 'Beds' }).click();
-  await expect(page.getByRole('heading', { name: 'Ward A' })).toBeVisible();
+  await signInWard(page);
   return { context, page };
 }
 
@@ -94,13 +103,27 @@ test('after 24 hours offline the board refuses changes and says why', async ({ b
   const one = await tablet(browser);
   await one.context.setOffline(true);
   await one.page.clock.fastForward('24:00:01');
-  await one.page.getByRole('link', { name: 'Messages' }).click();
+  await one.page.getByRole('link', { name: 'Sync status' }).click();
   await one.page.getByRole('link', { name: 'Beds' }).click();
   await expect(one.page.getByText('Bed registry out of date: connect to refresh')).toBeVisible();
   await expect(one.page.getByRole('button', { name: 'Bed A1-1', exact: true })).toBeDisabled();
   await one.context.setOffline(false);
   await expect(one.page.getByRole('button', { name: 'Bed A1-1', exact: true })).toBeEnabled({ timeout: 30_000 });
   await one.context.close();
+});
+
+test('the ward board is its own app at /ward/, and starts with no network from its own service worker', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await signInWard(page);
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.reload();
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? '')).toMatch(/\/ward\/sw\.js$/);
+  await context.setOffline(true);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Ward A' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Messages' })).toHaveCount(0);
+  await context.close();
 });
 
 test('axe finds no accessibility violations on the ward board', async ({ browser }) => {

@@ -29,10 +29,23 @@ pub fn run(root: &Path) -> Result<(), TaskError> {
     })
 }
 
-/// `trunk build --release` into `dist/`, service worker included (Trunk's post-build hook).
+/// `trunk build --release` into `dist/`, then the ward board into `dist/ward/` (its own
+/// bundle at `/ward/`), each with its service worker (Trunk's post-build hook). The patient app
+/// goes first: Trunk empties its dist directory.
 pub fn build_pwa(root: &Path) -> Result<(), TaskError> {
     step("building the PWA (release, wasm-opt -Oz, Workbox service worker)");
-    proc::run(in_root(root, "trunk").args(["build", "--release"])).map(drop)
+    proc::run(in_root(root, "trunk").args(["build", "--release"]))?;
+    step("building the ward board at /ward/");
+    proc::run(in_root(root, "trunk").args([
+        "build",
+        "ward/index.html",
+        "--release",
+        "--dist",
+        "dist/ward",
+        "--public-url",
+        "/ward/",
+    ]))
+    .map(drop)
 }
 
 /// Builds the server binary and returns its path.

@@ -3,11 +3,10 @@
 //! line (the name and a short phrase whose tap shows the full status and the actions) and
 //! the navigation is a tab bar at the bottom; wider screens show it all in one bar.
 
-use caresync_contract::auth::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::{model::local_time_ms, use_host, use_online};
+use crate::app::{model::local_time_ms, use_entry, use_host, use_online};
 
 /// What the header says, gathered once per change.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,9 +92,10 @@ pub fn AppHeader() -> impl IntoView {
     });
     let expanded = RwSignal::new(false);
     let signed_in = move || session.with(Option::is_some);
+    let entry = use_entry();
     view! {
         <header class="app-header" class:expanded=expanded>
-            <a class="brand" href="/">"caresync"</a>
+            <a class="brand" href=entry.base>{if entry.is_ward() { "caresync ward" } else { "caresync" }}</a>
             <button type="button" class="status-toggle" class:offline=move || status.with(|s| s.trouble)
                 aria-expanded=move || expanded.get().to_string() aria-controls="status-details"
                 on:click=move |_| expanded.update(|e| *e = !*e)>
@@ -118,15 +118,21 @@ pub fn AppHeader() -> impl IntoView {
             </div>
             <Show when=signed_in>
                 <nav class="tabs" aria-label="Main">
-                    <A href="/threads">"Messages"</A>
-                    <A href="/visits">"Visits"</A>
-                    <A href="/appointments">"Appointments"</A>
-                    <A href="/documents">"Documents"</A>
-                    <Show when=move || session.with(|s| s.as_ref().is_some_and(|s| s.user.role.is_some_and(|r| matches!(r, Role::WardStaff | Role::Provider))))>
-                        <A href="/beds">"Beds"</A>
-                    </Show>
-                    // On a phone this one moves to the status panel: the phrase is its summary.
-                    <A href="/sync" attr:class="sync-link">"Sync status"</A>
+                    {if entry.is_ward() {
+                        view! {
+                            <A href="/ward/" exact=true>"Beds"</A>
+                            <A href="/ward/sync">"Sync status"</A>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <A href="/threads">"Messages"</A>
+                            <A href="/visits">"Visits"</A>
+                            <A href="/appointments">"Appointments"</A>
+                            <A href="/documents">"Documents"</A>
+                            // On a phone this one moves to the status panel: the phrase is its summary.
+                            <A href="/sync" attr:class="sync-link">"Sync status"</A>
+                        }.into_any()
+                    }}
                 </nav>
             </Show>
         </header>
@@ -143,21 +149,22 @@ fn AccountActions() -> impl IntoView {
         }
     };
     let navigate = leptos_router::hooks::use_navigate();
+    let entry = use_entry();
     // A shared device first deals with what is unsent, then wipes (the sign-out page).
     let sign_out = move |_| {
         if host
             .session
             .with_untracked(|s| s.as_ref().is_some_and(|s| s.shared))
         {
-            navigate("/sign-out", Default::default());
+            navigate(&entry.path("sign-out"), Default::default());
         } else {
             host.end();
-            navigate("/", Default::default());
+            navigate(entry.base, Default::default());
         }
     };
     view! {
         <div class="account" role="group" aria-label="Account">
-            <A href="/sync" attr:class="sync-link">"Sync status"</A>
+            <A href=entry.path("sync") attr:class="sync-link">"Sync status"</A>
             <button type="button" on:click=sync_now>"Sync now"</button>
             <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
         </div>

@@ -18,7 +18,7 @@ pub fn require_session<V: IntoView + 'static>(
     let session = use_session();
     move || match session.get() {
         Some(s) => page(s).into_any(),
-        None => view! { <Redirect path="/" /> }.into_any(),
+        None => view! { <Redirect path=crate::app::use_entry().base /> }.into_any(),
     }
 }
 

@@ -11,8 +11,9 @@ use leptos::prelude::*;
 
 use crate::{
     app::{
-        components::{require_session, resolve, revalidate_when_online},
+        components::{resolve, revalidate_when_online},
         model::{local_time, local_time_ms},
+        pages::home::SignIn,
         use_host,
     },
     platform::{
@@ -37,9 +38,14 @@ fn icon(value: &str) -> &'static str {
     }
 }
 
+/// The ward app's home: the board for the signed-in user, the sign-in form otherwise.
 #[component]
-pub fn Beds() -> impl IntoView {
-    require_session(|s| view! { <Board s=s /> })
+pub fn WardHome() -> impl IntoView {
+    let session = crate::app::use_session();
+    move || match session.get() {
+        Some(s) => view! { <Board s=s /> }.into_any(),
+        None => view! { <SignIn /> }.into_any(),
+    }
 }
 
 #[component]
@@ -144,7 +150,8 @@ fn Wards(
                     <ul class="beds">
                         {beds.into_iter().map(|b| {
                             let mine = changes.with_value(|c| c.iter().filter(|c| c.bed_id == b.bed_id).cloned().collect::<Vec<_>>());
-                            view! { <BedItem held=held bed=b changes=mine locked=out_of_date problem=problem /> }
+                            let place = ward::Place { bed: b.bed_id.clone(), location: b.location_id.clone(), node: w.node_id.clone() };
+                            view! { <BedItem held=held bed=b place=place changes=mine locked=out_of_date problem=problem /> }
                         }).collect_view()}
                     </ul>
                 }).collect_view()}
@@ -175,6 +182,7 @@ fn rooms(snapshot: &SnapshotDto, node: &str) -> Vec<(String, Vec<BedDto>)> {
 fn BedItem(
     held: Held,
     bed: BedDto,
+    place: ward::Place,
     changes: Vec<BedChange>,
     locked: bool,
     problem: RwSignal<Option<String>>,
@@ -195,10 +203,10 @@ fn BedItem(
         &bed.housekeeping_status,
         &bed.housekeeping_updated_at,
     );
-    let id = StoredValue::new(bed.bed_id.clone());
+    let place = StoredValue::new(place);
     let choose = move |field: BedField, value: &'static str| {
         let s = held.get_value();
-        let (new, change) = ward::change(&s, &id.get_value(), field, value);
+        let (new, change) = ward::change(&s, &place.get_value(), field, value);
         open.set(false);
         leptos::task::spawn_local(async move {
             if let Err(err) = s.runtime.enqueue(new, Some(change)).await {

@@ -20,15 +20,16 @@ pub fn Home() -> impl IntoView {
     let host = use_host();
     move || {
         if host.session.with(Option::is_some) {
-            view! { <Redirect path="/threads" /> }.into_any()
+            view! { <Redirect path=crate::app::use_entry().landing /> }.into_any()
         } else {
             view! { <SignIn /> }.into_any()
         }
     }
 }
 
+/// The sign-in form, shared by both apps.
 #[component]
-fn SignIn() -> impl IntoView {
+pub fn SignIn() -> impl IntoView {
     let host = use_host();
     let tenant = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());

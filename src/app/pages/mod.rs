@@ -3,7 +3,7 @@
 mod appointments;
 mod beds;
 mod documents;
-mod home;
+pub(crate) mod home;
 mod not_found;
 mod sign_out;
 mod sync_page;
@@ -13,7 +13,7 @@ mod unlock;
 mod visits;
 
 pub use appointments::Appointments;
-pub use beds::Beds;
+pub use beds::WardHome;
 pub use documents::Documents;
 pub use home::Home;
 pub use not_found::NotFound;

@@ -38,15 +38,16 @@ fn changes(n: usize) -> String {
 #[component]
 pub fn SignOut() -> impl IntoView {
     let host = use_host();
+    let entry = crate::app::use_entry();
     let navigate = use_navigate();
     let step = RwSignal::new(Step::Sending(0));
     let Some(s) = host.session.get_untracked() else {
-        navigate("/", Default::default());
+        navigate(entry.base, Default::default());
         return view! { <p class="page">"You are signed out."</p> }.into_any();
     };
     let go_home = {
         let navigate = navigate.clone();
-        move || navigate("/", Default::default())
+        move || navigate(entry.base, Default::default())
     };
     {
         let (s, go_home) = (s.clone(), go_home.clone());
@@ -91,7 +92,7 @@ pub fn SignOut() -> impl IntoView {
             });
         }
     };
-    let stay = move |_| navigate("/threads", Default::default());
+    let stay = move |_| navigate(entry.landing, Default::default());
     view! {
         <section class="page sign-out" aria-labelledby="sign-out-title">
             <h1 id="sign-out-title">"Signing out"</h1>

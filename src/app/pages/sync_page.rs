@@ -37,7 +37,7 @@ pub fn SyncPage() -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     move || {
         let Some(s) = session.get() else {
-            return view! { <Redirect path="/" /> }.into_any();
+            return view! { <Redirect path=crate::app::use_entry().base /> }.into_any();
         };
         let blocked = s.runtime.status.blocked;
         let list = move || {

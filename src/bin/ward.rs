@@ -1,0 +1,7 @@
+//! Mounts the ward board (the kiosk tablets' app at `/ward/`); everything else lives in the
+//! library, shared with the patient app.
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(caresync::app::WardApp);
+}
