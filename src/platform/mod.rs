@@ -29,6 +29,7 @@ pub mod vault;
 pub mod virtual_care;
 pub mod visits;
 pub mod ward;
+pub mod ward_live;
 pub mod web_lock;
 pub mod wipe;
 pub mod writes;

@@ -176,7 +176,8 @@ impl From<CallError> for FetchError {
     }
 }
 
-pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
+/// A GET whose 200 answer is read as `T`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
     s: &SignedIn,
     path: &str,
 ) -> Result<T, FetchError> {

@@ -1,10 +1,12 @@
 //! Reusable pieces of the app frame and its pages.
 
+mod bed_reviews;
 mod composer;
 mod connection;
 mod credentials;
 mod header;
 mod idle_lock;
+mod live_beds;
 mod message;
 mod pdf_viewer;
 mod resolve;
@@ -13,11 +15,13 @@ mod sign_in_again;
 mod signed_in;
 mod update_prompt;
 
+pub use bed_reviews::BedReviews;
 pub use composer::Composer;
 pub use connection::{ConnectionPanel, StoragePanel};
 pub use credentials::{CredentialFields, SignInButton};
 pub use header::AppHeader;
 pub use idle_lock::IdleLock;
+pub use live_beds::follow_live;
 pub use message::MessageItem;
 pub use pdf_viewer::PdfViewer;
 pub use resolve::resolve;

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use crate::{
     app::{
-        components::{resolve, revalidate_when_online},
+        components::{follow_live, resolve, revalidate_when_online, BedReviews},
         model::{local_time, local_time_ms},
         pages::home::SignIn,
         use_host,
@@ -53,6 +53,7 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
     let status = s.runtime.status;
     let held = StoredValue::new_local(s);
     let problem = RwSignal::new(None::<String>);
+    let decided = RwSignal::new(None::<String>);
     let board = LocalResource::new(move || {
         status.revision.track();
         let s = held.get_value();
@@ -61,6 +62,7 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
     revalidate_when_online(held, "ward board", |s| async move {
         ward::pull_if_due(&s).await
     });
+    follow_live(held);
     // A change refused for a stale reference: the registry is refetched at once.
     let stale = Memo::new(move |_| {
         status.blocked.with(|b| {
@@ -92,11 +94,28 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
                 {move || board.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("The ward board could not be read from this device: {err}")}</p> }.into_any(),
                     Ok((None, _)) => view! { <p>"The ward board appears here once this device has been online."</p> }.into_any(),
-                    Ok((Some(kept), changes)) => view! { <Wards held=held kept=kept changes=changes problem=problem /> }.into_any(),
+                    Ok((Some(kept), changes)) => {
+                        let reviewer = may_review(&held.get_value(), &kept);
+                        view! {
+                            <Wards held=held kept=kept changes=changes problem=problem />
+                            {reviewer.then(|| view! { <BedReviews held=held said=decided /> })}
+                        }.into_any()
+                    }
                 })}
             </Transition>
         </section>
     }
+}
+
+/// Providers, and ward staff who manage a ward of this registry, decide held changes.
+fn may_review(s: &SignedIn, kept: &KeptSnapshot) -> bool {
+    use caresync_contract::auth::Role;
+    s.user.role == Some(Role::Provider)
+        || kept
+            .snapshot
+            .memberships
+            .iter()
+            .any(|m| m.user_id == s.user.user_id && m.role == "ward_manager")
 }
 
 /// A change the server refused because its bed or location is gone.
