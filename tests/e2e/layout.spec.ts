@@ -133,3 +133,19 @@ test('phone: a long conversation scrolls as the page; the composer stays above t
   const held = (await page.locator('.composer').boundingBox())!;
   expect(held.y + held.height).toBeLessThanOrEqual(tabs.y + 1);
 });
+
+test('10-inch tablet, landscape: the ward board\'s bed buttons are 48 px touch targets and nothing scrolls sideways', async ({ page }) => {
+  await page.setViewportSize({ width: TABLET.width, height: TABLET.height });
+  await page.goto('/ward/');
+  await page.getByLabel('Tenant').fill('north-clinic');
+  await page.getByLabel('Username').fill('nurse1');
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Ward A' })).toBeVisible();
+  await page.getByRole('button', { name: 'Bed A1-1', exact: true }).click();
+  await fits(page, 8, false);
+  const beds = await page.locator('.bed-button, .choice').evaluateAll((els) =>
+    els.map((el) => { const r = el.getBoundingClientRect(); return { name: el.textContent?.trim(), w: r.width, h: r.height }; }));
+  expect(beds.length).toBeGreaterThanOrEqual(6);
+  expect(beds.filter((b) => b.w < 48 || b.h < 48)).toEqual([]);
+});

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use crate::{
     app::{
         components::{follow_live, resolve, revalidate_when_online, BedReviews},
-        model::{local_time, local_time_ms},
+        model::{local_time, local_time_ms, Delivery},
         pages::home::SignIn,
         use_host,
     },
@@ -63,18 +63,20 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
         ward::pull_if_due(&s).await
     });
     follow_live(held);
-    // A change refused for a stale reference: the registry is refetched at once.
-    let stale = Memo::new(move |_| {
+    // Every change the server refused, with its reason; one refused for a stale reference
+    // also has the registry refetched at once.
+    let refused = Memo::new(move |_| {
         status.blocked.with(|b| {
             b.iter()
                 .filter(|m| m.kind == AggregateKind::BedStatus)
-                .filter(|m| matches!(&m.state, MutationState::Parked { reason, .. } if reason.code.is(caresync_contract::ErrorCode::StaleReference)))
+                .filter(|m| matches!(m.state, MutationState::Parked { .. }))
                 .cloned()
                 .collect::<Vec<_>>()
         })
     });
+    let stale = Memo::new(move |_| refused.with(|r| r.iter().any(is_stale)));
     Effect::new(move |_| {
-        if !stale.with(Vec::is_empty) {
+        if stale.get() {
             let s = held.get_value();
             leptos::task::spawn_local(async move {
                 if let Err(err) = ward::pull(&s).await {
@@ -89,7 +91,7 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
             <Show when=move || problem.with(Option::is_some)>
                 <p class="error" role="alert">{move || problem.get()}</p>
             </Show>
-            {move || stale.get().into_iter().map(|m| view! { <StaleChange held=held m=m problem=problem /> }).collect_view()}
+            {move || refused.get().into_iter().map(|m| view! { <RefusedChange held=held m=m problem=problem /> }).collect_view()}
             <Transition fallback=|| view! { <p>"Loading the ward board…"</p> }>
                 {move || board.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("The ward board could not be read from this device: {err}")}</p> }.into_any(),
@@ -118,9 +120,15 @@ fn may_review(s: &SignedIn, kept: &KeptSnapshot) -> bool {
             .any(|m| m.user_id == s.user.user_id && m.role == "ward_manager")
 }
 
-/// A change the server refused because its bed or location is gone.
+fn is_stale(m: &Mutation) -> bool {
+    matches!(&m.state, MutationState::Parked { reason, .. }
+        if reason.code.is(caresync_contract::ErrorCode::StaleReference))
+}
+
+/// A change the server refused: the bed or its location is gone, or the step is not allowed
+/// from where the bed now is (the housekeeping state machine, after the merge).
 #[component]
-fn StaleChange(held: Held, m: Mutation, problem: RwSignal<Option<String>>) -> impl IntoView {
+fn RefusedChange(held: Held, m: Mutation, problem: RwSignal<Option<String>>) -> impl IntoView {
     let host = use_host();
     let bed = m
         .request
@@ -129,10 +137,19 @@ fn StaleChange(held: Held, m: Mutation, problem: RwSignal<Option<String>>) -> im
         .nth(5)
         .unwrap_or("this bed")
         .to_owned();
+    let why = match &m.state {
+        _ if is_stale(&m) => "the bed or its location no longer exists in the registry.".to_owned(),
+        // The server's own words name the step and where the bed is now.
+        MutationState::Parked { reason, .. } if !reason.message.trim().is_empty() => {
+            reason.message.trim().to_owned()
+        }
+        MutationState::Parked { reason, .. } => format!("{}.", Delivery::from_park(reason)),
+        _ => String::new(),
+    };
     let m = StoredValue::new(m);
     view! {
         <p class="notice" role="status">
-            {format!("A change to {bed} was not sent: the bed or its location no longer exists in the registry.")}
+            {format!("A change to {bed} was not sent: {why}")}
             <button type="button" class="secondary" on:click=move |_| resolve(host, held.get_value(), &m.get_value(), Resolution::Discard, problem)>"Dismiss"</button>
         </p>
     }
@@ -259,7 +276,7 @@ fn BedItem(
                 <ChangeNote change=status_change held=held />
             </p>
             <p class="bed-state">
-                <span aria-hidden="true">{icon(&clean)}" "</span>{ward::words(&clean)}
+                <span aria-hidden="true">{icon(&clean)}" "</span><span>{ward::words(&clean)}</span>
                 {format!(" · since {}", local_time(&clean_at))}
                 <ChangeNote change=clean_change held=held />
             </p>
