@@ -314,7 +314,7 @@ async fn another_patients_mutation_id_is_refused_not_answered() {
         .await;
     assert_eq!(
         (status, &refused["code"]),
-        (422, &json!("IDEMPOTENCY_KEY_REUSED")),
+        (409, &json!("CLIENT_MUTATION_ID_CONFLICT")),
         "{refused}"
     );
     assert!(refused.get("chiefComplaint").is_none());

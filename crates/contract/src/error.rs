@@ -26,6 +26,9 @@ pub enum ErrorCode {
     IllegalTransition,
     StaleReference,
     IdempotencyKeyReused,
+    /// A clientMutationId the tenant already holds from another author: refused, never
+    /// answered with that author's record.
+    ClientMutationIdConflict,
     LaneBlocked,
     /// An audit chain whose MAC, sequence or link to the last acknowledged head is wrong.
     AuditChainBroken,
@@ -57,6 +60,7 @@ impl ErrorCode {
             ErrorCode::IllegalTransition => "ILLEGAL_TRANSITION",
             ErrorCode::StaleReference => "STALE_REFERENCE",
             ErrorCode::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ErrorCode::ClientMutationIdConflict => "CLIENT_MUTATION_ID_CONFLICT",
             ErrorCode::LaneBlocked => "LANE_BLOCKED",
             ErrorCode::AuditChainBroken => "AUDIT_CHAIN_BROKEN",
             ErrorCode::ReplayRefused => "REPLAY_REFUSED",
@@ -120,6 +124,7 @@ mod tests {
         for code in [
             ErrorCode::ThreadArchived,
             ErrorCode::IdempotencyKeyReused,
+            ErrorCode::ClientMutationIdConflict,
             ErrorCode::LaneBlocked,
             ErrorCode::RefreshTokenReused,
             ErrorCode::AuditChainBroken,

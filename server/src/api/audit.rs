@@ -8,6 +8,7 @@ use super::audit_chain;
 use crate::{
     auth::Caller,
     error::{from_value, invalid, require_uuid, HttpError, Outcome},
+    idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
 
@@ -63,8 +64,16 @@ fn validate(event: &AuditEventIn) -> Result<i64, HttpError> {
 pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
     let event: AuditEventIn = from_value(body)?;
     let occurred_at = validate(&event)?;
-    if let Some(existing) = by_mutation(conn, caller, &event.client_mutation_id)? {
-        return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+    // Only the event's own actor gets it back; another user's trail is not theirs to read.
+    if idempotency::claim(
+        conn,
+        caller,
+        Deduped::AuditEvents,
+        &event.client_mutation_id,
+    )? {
+        if let Some(existing) = by_mutation(conn, caller, &event.client_mutation_id)? {
+            return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+        }
     }
     // The MAC covers the event as sent, so it is checked before the payload is touched.
     let link = match &event.chain {

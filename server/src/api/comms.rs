@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension as _, Row};
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
 
@@ -165,9 +166,12 @@ pub fn post_message(
         )));
     }
     let status = thread_status(conn, caller, thread_id)?;
-    // The first submission wins; a retry gets the same message and the same status.
-    if let Some(existing) = message_by_mutation(conn, caller, &req.client_mutation_id)? {
-        return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+    // The first submission wins; a retry gets the same message and the same status. Only
+    // its sender's, though: another user's message is refused, not shown.
+    if idempotency::claim(conn, caller, Deduped::Messages, &req.client_mutation_id)? {
+        if let Some(existing) = message_by_mutation(conn, caller, &req.client_mutation_id)? {
+            return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+        }
     }
     if status == ThreadStatus::Archived {
         return Err(HttpError::new(

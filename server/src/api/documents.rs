@@ -16,6 +16,7 @@ use crate::{
     auth::{Caller, Keys},
     db::DbError,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    idempotency::{self, Deduped},
     time::{iso, now_ms},
 };
 
@@ -113,8 +114,11 @@ fn job_by_mutation(
 pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
     let job: RenderJobIn = from_value(body)?;
     require_uuid("clientMutationId", &job.client_mutation_id)?;
-    if let Some(existing) = job_by_mutation(conn, caller, &job.client_mutation_id)? {
-        return Ok((202, serde_json::to_value(existing).unwrap_or_default()));
+    // Another requester's job is refused, not shown: it may print someone else's record.
+    if idempotency::claim(conn, caller, Deduped::RenderJobs, &job.client_mutation_id)? {
+        if let Some(existing) = job_by_mutation(conn, caller, &job.client_mutation_id)? {
+            return Ok((202, serde_json::to_value(existing).unwrap_or_default()));
+        }
     }
     let template: Option<(i64, String)> = conn
         .query_row(

@@ -15,6 +15,7 @@ use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    idempotency::{self, Deduped},
     live,
     time::{iso, now_ms, parse_iso},
 };
@@ -152,14 +153,13 @@ pub fn write_bed(
         write.location_id.as_deref(),
     )?;
     let current = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
-    let seen: Option<String> = conn
-        .query_row(
+    // A retry is answered with how the write went; another user's write is refused instead.
+    if idempotency::claim(conn, caller, Deduped::BedUpdates, &write.client_mutation_id)? {
+        let outcome: String = conn.query_row(
             "SELECT outcome FROM bed_updates WHERE tenant_id = ?1 AND client_mutation_id = ?2",
             params![caller.tenant, write.client_mutation_id],
             |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(outcome) = seen {
+        )?;
         return Ok(result(outcome, current));
     }
     let now = now_ms();

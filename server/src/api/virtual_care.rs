@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    idempotency,
     time::{iso, now_ms},
 };
 
@@ -103,11 +104,7 @@ fn visit_by_mutation(
     match found {
         None => Ok(None),
         Some((row, patient)) if patient == caller.user => visit_dto(conn, row).map(Some),
-        Some(_) => Err(HttpError::new(
-            422,
-            ErrorCode::IdempotencyKeyReused,
-            "This clientMutationId was already used for another visit.",
-        )),
+        Some(_) => Err(idempotency::mutation_id_conflict()),
     }
 }
 
