@@ -54,8 +54,16 @@ impl HttpError {
         self.0.status_code
     }
 
+    /// The error body as JSON, for a sync push result. Should it not serialise, the result
+    /// still says the server failed rather than carrying a `null` body.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::to_value(&self.0).unwrap_or_default()
+        to_json(&self.0).unwrap_or_else(|_| {
+            serde_json::json!({
+                "statusCode": 500,
+                "code": ErrorCode::Internal.as_str(),
+                "message": INTERNAL_MESSAGE,
+            })
+        })
     }
 }
 
@@ -67,14 +75,26 @@ impl IntoResponse for HttpError {
     }
 }
 
+const INTERNAL_MESSAGE: &str = "The server could not complete the request.";
+
+/// The server's own failure; its cause is logged where it happened, not sent.
+pub fn internal() -> HttpError {
+    HttpError::new(500, ErrorCode::Internal, INTERNAL_MESSAGE)
+}
+
+/// An answer as JSON. A value that does not serialise is the server's fault: a logged 500,
+/// never a `null` body that a client would take for the resource.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, HttpError> {
+    serde_json::to_value(value).map_err(|err| {
+        tracing::error!(%err, what = std::any::type_name::<T>(), "could not serialise an answer");
+        internal()
+    })
+}
+
 impl From<DbError> for HttpError {
     fn from(err: DbError) -> Self {
         tracing::error!(%err, "database failure");
-        HttpError::new(
-            500,
-            ErrorCode::Internal,
-            "The server could not complete the request.",
-        )
+        internal()
     }
 }
 
@@ -116,4 +136,24 @@ pub fn require_uuid(field: &str, value: &str) -> Result<(), HttpError> {
     uuid::Uuid::parse_str(value)
         .map(drop)
         .map_err(|_| invalid(format!("{field} must be a UUID")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_does_not_serialise_is_a_500_not_a_null_body() {
+        // JSON object keys must be strings: a map keyed by pairs cannot be written.
+        let unwritable = std::collections::BTreeMap::from([((1, 2), "x")]);
+        let err = to_json(&unwritable).expect_err("pairs are not JSON keys");
+        assert_eq!(
+            (err.status(), err.body()),
+            (
+                500,
+                serde_json::json!({"statusCode": 500, "code": "INTERNAL", "message": INTERNAL_MESSAGE})
+            )
+        );
+        assert_eq!(to_json(&[1, 2]).ok(), Some(serde_json::json!([1, 2])));
+    }
 }

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 use super::audit_chain;
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, require_uuid, HttpError, Outcome},
+    error::{from_value, invalid, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
@@ -72,7 +72,7 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
         &event.client_mutation_id,
     )? {
         if let Some(existing) = by_mutation(conn, caller, &event.client_mutation_id)? {
-            return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+            return Ok((201, to_json(&existing)?));
         }
     }
     // The MAC covers the event as sent, so it is checked before the payload is touched.
@@ -108,7 +108,7 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     }
     let created = by_mutation(conn, caller, &event.client_mutation_id)?
         .ok_or_else(|| invalid("the audit event vanished after insert"))?;
-    Ok((201, serde_json::to_value(created).unwrap_or_default()))
+    Ok((201, to_json(&created)?))
 }
 
 /// The caller's own events, oldest first, optionally of one `type`: what a user (or a test)

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
@@ -170,7 +170,7 @@ pub fn post_message(
     // its sender's, though: another user's message is refused, not shown.
     if idempotency::claim(conn, caller, Deduped::Messages, &req.client_mutation_id)? {
         if let Some(existing) = message_by_mutation(conn, caller, &req.client_mutation_id)? {
-            return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+            return Ok((201, to_json(&existing)?));
         }
     }
     if status == ThreadStatus::Archived {
@@ -193,7 +193,7 @@ pub fn post_message(
     )?;
     let created = message_by_mutation(conn, caller, &req.client_mutation_id)?
         .ok_or_else(|| not_found("The message vanished after insert."))?;
-    Ok((201, serde_json::to_value(created).unwrap_or_default()))
+    Ok((201, to_json(&created)?))
 }
 
 /// `POST /api/v1/read`: per `(messageId, userId)` the latest `readAt` wins.
@@ -234,7 +234,7 @@ pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) ->
             read_at: iso(winner),
         });
     }
-    Ok((200, serde_json::to_value(out).unwrap_or_default()))
+    Ok((200, to_json(&out)?))
 }
 
 /// `POST /api/v1/threads/{threadId}/reopen`: an online request; the thread is open again.

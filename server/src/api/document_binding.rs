@@ -213,7 +213,7 @@ mod tests {
     fn known_fields_are_labelled_unknown_ones_are_text_and_bound_ones_named() {
         let (fields, bound) = describe(&names(&["patientName", "untilDate", "employer"]));
         assert_eq!(bound, vec!["patientName"]);
-        let wire = serde_json::to_value(&fields).unwrap_or_default();
+        let wire = serde_json::to_value(&fields).expect("fields serialise");
         assert_eq!(
             wire,
             json!([{"name": "untilDate", "label": "Unfit for work until", "inputType": "date"},

@@ -15,7 +15,7 @@ use super::document_binding::{self as binding, ParameterError};
 use crate::{
     auth::{Caller, Keys},
     db::DbError,
-    error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     time::{iso, now_ms},
 };
@@ -117,7 +117,7 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
     // Another requester's job is refused, not shown: it may print someone else's record.
     if idempotency::claim(conn, caller, Deduped::RenderJobs, &job.client_mutation_id)? {
         if let Some(existing) = job_by_mutation(conn, caller, &job.client_mutation_id)? {
-            return Ok((202, serde_json::to_value(existing).unwrap_or_default()));
+            return Ok((202, to_json(&existing)?));
         }
     }
     let template: Option<(i64, String)> = conn
@@ -153,7 +153,7 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
     )?;
     let created = job_by_mutation(conn, caller, &job.client_mutation_id)?
         .ok_or_else(|| not_found("The job vanished."))?;
-    Ok((202, serde_json::to_value(created).unwrap_or_default()))
+    Ok((202, to_json(&created)?))
 }
 
 pub fn job(conn: &Connection, caller: &Caller, id: &str) -> Result<RenderJobDto, HttpError> {

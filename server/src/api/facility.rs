@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension as _, Row};
 use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     live,
     time::{iso, now_ms, parse_iso},
@@ -160,7 +160,7 @@ pub fn write_bed(
             params![caller.tenant, write.client_mutation_id],
             |r| r.get(0),
         )?;
-        return Ok(result(outcome, current));
+        return result(outcome, current);
     }
     let now = now_ms();
     let (winner_at, winner): (i64, String) = conn.query_row(
@@ -206,7 +206,7 @@ pub fn write_bed(
         ],
     )?;
     let bed = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
-    Ok(result(outcome.to_owned(), bed))
+    result(outcome.to_owned(), bed)
 }
 
 /// Sets a bed field to the value that won and records the change for the live stream, both
@@ -240,7 +240,7 @@ pub(crate) fn apply_field(
     Ok(bed)
 }
 
-fn result(outcome: String, bed: BedDto) -> (u16, serde_json::Value) {
+fn result(outcome: String, bed: BedDto) -> Outcome {
     let (status, message) = match outcome.as_str() {
         "applied" => (200, "Applied."),
         "superseded" => (
@@ -257,7 +257,7 @@ fn result(outcome: String, bed: BedDto) -> (u16, serde_json::Value) {
         message: message.into(),
         bed,
     };
-    (status, serde_json::to_value(body).unwrap_or_default())
+    Ok((status, to_json(&body)?))
 }
 
 /// The node the caller belongs to (their membership), for a snapshot asked without one.

@@ -7,7 +7,7 @@ use caresync_contract::{
 };
 use rusqlite::{params, Connection, OptionalExtension as _};
 
-use crate::error::HttpError;
+use crate::error::{to_json, HttpError};
 
 /// A bed's place in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,12 +119,14 @@ impl Stale {
 impl From<Stale> for HttpError {
     fn from(stale: Stale) -> Self {
         let (reference, reason) = stale.reference();
+        // A refusal that cannot say which reference is stale is the server's failure instead.
+        let (reference, reason) = match (to_json(&reference), to_json(&reason)) {
+            (Ok(reference), Ok(reason)) => (reference, reason),
+            (Err(err), _) | (_, Err(err)) => return err,
+        };
         let mut err = HttpError::new(409, ErrorCode::StaleReference, stale.to_string())
-            .with(
-                "reference",
-                serde_json::to_value(reference).unwrap_or_default(),
-            )
-            .with("reason", serde_json::to_value(reason).unwrap_or_default());
+            .with("reference", reference)
+            .with("reason", reason);
         for (key, id) in stale.ids() {
             err = err.with(key, id);
         }

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    error::{from_value, not_found, require_uuid, HttpError, Outcome},
+    error::{from_value, not_found, require_uuid, to_json, HttpError, Outcome},
     time::{iso, now_ms},
 };
 
@@ -317,7 +317,7 @@ fn answer(
         decided_at: iso(closed.at),
         bed,
     };
-    Ok((200, serde_json::to_value(body).unwrap_or_default()))
+    Ok((200, to_json(&body)?))
 }
 
 #[derive(Debug, serde::Deserialize)]

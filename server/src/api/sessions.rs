@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, HttpError, Outcome},
+    error::{from_value, invalid, not_found, to_json, HttpError, Outcome},
     time::{iso, now_ms, parse_iso},
 };
 
@@ -128,7 +128,7 @@ fn bump(conn: &Connection, caller: &Caller, id: &str, version: i64, set: Change)
     if changed == 0 {
         return Err(conflict(&after));
     }
-    Ok((200, serde_json::to_value(after).unwrap_or_default()))
+    Ok((200, to_json(&after)?))
 }
 
 enum Change {

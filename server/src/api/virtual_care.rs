@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, HttpError, Outcome},
+    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency,
     time::{iso, now_ms},
 };
@@ -154,7 +154,7 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
     // Before the photos are checked: a retry of a visit already taken is answered as it was,
     // whatever the rules were then.
     if let Some(existing) = visit_by_mutation(conn, caller, &visit.client_mutation_id)? {
-        return Ok((201, serde_json::to_value(existing).unwrap_or_default()));
+        return Ok((201, to_json(&existing)?));
     }
     let mut images = Vec::with_capacity(visit.attachments.len());
     for (index, a) in visit.attachments.iter().enumerate() {
@@ -174,7 +174,7 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
     }
     let created = visit_by_mutation(conn, caller, &visit.client_mutation_id)?
         .ok_or_else(|| not_found("The visit vanished."))?;
-    Ok((201, serde_json::to_value(created).unwrap_or_default()))
+    Ok((201, to_json(&created)?))
 }
 
 /// The caller's own visits, newest first.
