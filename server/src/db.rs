@@ -38,6 +38,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations_v8.sql")),
         M::up(include_str!("migrations_v9.sql")),
         M::up(include_str!("migrations_v10.sql")),
+        M::up(include_str!("migrations_v11.sql")),
     ])
 }
 

@@ -14,6 +14,9 @@ use crate::{
 };
 
 const WINDOW_MS: i64 = 24 * 3600 * 1000;
+/// How often [`prune`] runs (see `spawn_workers`): an expired key already answers nothing, so
+/// this only bounds how long its stored body (which may carry PHI) outlives the window.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 const MAX_KEY_LEN: usize = 200;
 
 /// The tables whose rows are deduplicated by `(tenant_id, client_mutation_id)`, with the
@@ -91,6 +94,14 @@ impl Write<'_> {
             Sha256::digest(format!("{} {}\n{}", self.method, self.path, self.body).as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// Forgets the answers of keys older than the 24 h window as of `now` (ms); returns how many.
+pub fn prune(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM idempotency_keys WHERE created_at <= ?1",
+        params![now - WINDOW_MS],
+    )
 }
 
 /// Runs `apply` at most once per key, in its own transaction.

@@ -130,8 +130,25 @@ fn test_cors() -> tower_http::cors::CorsLayer {
         .expose_headers([header::RETRY_AFTER])
 }
 
-/// Background work: the document renderer picks up queued jobs. Call once per server.
+/// Background work: the document renderer picks up queued jobs, and expired Idempotency-Key
+/// answers are pruned once a minute (at once on start). Call once per server.
 pub fn spawn_workers(state: &AppState) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(idempotency::PRUNE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match db
+                .call(|c| Ok(idempotency::prune(c, time::now_ms())?))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
+                Err(err) => tracing::warn!(%err, "pruning idempotency keys failed; will retry"),
+            }
+        }
+    });
     let db = state.db.clone();
     tokio::spawn(async move {
         loop {

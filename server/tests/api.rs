@@ -456,3 +456,63 @@ async fn bad_input_gets_a_clear_4xx_never_a_5xx() {
         .await;
     assert_eq!((status, body["code"].as_str()), (405, Some("BAD_REQUEST")));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_older_than_24_hours_answers_nothing_and_is_pruned() {
+    let srv = TestServer::start().await;
+    let s = srv.login("north-clinic", "patient1").await;
+    let thread = srv.thread_id(&s, "Follow-up after your visit").await;
+    let path = format!("/api/v1/threads/{thread}/messages");
+    let (replayed, expired, fresh) = (cmid(), cmid(), cmid());
+    for key in [&replayed, &expired, &fresh] {
+        let headers = [("Idempotency-Key", key.as_str())];
+        let (status, _) = srv
+            .request_with(
+                "POST",
+                &path,
+                Some(&s.token),
+                Some(message(&cmid(), key)),
+                &headers,
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    // Two answers written 25 h ago, as far as the table knows.
+    let aged = [replayed.clone(), expired.clone()];
+    srv.sql(move |c| {
+        c.execute(
+            "UPDATE idempotency_keys SET created_at = created_at - 25 * 3600 * 1000 \
+             WHERE key IN (?1, ?2)",
+            rusqlite::params![aged[0], aged[1]],
+        )
+    })
+    .await;
+    // An expired key no longer answers: another body under it is a new write, not a 422.
+    let headers = [("Idempotency-Key", replayed.as_str())];
+    let (status, body) = srv
+        .request_with(
+            "POST",
+            &path,
+            Some(&s.token),
+            Some(message(&cmid(), "later")),
+            &headers,
+        )
+        .await;
+    assert_eq!((status, &body["body"]), (201, &json!("later")), "{body}");
+
+    let pruned = srv
+        .sql(|c| caresync_server::idempotency::prune(c, caresync_server::time::now_ms()))
+        .await;
+    assert_eq!(pruned, 1, "only the expired key that was not written again");
+    let left: Vec<String> = srv
+        .sql(|c| {
+            let mut stmt = c.prepare("SELECT key FROM idempotency_keys ORDER BY key")?;
+            let keys = stmt.query_map([], |r| r.get(0))?.collect();
+            keys
+        })
+        .await;
+    let mut expected = vec![replayed, fresh];
+    expected.sort();
+    assert_eq!(left, expected);
+    assert!(!left.contains(&expired));
+}
