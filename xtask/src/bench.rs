@@ -17,9 +17,7 @@ pub fn run(root: &Path) -> Result<(), TaskError> {
             .args(["build", "bench/index.html", "--release", "true", "--dist"])
             .arg(&dist),
     )?;
-    step("building the reference server (release, as deployed)");
-    proc::run(in_root(root, "cargo").args(["build", "--release", "--package", "caresync-server"]))?;
-    let server = serve::target_dir(root).join("release/caresync-server");
+    let server = serve::build_server(root, serve::Profile::Release)?;
     let work = serve::target_dir(root).join("bench");
     let (_server, addr) = tiers::start_server(root, &server, &work, Some(&dist), &[])?;
     step("running the benchmarks in headless Chromium (a few minutes)");

@@ -35,7 +35,7 @@ pub fn run_tier(root: &Path) -> Result<(), TaskError> {
 
 /// The tier with extra Playwright arguments (`cargo xtask e2e <file or -g pattern>`).
 pub fn run_tier_with(root: &Path, playwright_args: &[String]) -> Result<(), TaskError> {
-    let server = serve::build_server(root)?;
+    let server = serve::build_server(root, serve::Profile::Debug)?;
     step("tier 3/3: end-to-end tests (Playwright, Debian Chromium, chaos proxy, reference server)");
     let work = serve::target_dir(root).join("e2e");
     let dist = work.join("dist");

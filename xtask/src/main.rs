@@ -22,8 +22,9 @@ pub enum TaskError {
 }
 
 const USAGE: &str = "usage:
-  cargo xtask serve   install what is missing, build the PWA (release), serve it with the API
-                      on http://127.0.0.1:8080 (CARESYNC_ADDR, CARESYNC_DATA override)
+  cargo xtask serve   install what is missing, build the PWA and the server (release), serve
+                      the app with the API on http://127.0.0.1:8080 (CARESYNC_ADDR,
+                      CARESYNC_DATA override); `cargo xtask run` is the same
   cargo xtask test    install what is missing, then run every test tier
   cargo xtask e2e     build the PWA and run only the end-to-end tier (extra args go to Playwright)
   cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium";
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
-        Some("serve") => serve::run(&root),
+        Some("serve" | "run") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
         Some("bench") => bench::run(&root),
         Some("e2e") => serve::build_pwa(&root).and_then(|()| e2e::run_tier_with(&root, &args[1..])),

@@ -64,7 +64,7 @@ fn native(root: &Path) -> Result<(), TaskError> {
 }
 
 fn browser(root: &Path) -> Result<(), TaskError> {
-    let server = serve::build_server(root)?;
+    let server = serve::build_server(root, serve::Profile::Debug)?;
     step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
     // The benchmark page is not tested here, but it must keep building with the app.
     run(in_root(root, "cargo").args([
