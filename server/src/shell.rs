@@ -84,10 +84,19 @@ async fn serve_shell(State(dist): State<Arc<PathBuf>>, req: Request) -> Response
         )
             .into_response();
     }
+    // The build precompresses each file (`.br`, `.gz`): sent as the browser asks.
     let served = if is_page {
-        ServeFile::new(index).oneshot(req).await
+        ServeFile::new(index)
+            .precompressed_br()
+            .precompressed_gzip()
+            .oneshot(req)
+            .await
     } else {
-        ServeDir::new(dist.as_path()).oneshot(req).await
+        ServeDir::new(dist.as_path())
+            .precompressed_br()
+            .precompressed_gzip()
+            .oneshot(req)
+            .await
     };
     match served {
         Ok(response) => response.into_response(),
@@ -110,6 +119,10 @@ pub async fn headers(State(csp): State<HeaderValue>, req: Request, next: Next) -
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(rule));
+    // The shell's files go out in the encoding the browser asked for.
+    if !h.contains_key(header::VARY) && h.contains_key(header::CONTENT_ENCODING) {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     response
 }
 
@@ -178,6 +191,66 @@ pub fn content_security_policy(script_hashes: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A built shell in a temporary directory: each file with its precompressed twins.
+    fn built() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, body) in [
+            ("index.html", "<html>page</html>"),
+            ("app-0123456789abcdef_bg.wasm", "wasm bytes"),
+        ] {
+            std::fs::write(dir.path().join(name), body).expect("file");
+            std::fs::write(dir.path().join(format!("{name}.br")), format!("br:{body}"))
+                .expect("br");
+            std::fs::write(dir.path().join(format!("{name}.gz")), format!("gz:{body}"))
+                .expect("gz");
+        }
+        dir
+    }
+
+    async fn fetch(dir: &Path, path: &str, accept: Option<&str>) -> (Option<String>, Vec<u8>) {
+        let router: Router = Shell::load(dir).router();
+        let mut req = Request::builder().uri(path);
+        if let Some(a) = accept {
+            req = req.header(header::ACCEPT_ENCODING, a);
+        }
+        let res = router
+            .oneshot(req.body(axum::body::Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let encoding = res
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (encoding, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn the_shell_goes_out_compressed_as_the_browser_asks() {
+        let dir = built();
+        let wasm = "/app-0123456789abcdef_bg.wasm";
+        assert_eq!(
+            fetch(dir.path(), wasm, Some("gzip, deflate, br")).await,
+            (Some("br".into()), b"br:wasm bytes".to_vec())
+        );
+        assert_eq!(
+            fetch(dir.path(), wasm, Some("gzip")).await,
+            (Some("gzip".into()), b"gz:wasm bytes".to_vec())
+        );
+        assert_eq!(
+            fetch(dir.path(), wasm, None).await,
+            (None, b"wasm bytes".to_vec())
+        );
+        // A page of the app is its index, compressed the same way.
+        assert_eq!(
+            fetch(dir.path(), "/threads", Some("br")).await,
+            (Some("br".into()), b"br:<html>page</html>".to_vec())
+        );
+    }
 
     #[test]
     fn hashed_assets_are_immutable_and_entry_points_revalidate() {
