@@ -24,7 +24,7 @@ const { count, size, warnings } = await generateSW({
   cleanupOutdatedCaches: true,
   navigateFallback: `${base}index.html`,
   // The root worker leaves the ward's pages to the ward's own worker.
-  navigateFallbackDenylist: [/^\/api\//, /^\/v1\//, /^\/internal\//, /^\/healthz$/, ...(base === '/' ? [/^\/ward\//] : [])],
+  navigateFallbackDenylist: [/^\/api\//, /^\/v1\//, /^\/internal\//, /^\/healthz$/, ...(base === '/' ? [/^\/ward(\/|$)/] : [])],
   // Trunk's file names already carry a content hash.
   dontCacheBustURLsMatching: /-[0-9a-f]{16}(_bg)?\./,
   importScripts: [`${base}sw-update.js`],

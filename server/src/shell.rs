@@ -69,6 +69,14 @@ const WARD: &str = "ward";
 
 async fn serve_shell(State(dist): State<Arc<PathBuf>>, req: Request) -> Response {
     let path = req.uri().path();
+    // The ward app's scope (and its worker's) is `/ward/`: `/ward` alone is sent there.
+    if path == "/ward" {
+        return (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, HeaderValue::from_static("/ward/"))],
+        )
+            .into_response();
+    }
     let last_segment = path.rsplit('/').next().unwrap_or("");
     let is_page = !last_segment.contains('.');
     let in_ward = path == "/ward" || path.starts_with("/ward/");
@@ -249,6 +257,28 @@ mod tests {
         assert_eq!(
             fetch(dir.path(), "/threads", Some("br")).await,
             (Some("br".into()), b"br:<html>page</html>".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_ward_app_lives_under_its_own_scope() {
+        let dir = built();
+        let router: Router = Shell::load(dir.path()).router();
+        let res = router
+            .oneshot(
+                Request::builder()
+                    .uri("/ward")
+                    .body(axum::body::Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("answer");
+        assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(
+            res.headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            Some("/ward/")
         );
     }
 

@@ -97,7 +97,8 @@ pub async fn templates(s: &SignedIn) -> Result<Vec<TemplateDto>, FetchError> {
 }
 
 /// Stale-while-revalidate with the list's validator: an unchanged list costs a `304`.
-pub async fn revalidate_templates(s: &SignedIn) -> Result<(), FetchError> {
+/// Answers whether the kept list changed.
+pub async fn revalidate_templates(s: &SignedIn) -> Result<bool, FetchError> {
     let tag: Option<String> = s.cache.entity(TEMPLATES_TAG).await.map_err(local)?;
     let answer = s
         .runtime
@@ -106,7 +107,7 @@ pub async fn revalidate_templates(s: &SignedIn) -> Result<(), FetchError> {
         .await
         .map_err(FetchError::from)?;
     match answer.status {
-        304 => return Ok(()),
+        304 => return Ok(false),
         200 => {}
         status => return Err(FetchError::Status(status)),
     }
@@ -123,7 +124,8 @@ pub async fn revalidate_templates(s: &SignedIn) -> Result<(), FetchError> {
     s.cache
         .put_entity(TEMPLATES_TAG, answer.etag.as_ref())
         .await
-        .map_err(local)
+        .map_err(local)?;
+    Ok(true)
 }
 
 /// The render request and its pending record, committed together by the runtime.
@@ -168,10 +170,21 @@ pub async fn jobs(s: &SignedIn) -> Result<(Vec<RenderJobDto>, Vec<PendingJob>), 
     Ok((listed, pending))
 }
 
+/// What a refresh of the job list found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Followed {
+    /// A job is still being made: look again.
+    pub rendering: bool,
+    /// The kept list or copies changed: the screen reads them again.
+    pub changed: bool,
+}
+
 /// Refreshes the job list, then downloads each ready document not yet kept (or expired).
-/// Answers whether any job is still being made, so the screen knows to look again.
-pub async fn revalidate_jobs(s: &SignedIn) -> Result<bool, FetchError> {
+pub async fn revalidate_jobs(s: &SignedIn) -> Result<Followed, FetchError> {
     let list: Vec<RenderJobDto> = get_json(s, JOBS).await?;
+    let mut kept: Vec<RenderJobDto> = s.cache.all(JOB).await.map_err(local)?;
+    kept.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let mut changed = kept != list;
     let records: Vec<(String, RenderJobDto)> = list
         .iter()
         .map(|j| (format!("{JOB}{}", j.render_job_id), j.clone()))
@@ -181,12 +194,18 @@ pub async fn revalidate_jobs(s: &SignedIn) -> Result<bool, FetchError> {
     for artifact in list.iter().filter_map(|j| j.artifact_id.as_deref()) {
         let kept = copy_info(s, artifact).await.map_err(local)?;
         if kept.is_none_or(|c| c.expired(now)) {
-            if let Err(err) = download(s, artifact).await {
-                leptos::logging::warn!("a ready document could not be downloaded: {err}");
+            match download(s, artifact).await {
+                Ok(_) => changed = true,
+                Err(err) => {
+                    leptos::logging::warn!("a ready document could not be downloaded: {err}")
+                }
             }
         }
     }
-    Ok(list.iter().any(|j| j.status == "queued"))
+    Ok(Followed {
+        rendering: list.iter().any(|j| j.status == "queued"),
+        changed,
+    })
 }
 
 pub async fn copy_info(s: &SignedIn, artifact: &str) -> Result<Option<CopyInfo>, StoreError> {

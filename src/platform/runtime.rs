@@ -240,10 +240,24 @@ impl SyncRuntime {
         resolution: Resolution,
     ) -> Result<(), RuntimeError> {
         let again = matches!(resolution, Resolution::Retry | Resolution::Amend(_));
-        {
+        let amended = matches!(resolution, Resolution::Amend(_));
+        let m = {
             let mut engine = self.engine.lock().await;
             engine.resolve(now_ms(), id, resolution).await?;
             self.publish(&mut engine);
+            if amended {
+                engine.store().get(id).await?
+            } else {
+                None
+            }
+        };
+        // On a shared device the sealed copy must be the corrected write, or a release from
+        // escrow would send what the server refused (same key: the old copy is replaced).
+        let escrow = self.escrow.borrow().clone();
+        if let (Some(device), Some(m)) = (escrow, m) {
+            if let Err(err) = device.escrow(&m).await {
+                leptos::logging::warn!("the sealed copy of this change was not updated: {err}");
+            }
         }
         self.changed().await;
         if again {

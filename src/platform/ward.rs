@@ -65,6 +65,16 @@ impl KeptSnapshot {
     }
 }
 
+thread_local! {
+    /// One change to the kept snapshot at a time: a pull, a live event and the board's
+    /// folding of answers each read, wait, and write it back.
+    static TURN: std::rc::Rc<futures::lock::Mutex<()>> = std::rc::Rc::new(futures::lock::Mutex::new(()));
+}
+
+fn turn() -> std::rc::Rc<futures::lock::Mutex<()>> {
+    TURN.with(std::rc::Rc::clone)
+}
+
 /// Which of a bed's fields a change sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -203,14 +213,27 @@ pub async fn kept(s: &SignedIn) -> Result<Option<KeptSnapshot>, FetchError> {
     s.cache.entity(KEPT).await.map_err(local)
 }
 
-/// A full pull of the user's node.
+/// A full pull of the user's node. A bed state kept here that is newer than the pulled one
+/// (a live change heard while the pull was on its way) is kept.
 pub async fn pull(s: &SignedIn) -> Result<(), FetchError> {
     let snapshot: SnapshotDto = get_json(s, SNAPSHOT).await?;
-    let kept = KeptSnapshot {
+    let mut fresh = KeptSnapshot {
         snapshot,
         fetched_at: now_ms() as f64,
     };
-    s.cache.put_entity(KEPT, Some(&kept)).await.map_err(local)?;
+    {
+        let turn = turn();
+        let _turn = turn.lock().await;
+        if let Some(old) = kept(s).await? {
+            for bed in &old.snapshot.beds {
+                fresh.merge(bed);
+            }
+        }
+        s.cache
+            .put_entity(KEPT, Some(&fresh))
+            .await
+            .map_err(local)?;
+    }
     refreshed(s).await
 }
 
@@ -224,6 +247,8 @@ pub async fn pull_if_due(s: &SignedIn) -> Result<(), FetchError> {
 
 /// Folds a bed's new state (a live event, an answer) into the kept snapshot.
 pub async fn apply(s: &SignedIn, bed: &BedDto) -> Result<(), FetchError> {
+    let turn = turn();
+    let _turn = turn.lock().await;
     let Some(mut k) = kept(s).await? else {
         return Ok(());
     };
@@ -235,6 +260,8 @@ pub async fn apply(s: &SignedIn, bed: &BedDto) -> Result<(), FetchError> {
 /// (applied, or superseded by a newer one) is folded into the snapshot and forgotten; one
 /// held for review stays until the user dismisses it.
 pub async fn board(s: &SignedIn) -> Result<(Option<KeptSnapshot>, Vec<BedChange>), FetchError> {
+    let turn = turn();
+    let _turn = turn.lock().await;
     let mut snapshot = kept(s).await?;
     let changes: Vec<BedChange> = s.cache.all(CHANGE).await.map_err(local)?;
     let (answered, open): (Vec<BedChange>, Vec<BedChange>) = changes

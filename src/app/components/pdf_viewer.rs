@@ -33,11 +33,14 @@ pub fn PdfViewer(
     let host = use_host();
     let url = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
+    let release = |u: &str| {
+        if web_sys::Url::revoke_object_url(u).is_err() {
+            leptos::logging::warn!("a document's blob URL could not be released");
+        }
+    };
     let revoke = move || {
-        if let Some(u) = url.get_untracked() {
-            if web_sys::Url::revoke_object_url(&u).is_err() {
-                leptos::logging::warn!("a document's blob URL could not be released");
-            }
+        if let Some(u) = url.try_get_untracked().flatten() {
+            release(&u);
         }
     };
     Effect::new(move |_| {
@@ -49,9 +52,21 @@ pub fn PdfViewer(
         failure.set(None);
         let s = held.get_value();
         leptos::task::spawn_local(async move {
-            match documents::read_copy(&s, &artifact).await {
+            let read = documents::read_copy(&s, &artifact).await;
+            // Only the document still asked for is shown: a slower read of an earlier one is
+            // dropped (and its URL never made), as is any read once the viewer is gone.
+            let still = viewing
+                .try_with_untracked(|v| v.as_ref().is_some_and(|(a, _)| *a == artifact))
+                .unwrap_or(false);
+            if !still {
+                return;
+            }
+            match read {
                 Ok(bytes) => match blob_url(&bytes) {
-                    Ok(u) => url.set(Some(u)),
+                    Ok(u) => {
+                        revoke();
+                        url.set(Some(u));
+                    }
                     Err(e) => failure.set(Some(e)),
                 },
                 Err(err) => {

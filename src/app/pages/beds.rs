@@ -63,6 +63,22 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
         ward::pull_if_due(&s).await
     });
     follow_live(held);
+    // A board left open online keeps its registry fresh (its 5-minute TTL), so it never
+    // locks itself after 24 h.
+    let online = crate::app::use_online();
+    leptos_use::use_interval_fn(
+        move || {
+            if online.get_untracked() {
+                let s = held.get_value();
+                leptos::task::spawn_local(async move {
+                    if let Err(err) = ward::pull_if_due(&s).await {
+                        leptos::logging::warn!("the bed registry was not refreshed: {err}");
+                    }
+                });
+            }
+        },
+        60_000,
+    );
     // Every change the server refused, with its reason; one refused for a stale reference
     // also has the registry refetched at once.
     let refused = Memo::new(move |_| {

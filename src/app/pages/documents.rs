@@ -93,9 +93,12 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
     let follow = move || {
         let s = held.get_value();
         async move {
-            documents::revalidate_templates(&s).await?;
-            documents::revalidate_jobs(&s).await?;
-            s.runtime.status.revision.update(|r| *r += 1);
+            let templates = documents::revalidate_templates(&s).await?;
+            let jobs = documents::revalidate_jobs(&s).await?;
+            // Redrawn only when something changed: a redraw closes an open request form.
+            if templates || jobs.changed {
+                s.runtime.status.revision.update(|r| *r += 1);
+            }
             Ok(())
         }
     };
@@ -107,7 +110,12 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
                 .as_ref()
                 .and_then(|r| r.as_ref().ok())
                 .is_some_and(|s| {
-                    !s.pending.is_empty() || s.listed.iter().any(|l| l.job.status == "queued")
+                    // A request on its way or delivered and not yet listed (not one refused
+                    // and waiting for the user), or a job the server is still making.
+                    s.pending.iter().any(|(_, q)| {
+                        q.as_ref()
+                            .is_none_or(|m| !matches!(m.state, MutationState::Parked { .. }))
+                    }) || s.listed.iter().any(|l| l.job.status == "queued")
                 })
         })
     };
