@@ -98,22 +98,55 @@ impl Cache {
         self.vault.open_all(ENTITIES, found).await
     }
 
+    /// One record as stored (sealed), if there is one.
+    async fn read(&self, store: &str, key: &str) -> Result<Option<JsValue>, StoreError> {
+        let tx = self.db().transaction(store).build()?;
+        Ok(tx
+            .object_store(store)?
+            .get(key.to_owned())
+            .primitive()?
+            .await?)
+    }
+
     /// One record, opened.
     async fn get<T: DeserializeOwned>(
         &self,
         store: &str,
         key: String,
     ) -> Result<Option<T>, StoreError> {
-        let tx = self.db().transaction(store).build()?;
-        let found: Option<JsValue> = tx
-            .object_store(store)?
-            .get(key.clone())
-            .primitive()?
-            .await?;
-        match found {
+        match self.read(store, &key).await? {
             Some(value) => Ok(Some(self.vault.open_value(store, &key, &value).await?)),
             None => Ok(None),
         }
+    }
+
+    /// Sealed records put (`Some`) or removed (`None`), in one transaction of `store`.
+    async fn write(
+        &self,
+        store: &str,
+        records: Vec<(String, Option<Uint8Array>)>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db()
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let object_store = tx.object_store(store)?;
+        for (key, sealed) in records {
+            match sealed {
+                Some(sealed) => {
+                    object_store
+                        .put(JsValue::from(sealed))
+                        .with_key(key)
+                        .primitive()?;
+                }
+                None => {
+                    object_store.delete(key).primitive()?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// `(key, value)` pairs sealed for `store`, all at once.
@@ -214,13 +247,10 @@ impl Cache {
     }
 
     pub async fn is_read(&self, message: &str) -> Result<bool, StoreError> {
-        let tx = self.db().transaction(ENTITIES).build()?;
-        let found: Option<JsValue> = tx
-            .object_store(ENTITIES)?
-            .get(read_mark_key(message))
-            .primitive()?
-            .await?;
-        Ok(found.is_some())
+        Ok(self
+            .read(ENTITIES, &read_mark_key(message))
+            .await?
+            .is_some())
     }
 
     pub async fn draft(&self, thread: &str) -> Result<String, StoreError> {
@@ -276,50 +306,29 @@ impl Cache {
     ) -> Result<(), StoreError> {
         let record = self.vault.seal(ENTITIES, key, value).await?;
         let sealed = self.vault.seal_bytes(ENTITIES, bytes_key, bytes).await?;
-        let tx = self
-            .db()
-            .transaction(ENTITIES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let store = tx.object_store(ENTITIES)?;
-        store
-            .put(JsValue::from(sealed))
-            .with_key(bytes_key.to_owned())
-            .primitive()?;
-        store
-            .put(JsValue::from(record))
-            .with_key(key.to_owned())
-            .primitive()?;
-        tx.commit().await?;
-        Ok(())
+        self.write(
+            ENTITIES,
+            vec![
+                (bytes_key.to_owned(), Some(sealed)),
+                (key.to_owned(), Some(record)),
+            ],
+        )
+        .await
     }
 
     /// Bytes kept with [`Cache::put_with_bytes`], opened.
     pub async fn bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let tx = self.db().transaction(ENTITIES).build()?;
-        let found: Option<JsValue> = tx
-            .object_store(ENTITIES)?
-            .get(key.to_owned())
-            .primitive()?
-            .await?;
-        let Some(value) = found else { return Ok(None) };
+        let Some(value) = self.read(ENTITIES, key).await? else {
+            return Ok(None);
+        };
         let sealed = value.dyn_ref::<Uint8Array>().ok_or(StoreError::NotSealed)?;
         Ok(Some(self.vault.open_bytes(ENTITIES, key, sealed).await?))
     }
 
     /// Removes records of the entities store, together.
     pub async fn remove_entities(&self, keys: &[String]) -> Result<(), StoreError> {
-        let tx = self
-            .db()
-            .transaction(ENTITIES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let store = tx.object_store(ENTITIES)?;
-        for key in keys {
-            store.delete(key.clone()).primitive()?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(ENTITIES, keys.iter().map(|k| (k.clone(), None)).collect())
+            .await
     }
 
     /// One record of `store`, sealed, in its own transaction; `None` removes it.
@@ -333,24 +342,6 @@ impl Cache {
             None => None,
             Some(v) => Some(self.vault.seal(store, key, v).await?),
         };
-        let tx = self
-            .db()
-            .transaction(store)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let records = tx.object_store(store)?;
-        match sealed {
-            None => {
-                records.delete(key.to_owned()).primitive()?;
-            }
-            Some(sealed) => {
-                records
-                    .put(JsValue::from(sealed))
-                    .with_key(key.to_owned())
-                    .primitive()?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(store, vec![(key.to_owned(), sealed)]).await
     }
 }
