@@ -7,12 +7,20 @@ mod common;
 use common::{cmid, Session, TestServer};
 use serde_json::{json, Value};
 
+/// A time `offset_secs` from now. Each call is at least a millisecond after the one before:
+/// two writes in the same millisecond would tie, and a tie is not a newer write.
 fn at(offset_secs: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(
-        chrono::Utc::now().timestamp_millis() + offset_secs * 1000,
-    )
-    .expect("time")
-    .to_rfc3339()
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let wanted = chrono::Utc::now().timestamp_millis() + offset_secs * 1000;
+    let stamp = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(wanted.max(last + 1))
+        })
+        .map_or(wanted, |last| wanted.max(last + 1));
+    chrono::DateTime::from_timestamp_millis(stamp)
+        .expect("time")
+        .to_rfc3339()
 }
 
 /// A status write for `bed`, naming the node and location given.
