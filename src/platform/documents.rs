@@ -158,15 +158,13 @@ pub fn request(
 pub async fn jobs(s: &SignedIn) -> Result<(Vec<RenderJobDto>, Vec<PendingJob>), FetchError> {
     let mut listed: Vec<RenderJobDto> = s.cache.all(JOB).await.map_err(local)?;
     listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-    let pending: Vec<PendingJob> = s.cache.all(PENDING).await.map_err(local)?;
-    let pending = pending
-        .into_iter()
-        .filter(|p| {
-            listed
-                .iter()
-                .all(|j| j.client_mutation_id != p.client_mutation_id)
-        })
+    let ids: Vec<&str> = listed
+        .iter()
+        .map(|j| j.client_mutation_id.as_str())
         .collect();
+    let pending = CREATION
+        .unlisted(s, &ids, |p: &PendingJob| &p.client_mutation_id)
+        .await?;
     Ok((listed, pending))
 }
 

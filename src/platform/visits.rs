@@ -102,15 +102,13 @@ pub async fn visits(s: &SignedIn) -> Result<(Vec<AsyncVisitDto>, Vec<PendingVisi
     let local = |e: super::idb::StoreError| FetchError::Local(e.to_string());
     let mut listed: Vec<AsyncVisitDto> = s.cache.all(SUBMITTED).await.map_err(local)?;
     listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-    let pending: Vec<PendingVisit> = s.cache.all(PENDING).await.map_err(local)?;
-    let pending = pending
-        .into_iter()
-        .filter(|p| {
-            listed
-                .iter()
-                .all(|v| v.client_mutation_id != p.client_mutation_id)
-        })
+    let ids: Vec<&str> = listed
+        .iter()
+        .map(|v| v.client_mutation_id.as_str())
         .collect();
+    let pending = CREATION
+        .unlisted(s, &ids, |p: &PendingVisit| &p.client_mutation_id)
+        .await?;
     Ok((listed, pending))
 }
 

@@ -61,6 +61,25 @@ impl Creation<'_> {
         (new, change)
     }
 
+    /// The pending records the server does not list yet (`listed`: the clientMutationIds it
+    /// does), so a record is never shown twice.
+    pub async fn unlisted<P: serde::de::DeserializeOwned>(
+        &self,
+        s: &SignedIn,
+        listed: &[&str],
+        id: impl Fn(&P) -> &str,
+    ) -> Result<Vec<P>, FetchError> {
+        let pending: Vec<P> = s
+            .cache
+            .all(self.record)
+            .await
+            .map_err(|e| FetchError::Local(e.to_string()))?;
+        Ok(pending
+            .into_iter()
+            .filter(|p| !listed.contains(&id(p)))
+            .collect())
+    }
+
     /// Each pending record (by its clientMutationId) with the write behind it while queued.
     pub async fn with_queued<P>(
         &self,
