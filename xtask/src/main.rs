@@ -32,6 +32,13 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
+    let scratch = match proc::Scratch::new(&root) {
+        Ok(scratch) => scratch,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match args.first().map(String::as_str) {
         Some("serve" | "run") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
@@ -42,6 +49,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    drop(scratch);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,7 +1,7 @@
 //! Running child commands with a visible step line and their duration.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     process::Command,
     time::{Duration, Instant},
 };
@@ -67,6 +67,34 @@ pub fn in_root(root: &Path, program: &str) -> Command {
         path.push(":");
         path.push(old);
     }
-    cmd.env("PATH", path);
+    cmd.env("PATH", path).env("TMPDIR", Scratch::dir(root));
     cmd
+}
+
+/// The temporary directory (TMPDIR) of every tool xtask starts, emptied before and after each
+/// command. Chromium leaves a ~100 MB `org.chromium.Chromium.scoped_dir.*` behind whenever it is
+/// stopped rather than closed, and a few of those per run once filled the machine's disk.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn dir(root: &Path) -> PathBuf {
+        crate::serve::target_dir(root).join("scratch")
+    }
+
+    pub fn new(root: &Path) -> Result<Self, TaskError> {
+        let dir = Self::dir(root);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_dir_all(&self.0) {
+            eprintln!("xtask: could not empty {}: {err}", self.0.display());
+        }
+    }
 }
