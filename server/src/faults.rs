@@ -45,6 +45,10 @@ pub struct Rule {
     pub delay_ms: u64,
     #[serde(default)]
     pub retry_after_secs: u64,
+    /// Fires only this fraction of the matching requests (a load test's 20 %); every one
+    /// when absent. A request the draw passes over goes on to the next matching rule.
+    #[serde(default)]
+    pub fraction: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -59,9 +63,11 @@ pub struct Faults {
 impl Faults {
     fn take(&self, method: &str, path: &str) -> Option<Rule> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
-        let at = rules
-            .iter()
-            .position(|r| r.method.eq_ignore_ascii_case(method) && matches(&r.path, path))?;
+        let at = rules.iter().position(|r| {
+            r.method.eq_ignore_ascii_case(method)
+                && matches(&r.path, path)
+                && r.fraction.is_none_or(|f| rand::random::<f64>() < f)
+        })?;
         let rule = rules[at].clone();
         // A rule is spent once it has fired `times` times.
         if rule.times <= 1 {
@@ -99,6 +105,13 @@ pub async fn add_rule(
 ) -> Result<StatusCode, HttpError> {
     loopback_only(&peer)?;
     let rule: Rule = parse_json(&body)?;
+    if rule.fraction.is_some_and(|f| !(0.0..=1.0).contains(&f)) {
+        return Err(HttpError::new(
+            400,
+            ErrorCode::InvalidBody,
+            "fraction is a share of the requests, from 0 to 1.",
+        ));
+    }
     faults
         .rules
         .lock()

@@ -72,7 +72,10 @@ async function writeOffline(page: Page, context: BrowserContext, texts: string[]
 async function reopen(context: BrowserContext, texts: string[]) {
   const page = await context.newPage();
   await page.goto('/');
-  await openThread(page, FOLLOW_UP);
+  // The list may reorder as it revalidates: go by the thread's own address.
+  const thread = await page.getByRole('link', { name: FOLLOW_UP }).getAttribute('href');
+  await page.goto(thread ?? '/');
+  await expect(page.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
   for (const text of texts) await expect(page.getByText(text, { exact: true })).toHaveCount(1);
   await expect(page.getByText('Waiting for network')).toHaveCount(0);
   await expect(page.getByText('Sending…')).toHaveCount(0);

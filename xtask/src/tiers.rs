@@ -14,7 +14,7 @@ use std::{
 };
 
 use crate::{
-    e2e,
+    e2e, load,
     proc::{in_root, run, step},
     serve, tools, TaskError,
 };
@@ -30,6 +30,10 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
         }
     };
     tier("native", native(root));
+    tier(
+        "load",
+        load::on_sqlite(root, load::SMALL, serve::Profile::Debug),
+    );
     tier("browser", browser(root));
     tier(
         "e2e",
