@@ -82,9 +82,11 @@ export async function deliver(scope, { database = DB, base = '' } = {}) {
   try {
     const { parcels, tokens } = await load(db, scope);
     const stopped = new Set();
+    // An author whose credential was refused (expired, revoked): none of theirs goes now.
+    const refused = new Set();
     let again = false;
     for (const parcel of parcels) {
-      if (stopped.has(parcel.lane)) continue;
+      if (stopped.has(parcel.lane) || refused.has(parcel.author)) continue;
       if (parcel.answer) {
         // Already carried: a lane goes on only past a success.
         if (parcel.answer.status >= 300) stopped.add(parcel.lane);
@@ -106,6 +108,7 @@ export async function deliver(scope, { database = DB, base = '' } = {}) {
       }
       await keep(db, parcel.id, answer);
       if (answer.status >= 300) stopped.add(parcel.lane);
+      if (answer.body?.code === 'REPLAY_REFUSED') refused.add(parcel.author);
       if (answer.status >= 500 || answer.status === 429) again = true;
     }
     if (again) throw new Error('some sealed writes are to be tried again');

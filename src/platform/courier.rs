@@ -90,16 +90,18 @@ pub fn author(tenant: &str, user: &str) -> String {
 }
 
 /// What the worker may carry of an outbox's undecided writes: each lane up to its first write
-/// that waits for the user, in order, sealed to the server. A write already sealed (a shared
-/// device's sealed outbox) goes as it is.
+/// that waits for the user, in order, sealed to the server; nothing of the `held` lanes (whose
+/// earlier writes wait in another queue: the worker would overtake them). A write already
+/// sealed (a shared device's sealed outbox) goes as it is.
 pub fn parcels_for(
     scope: &str,
     key: &SealingKey,
     undecided: &[Mutation],
+    held: &HashSet<Lane>,
 ) -> Result<Vec<Parcel>, SealError> {
     let mut writes: Vec<&Mutation> = undecided.iter().collect();
     writes.sort_by_key(|m| m.seq);
-    let mut stopped: HashSet<&Lane> = HashSet::new();
+    let mut stopped: HashSet<&Lane> = held.iter().collect();
     let mut parcels = Vec::new();
     for m in writes {
         if stopped.contains(&m.lane) || !m.state.is_waiting() {

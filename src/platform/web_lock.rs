@@ -1,4 +1,5 @@
-//! One replayer at a time per tenant and user, across tabs, with the Web Locks API.
+//! One replayer (and one courier post) at a time per tenant and user, across tabs, with the
+//! Web Locks API.
 //!
 //! leptos-use's `use_web_lock` does not build against web-sys 0.3.107 (which the pinned
 //! wasm-bindgen needs) and later leptos-use releases dropped it, so this is a thin adapter.
@@ -23,11 +24,30 @@ where
     Fut: Future<Output = R> + 'static,
     R: 'static,
 {
+    request(name, true, work).await
+}
+
+/// Runs `work` once it holds `name`, waiting for whoever holds it now (in any tab).
+pub async fn with_lock<F, Fut, R>(name: &str, work: F) -> Result<Option<R>, LockError>
+where
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: 'static,
+{
+    request(name, false, work).await
+}
+
+async fn request<F, Fut, R>(name: &str, if_available: bool, work: F) -> Result<Option<R>, LockError>
+where
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: 'static,
+{
     let locks = web_sys::window()
         .map(|w| w.navigator().locks())
         .ok_or(LockError::Unsupported)?;
     let options = web_sys::LockOptions::new();
-    options.set_if_available(true);
+    options.set_if_available(if_available);
     let result: Rc<RefCell<Option<R>>> = Rc::new(RefCell::new(None));
     let slot = result.clone();
     let callback = Closure::once_into_js(move |lock: JsValue| -> js_sys::Promise {

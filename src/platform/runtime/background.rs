@@ -6,7 +6,7 @@
 use std::{cell::Cell, collections::HashMap, rc::Rc};
 
 use caresync_sync::{engine::Intake, AggregateKind, ClientMutationId, Millis};
-use leptos::prelude::Set as _;
+use leptos::prelude::{GetUntracked as _, Set as _};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast as _, JsValue};
 
@@ -16,6 +16,7 @@ use crate::platform::{
     device::{Device, DeviceError},
     idb::{self, StoreError},
     sealing::SealError,
+    web_lock::with_lock,
 };
 
 const BACKGROUND_REPORT: &str = "backgroundReport";
@@ -40,9 +41,6 @@ pub struct Background {
     behind: Cell<bool>,
     /// The mailbox holds parcels of this outbox (so an emptied outbox must empty it too).
     posted: Cell<bool>,
-    /// One post at a time: each writes the whole scope, so a slower one that read the outbox
-    /// earlier must not land after a newer one.
-    turn: futures::lock::Mutex<()>,
 }
 
 /// What the service worker delivered while the app was closed, for the Sync page.
@@ -119,7 +117,6 @@ impl SyncRuntime {
             device,
             behind: Cell::new(true),
             posted: Cell::new(true),
-            turn: futures::lock::Mutex::new(()),
         }));
     }
 
@@ -142,10 +139,23 @@ impl SyncRuntime {
     /// Seals what waits (if the mailbox may be behind, or `always`) and asks the browser to
     /// wake the worker when online. A failure is logged: the app still sends the writes
     /// itself when it next runs.
-    pub async fn hand_to_courier(&self, always: bool) {
+    ///
+    /// One post at a time per user, across tabs (a Web Lock): each replaces the whole scope,
+    /// so one that read the outbox earlier must not land after a newer one.
+    pub async fn hand_to_courier(self: &Rc<Self>, always: bool) {
+        if self.background.borrow().is_none() {
+            return;
+        }
+        let this = self.clone();
+        let name = format!("{}:courier", self.scope.key());
+        if let Err(err) = with_lock(&name, move || async move { this.post(always).await }).await {
+            leptos::logging::warn!("{err}");
+        }
+    }
+
+    async fn post(&self, always: bool) {
         let bg = self.background.borrow().clone();
         let Some(bg) = bg else { return };
-        let _turn = bg.turn.lock().await;
         if !(always || bg.behind.get()) {
             return;
         }
@@ -165,7 +175,12 @@ impl SyncRuntime {
     }
 
     async fn post_parcels(&self, bg: &Background) -> Result<usize, CourierError> {
-        let undecided = self.store.undecided().await?;
+        // While the session waits for the user (refused, perhaps revoked with every replay
+        // credential), nothing goes out behind their back either.
+        let undecided = match self.status.sign_in.get_untracked() {
+            true => Vec::new(),
+            false => self.store.undecided().await?,
+        };
         if undecided.is_empty() && !bg.posted.get() {
             return Ok(0);
         }
@@ -173,7 +188,8 @@ impl SyncRuntime {
             Vec::new()
         } else {
             let key = bg.device.sealing_key().await?.ok_or(SealError::NoKey)?;
-            parcels_for(&self.mailbox_scope(), &key, &undecided)?
+            let held = self.engine.lock().await.held_lanes().clone();
+            parcels_for(&self.mailbox_scope(), &key, &undecided, &held)?
         };
         let tokens: HashMap<String, String> = bg
             .device

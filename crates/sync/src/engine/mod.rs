@@ -289,6 +289,11 @@ impl<S: OutboxStore> Engine<S> {
         }
     }
 
+    /// The lanes held by [`Engine::hold_lanes`].
+    pub fn held_lanes(&self) -> &HashSet<Lane> {
+        &self.held
+    }
+
     /// Anything on the wire, or anything claimed for it.
     pub fn is_busy(&self) -> bool {
         !self.flights.is_empty() || !self.claimed.is_empty() || !self.refetches.is_empty()
