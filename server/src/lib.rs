@@ -1,4 +1,5 @@
-//! The caresync reference server: the platform's REST contracts on SQLite, plus the PWA shell.
+//! The caresync reference server: the platform's REST contracts on SQLite or PostgreSQL, plus
+//! the PWA shell.
 
 pub mod api;
 pub mod auth;
@@ -44,12 +45,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn open(config: Config) -> Result<Self, db::DbError> {
-        let db = db::Db::open(&config.data_dir)?;
-        let keys = db.blocking(|c| auth::Keys::load(c, config.access_ttl_secs))?;
+    pub async fn open(config: Config) -> Result<Self, db::DbError> {
+        let db = db::Db::open(&config.data_dir, config.database_url.as_deref()).await?;
+        if config.demo_data {
+            db.call(seed::ensure_all).await?;
+        }
+        let ttl = config.access_ttl_secs;
+        let keys = db.call(move |c| auth::Keys::load(c, ttl)).await?;
         // Devices seal to a published key before they ever push: there is always one.
-        db.blocking(|c| Ok(sealing::ensure_current(c)?))?;
-        let beds = db.blocking(|c| Ok(live::BedFeed::open(c)?))?;
+        db.call(|c| sealing::ensure_current(c)).await?;
+        let beds = db.call(|c| live::BedFeed::open(c)).await?;
         Ok(Self {
             db,
             keys,
@@ -63,7 +68,7 @@ impl AppState {
     pub async fn rotate_sealing_key(
         &self,
     ) -> Result<caresync_contract::sync::SealingKey, db::DbError> {
-        self.db.call(|c| Ok(sealing::rotate(c)?)).await
+        self.db.call(|c| sealing::rotate(c)).await
     }
 }
 
@@ -139,10 +144,7 @@ pub fn spawn_workers(state: &AppState) {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            match db
-                .call(|c| Ok(idempotency::prune(c, time::now_ms())?))
-                .await
-            {
+            match db.call(|c| idempotency::prune(c, time::now_ms())).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
                 Err(err) => tracing::warn!(%err, "pruning idempotency keys failed; will retry"),

@@ -8,8 +8,11 @@ use std::sync::{
     Arc,
 };
 
+use crate::{
+    db::{Connection, Row},
+    params,
+};
 use caresync_contract::facility::{BedChangeEvent, BedDto, BedField};
-use rusqlite::{params, Connection, Row};
 use tokio::sync::broadcast;
 
 use crate::{
@@ -38,7 +41,7 @@ pub struct BedFeed {
 
 impl BedFeed {
     /// Starts after the last change already recorded: those were published by an earlier run.
-    pub fn open(conn: &Connection) -> rusqlite::Result<Self> {
+    pub fn open(conn: &Connection) -> crate::db::Result<Self> {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         Ok(Self {
             tx,
@@ -84,9 +87,9 @@ pub fn record(
     value: &str,
     updated_at: i64,
     bed: &BedDto,
-) -> rusqlite::Result<()> {
-    let snapshot = serde_json::to_string(bed)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+) -> crate::db::Result<()> {
+    let snapshot =
+        serde_json::to_string(bed).map_err(|e| crate::db::DbError::Encode(e.to_string()))?;
     conn.execute(
         "INSERT INTO bed_changes (tenant_id, bed_id, location_id, node_id, field, value, updated_at, bed, recorded_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -106,10 +109,12 @@ pub fn record(
 }
 
 /// The latest change sequence (0 before the first).
-pub fn latest(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM bed_changes", [], |r| {
-        r.get(0)
-    })
+pub fn latest(conn: &Connection) -> crate::db::Result<i64> {
+    conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM bed_changes",
+        params![],
+        |r| r.get(0),
+    )
 }
 
 /// A tenant's changes after `after`, oldest first, at most `limit`.
@@ -118,7 +123,7 @@ pub fn since(
     tenant: &str,
     after: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<BedChangeEvent>> {
+) -> crate::db::Result<Vec<BedChangeEvent>> {
     Ok(read_since(conn, Some(tenant), after, limit)?
         .into_iter()
         .map(|c| c.event)
@@ -130,20 +135,22 @@ fn read_since(
     tenant: Option<&str>,
     after: i64,
     limit: i64,
-) -> rusqlite::Result<Vec<Change>> {
-    let mut stmt = conn.prepare_cached(
+) -> crate::db::Result<Vec<Change>> {
+    let mut stmt = conn.prepare(
         "SELECT seq, tenant_id, bed_id, location_id, node_id, field, value, updated_at, bed \
-         FROM bed_changes WHERE seq > ?1 AND (?2 IS NULL OR tenant_id = ?2) ORDER BY seq LIMIT ?3",
+         FROM bed_changes WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR tenant_id = ?2) ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![after, tenant, limit], change_row)?;
     rows.collect()
 }
 
-fn change_row(r: &Row<'_>) -> rusqlite::Result<Change> {
+fn change_row(r: &Row<'_>) -> crate::db::Result<Change> {
     let field: String = r.get(5)?;
     let bed: String = r.get(8)?;
-    let invalid = |e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, e)
+    let invalid = |e: String| crate::db::DbError::Type {
+        column: 8,
+        wanted: "a bed as JSON",
+        found: e,
     };
     Ok(Change {
         tenant: r.get(1)?,
@@ -153,10 +160,10 @@ fn change_row(r: &Row<'_>) -> rusqlite::Result<Change> {
             location_id: r.get(3)?,
             node_id: r.get(4)?,
             field: from_column(&field)
-                .ok_or_else(|| invalid(format!("unknown bed field {field:?}").into()))?,
+                .ok_or_else(|| invalid(format!("unknown bed field {field:?}")))?,
             value: r.get(6)?,
             updated_at: iso(r.get(7)?),
-            bed: serde_json::from_str(&bed).map_err(|e| invalid(Box::new(e)))?,
+            bed: serde_json::from_str(&bed).map_err(|e| invalid(e.to_string()))?,
         },
     })
 }

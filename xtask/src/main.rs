@@ -2,6 +2,7 @@
 
 mod bench;
 mod e2e;
+mod pg;
 mod proc;
 mod serve;
 mod tiers;

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test tier, in order, with a summary at the end.
 //!
-//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask);
+//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask), then the
+//!    server's suite again on a throwaway PostgreSQL cluster;
 //! 2. browser: wasm-bindgen-test in headless Chromium, against a real IndexedDB;
 //! 3. e2e: Playwright driving Debian's Chromium through the chaos proxy to the reference server
 //!    (see `e2e.rs`).
@@ -30,6 +31,7 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
         }
     };
     tier("native", native(root));
+    tier("native on PostgreSQL", native_postgres(root));
     tier("browser", browser(root));
     tier(
         "e2e",
@@ -60,6 +62,17 @@ fn native(root: &Path) -> Result<(), TaskError> {
         "--exclude",
         "caresync-bench",
     ]))
+    .map(drop)
+}
+
+/// The server's integration suite again, each test on a fresh database of a throwaway
+/// PostgreSQL cluster instead of SQLite.
+fn native_postgres(root: &Path) -> Result<(), TaskError> {
+    step("tier 1b/3: the server's tests on PostgreSQL (a throwaway cluster)");
+    let cluster = crate::pg::Cluster::start()?;
+    run(in_root(root, "cargo")
+        .args(["test", "--package", "caresync-server"])
+        .env("CARESYNC_TEST_PG", cluster.url()))
     .map(drop)
 }
 

@@ -1,8 +1,11 @@
 //! Audit events: append-only; a duplicate clientMutationId gets the original back. Events that
 //! carry a chain link are verified by [`audit_chain`] first.
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use caresync_contract::audit::{AuditEventDto, AuditEventIn};
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::audit_chain;
 use crate::{
@@ -120,7 +123,7 @@ pub fn list_own(
 ) -> Result<Vec<AuditEventDto>, HttpError> {
     let mut stmt = conn.prepare(
         "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
-         WHERE tenant_id = ?1 AND actor_id = ?2 AND (?3 IS NULL OR type = ?3) \
+         WHERE tenant_id = ?1 AND actor_id = ?2 AND (CAST(?3 AS TEXT) IS NULL OR type = ?3) \
          ORDER BY recorded_at, id LIMIT 500",
     )?;
     let rows = stmt.query_map(params![caller.tenant, caller.user, kind], |r| {

@@ -1,5 +1,9 @@
 //! Communication service (seed 004): threads, append-only messages, last-writer-wins receipts.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    params,
+};
 use caresync_contract::{
     comms::{
         MessageDto, PostMessage, ReadReceiptDto, ReadRequest, ThreadDto, ThreadStatus,
@@ -7,7 +11,6 @@ use caresync_contract::{
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
 use crate::{
     auth::Caller,
@@ -21,7 +24,7 @@ const THREAD_COLUMNS: &str = "t.id, t.subject, t.status, t.updated_at, \
     (SELECT COUNT(*) FROM messages m WHERE m.thread_id = t.id AND m.sender_id != ?2 \
        AND NOT EXISTS (SELECT 1 FROM read_receipts r WHERE r.message_id = m.id AND r.user_id = ?2))";
 
-fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
+fn thread_row(r: &Row<'_>) -> crate::db::Result<ThreadDto> {
     let status: String = r.get(2)?;
     Ok(ThreadDto {
         thread_id: r.get(0)?,
@@ -32,7 +35,7 @@ fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
             ThreadStatus::Open
         },
         updated_at: iso(r.get(3)?),
-        last_message_at: r.get::<_, Option<i64>>(4)?.map(iso),
+        last_message_at: r.get::<Option<i64>>(4)?.map(iso),
         unread_count: r.get(5)?,
     })
 }
@@ -40,7 +43,7 @@ fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
 const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.sender_id, u.display_name, m.body, m.sent_at, \
     m.client_mutation_id, m.client_sent_at";
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageDto> {
+fn message_row(r: &Row<'_>) -> crate::db::Result<MessageDto> {
     Ok(MessageDto {
         message_id: r.get(0)?,
         thread_id: r.get(1)?,
@@ -223,7 +226,8 @@ pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) ->
         }
         let winner: i64 = conn.query_row(
             "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = MAX(read_at, excluded.read_at) \
+             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
+             CASE WHEN excluded.read_at > read_receipts.read_at THEN excluded.read_at ELSE read_receipts.read_at END \
              RETURNING read_at",
             params![message_id, caller.user, read_at],
             |r| r.get(0),

@@ -2,13 +2,16 @@
 //! by clientMutationId and rendered in the background, and artifacts behind signed,
 //! expiring links.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    params,
+};
 use caresync_contract::{
     documents::{
         ArtifactLinkDto, RenderJobDto, RenderJobIn, TemplateDto, ARTIFACT_URL_TTL_SECONDS,
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
 use sha2::{Digest, Sha256};
 
 use super::document_binding::{self as binding, ParameterError};
@@ -83,7 +86,7 @@ pub fn etag(templates: &[TemplateDto]) -> String {
 
 const JOB_COLUMNS: &str = "id, client_mutation_id, template_id, template_version, status, created_at, completed_at, artifact_id";
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<RenderJobDto> {
+fn job_row(r: &Row<'_>) -> crate::db::Result<RenderJobDto> {
     Ok(RenderJobDto {
         render_job_id: r.get(0)?,
         client_mutation_id: r.get(1)?,
@@ -91,7 +94,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<RenderJobDto> {
         template_version: r.get(3)?,
         status: r.get(4)?,
         created_at: iso(r.get(5)?),
-        completed_at: r.get::<_, Option<i64>>(6)?.map(iso),
+        completed_at: r.get::<Option<i64>>(6)?.map(iso),
         artifact_id: r.get(7)?,
     })
 }
@@ -190,7 +193,7 @@ pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
             "SELECT j.id, j.tenant_id, j.requester_id, j.parameters, t.name, t.body FROM render_jobs j \
              JOIN templates t ON t.id = j.template_id WHERE j.status = 'queued' ORDER BY j.created_at LIMIT 10",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
@@ -229,7 +232,7 @@ fn store_artifact(
     tenant: &str,
     owner: &str,
     pdf: &[u8],
-) -> rusqlite::Result<()> {
+) -> crate::db::Result<()> {
     let artifact = uuid::Uuid::now_v7().to_string();
     let now = now_ms();
     tx.execute(
