@@ -29,6 +29,9 @@ pub struct Config {
     /// `CARESYNC_DEMO_DATA`, default on (`0` turns it off): the demo tenants, users, wards
     /// and templates are made on start when missing.
     pub demo_data: bool,
+    /// `CARESYNC_NATS_URL`, e.g. `nats://127.0.0.1:4222`: domain events are published to
+    /// JetStream there. Without it they wait in the outbox.
+    pub nats_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +83,9 @@ impl Config {
         let database_url = std::env::var("CARESYNC_DATABASE_URL")
             .ok()
             .filter(|v| !v.is_empty());
+        let nats_url = std::env::var("CARESYNC_NATS_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
         let demo_data = std::env::var("CARESYNC_DEMO_DATA").map_or(true, |v| v != "0");
         Ok(Self {
             addr,
@@ -92,6 +98,7 @@ impl Config {
             test_faults,
             database_url,
             demo_data,
+            nats_url,
         })
     }
 }

@@ -6,11 +6,13 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
 pub mod live;
 pub mod pdf;
+pub mod relay;
 pub mod sealing;
 pub mod seed;
 pub mod shell;
@@ -135,9 +137,13 @@ fn test_cors() -> tower_http::cors::CorsLayer {
         .expose_headers([header::RETRY_AFTER])
 }
 
-/// Background work: the document renderer picks up queued jobs, and expired Idempotency-Key
-/// answers are pruned once a minute (at once on start). Call once per server.
+/// Background work: the document renderer picks up queued jobs, expired Idempotency-Key
+/// answers are pruned once a minute (at once on start), and with `CARESYNC_NATS_URL` the
+/// outbox relay publishes domain events. Call once per server.
 pub fn spawn_workers(state: &AppState) {
+    if let Some(url) = &state.config.nats_url {
+        relay::spawn(state.db.clone(), url.clone());
+    }
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(idempotency::PRUNE_EVERY);

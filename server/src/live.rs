@@ -13,6 +13,8 @@ use crate::{
     params,
 };
 use caresync_contract::facility::{BedChangeEvent, BedDto, BedField};
+
+use crate::events::Subject;
 use tokio::sync::broadcast;
 
 use crate::{
@@ -105,7 +107,19 @@ pub fn record(
             now_ms()
         ],
     )?;
-    Ok(())
+    let subject = match field {
+        BedField::Status => Subject::BedStatusChanged,
+        BedField::HousekeepingStatus => Subject::BedHousekeepingChanged,
+    };
+    crate::events::record(
+        conn,
+        tenant,
+        subject,
+        serde_json::json!({"bedId": place.bed_id, "locationId": place.location_id,
+                           "nodeId": place.node_id, "field": column(field), "value": value,
+                           "updatedAt": crate::time::iso(updated_at)}),
+    )
+    .map(drop)
 }
 
 /// The latest change sequence (0 before the first).

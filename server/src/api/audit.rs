@@ -87,12 +87,13 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     if let (Some(seal), Some(obj)) = (event.integrity, payload.as_object_mut()) {
         obj.insert("integrity".into(), seal.into());
     }
+    let event_id = uuid::Uuid::now_v7().to_string();
     conn.execute(
         "INSERT INTO audit_events (id, tenant_id, actor_id, client_mutation_id, type, occurred_at, payload, \
          recorded_at, chain_device_id, chain_seq, chain_mac) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            uuid::Uuid::now_v7().to_string(),
+            event_id,
             caller.tenant,
             caller.user,
             event.client_mutation_id,
@@ -109,6 +110,14 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     if let Some(link) = &link {
         audit_chain::advance(conn, caller, link)?;
     }
+    // The audit payload may describe a record; only the event's identity goes out.
+    crate::events::record(
+        conn,
+        &caller.tenant,
+        crate::events::Subject::AuditEventRecorded,
+        serde_json::json!({"auditEventId": event_id, "type": event.kind, "actorId": caller.user,
+                           "clientMutationId": event.client_mutation_id}),
+    )?;
     let created = by_mutation(conn, caller, &event.client_mutation_id)?
         .ok_or_else(|| invalid("the audit event vanished after insert"))?;
     Ok((201, to_json(&created)?))

@@ -12,9 +12,12 @@ use caresync_contract::{
     ErrorCode,
 };
 
+use serde_json::json;
+
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
+    events::{self, Subject},
     idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
@@ -194,6 +197,13 @@ pub fn post_message(
         "UPDATE threads SET updated_at = ?1 WHERE id = ?2",
         params![now, thread_id],
     )?;
+    events::record(
+        conn,
+        &caller.tenant,
+        Subject::MessageSent,
+        json!({"messageId": id, "threadId": thread_id, "senderId": caller.user,
+               "clientMutationId": req.client_mutation_id, "sentAt": iso(now)}),
+    )?;
     let created = message_by_mutation(conn, caller, &req.client_mutation_id)?
         .ok_or_else(|| not_found("The message vanished after insert."))?;
     Ok((201, to_json(&created)?))
@@ -224,6 +234,13 @@ pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) ->
         if !visible {
             return Err(not_found(format!("No such message: {message_id}")));
         }
+        let before: Option<i64> = conn
+            .query_row(
+                "SELECT read_at FROM read_receipts WHERE message_id = ?1 AND user_id = ?2",
+                params![message_id, caller.user],
+                |r| r.get(0),
+            )
+            .optional()?;
         let winner: i64 = conn.query_row(
             "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
@@ -232,6 +249,15 @@ pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) ->
             params![message_id, caller.user, read_at],
             |r| r.get(0),
         )?;
+        // Only a receipt that moved is news: a repeat or an older readAt changes nothing.
+        if before.is_none_or(|at| winner > at) {
+            events::record(
+                conn,
+                &caller.tenant,
+                Subject::ReadReceiptRecorded,
+                json!({"messageId": message_id, "userId": caller.user, "readAt": iso(winner)}),
+            )?;
+        }
         out.push(ReadReceiptDto {
             message_id: message_id.clone(),
             user_id: caller.user.clone(),

@@ -3,6 +3,7 @@
 
 use crate::{
     db::{Connection, OptionalExtension as _, Row},
+    events::{self, Subject},
     params,
 };
 use caresync_contract::{
@@ -131,9 +132,25 @@ fn bump(conn: &Connection, caller: &Caller, id: &str, version: i64, set: Change)
     if changed == 0 {
         return Err(conflict(&after));
     }
+    let subject = match set {
+        Change::Status("cancelled") => Some(Subject::SessionCancelled),
+        Change::Status("ended") => Some(Subject::SessionEnded),
+        Change::Status("active") => Some(Subject::SessionAdmitted),
+        _ => None,
+    };
+    if let Some(subject) = subject {
+        events::record(
+            conn,
+            &caller.tenant,
+            subject,
+            serde_json::json!({"sessionId": id, "status": after.status, "version": after.version,
+                               "actorId": caller.user}),
+        )?;
+    }
     Ok((200, to_json(&after)?))
 }
 
+#[derive(Clone, Copy)]
 enum Change {
     Status(&'static str),
     ScheduledAt(i64),

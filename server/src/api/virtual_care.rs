@@ -175,6 +175,14 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
             params![uuid::Uuid::now_v7().to_string(), id, a.file_name, a.content_type, bytes],
         )?;
     }
+    crate::events::record(
+        conn,
+        &caller.tenant,
+        crate::events::Subject::AsyncVisitSubmitted,
+        serde_json::json!({"visitId": id, "patientId": caller.user, "status": "submitted",
+                           "clientMutationId": visit.client_mutation_id,
+                           "attachments": visit.attachments.len()}),
+    )?;
     let created = visit_by_mutation(conn, caller, &visit.client_mutation_id)?
         .ok_or_else(|| not_found("The visit vanished."))?;
     Ok((201, to_json(&created)?))

@@ -14,7 +14,10 @@ use super::{DbError, Value};
 
 /// Versioned migrations, applied in order; append only. Each matches the SQLite schema in
 /// meaning (INTEGER is BIGINT, BLOB is BYTEA).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("pg/001_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("pg/001_schema.sql")),
+    (2, include_str!("pg/002_event_outbox.sql")),
+];
 
 /// Serialises migrations between instances starting at once (any fixed number will do).
 const MIGRATION_LOCK: i64 = 0x6361_7265_7379_6e63;

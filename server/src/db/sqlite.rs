@@ -22,6 +22,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations_v9.sql")),
         M::up(include_str!("../migrations_v10.sql")),
         M::up(include_str!("../migrations_v11.sql")),
+        M::up(include_str!("../migrations_v12.sql")),
     ])
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod pdf;
 pub mod shared_device;
 pub mod sse;
@@ -60,6 +61,7 @@ impl TestServer {
             test_faults: true,
             database_url: fresh_pg_database().await,
             demo_data: true,
+            nats_url: None,
         };
         adjust(&mut config);
         let state = AppState::open(config).await.expect("open state");
