@@ -49,6 +49,17 @@ impl TestServer {
 
     /// A server with the defaults, changed by `adjust`.
     pub async fn start_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_on(fresh_pg_database().await, adjust).await
+    }
+
+    /// A second instance on this server's PostgreSQL database (`None` on SQLite, whose file
+    /// belongs to one process): what one instance commits, the other answers from.
+    pub async fn another_instance(&self) -> Option<Self> {
+        let url = self.state.config.database_url.clone()?;
+        Some(Self::start_on(Some(url), |_| {}).await)
+    }
+
+    async fn start_on(database_url: Option<String>, adjust: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
@@ -59,7 +70,7 @@ impl TestServer {
             idle_lock_secs: 120,
             doc_ttl_secs: 604_800,
             test_faults: true,
-            database_url: fresh_pg_database().await,
+            database_url,
             demo_data: true,
             nats_url: None,
         };
