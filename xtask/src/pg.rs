@@ -153,3 +153,31 @@ fn nanos() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{net::TcpStream, time::Duration};
+
+    use super::Cluster;
+
+    #[test]
+    fn a_cluster_listens_on_its_port_and_is_gone_after_drop() {
+        let cluster = Cluster::start().expect("a throwaway cluster starts");
+        let url = cluster.url();
+        let port: u16 = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port in the URL");
+        let addr = ("127.0.0.1", port);
+        assert!(
+            TcpStream::connect(addr).is_ok(),
+            "{url} accepts connections"
+        );
+        let data = cluster.data.clone();
+        drop(cluster);
+        assert!(!data.exists(), "{} is removed", data.display());
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(TcpStream::connect(addr).is_err(), "{url} is stopped");
+    }
+}
