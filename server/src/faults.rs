@@ -2,8 +2,8 @@
 //!
 //! Rules are set on `POST /__test/faults` (loopback callers only) and cleared with `DELETE`.
 //! Each rule matches a method and a path pattern (`*` matches one segment) and fires `times`
-//! times: fail before commit (500), commit then drop the response (connection reset), delay,
-//! or 503 with `Retry-After`.
+//! times (or on a random `fraction` of matching requests, up to `times`): fail before commit
+//! (500), commit then drop the response (connection reset), delay, or 503 with `Retry-After`.
 
 use std::{
     net::SocketAddr,
@@ -45,6 +45,11 @@ pub struct Rule {
     pub delay_ms: u64,
     #[serde(default)]
     pub retry_after_secs: u64,
+    /// When set (0 to 1), the rule fires on about this fraction of the requests it matches,
+    /// drawn at random, rather than on every one: how the load test injects faults among
+    /// normal traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -59,9 +64,11 @@ pub struct Faults {
 impl Faults {
     fn take(&self, method: &str, path: &str) -> Option<Rule> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
-        let at = rules
-            .iter()
-            .position(|r| r.method.eq_ignore_ascii_case(method) && matches(&r.path, path))?;
+        let at = rules.iter().position(|r| {
+            r.method.eq_ignore_ascii_case(method)
+                && matches(&r.path, path)
+                && r.fraction.is_none_or(|f| rand::random::<f64>() < f)
+        })?;
         let rule = rules[at].clone();
         // A rule is spent once it has fired `times` times.
         if rule.times <= 1 {

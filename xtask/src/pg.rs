@@ -46,6 +46,16 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}", self.port)
     }
 
+    /// Makes an empty database; returns its URL.
+    pub fn create_database(&self, name: &str) -> Result<String, TaskError> {
+        let port = self.port.to_string();
+        run(&mut self.tool(
+            "createdb",
+            &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", name],
+        ))?;
+        Ok(format!("{}/{name}", self.url()))
+    }
+
     fn init(&self) -> Result<(), TaskError> {
         if as_root() {
             // initdb refuses to run as root; the cluster belongs to the postgres user.

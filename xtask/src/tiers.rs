@@ -71,7 +71,13 @@ fn native_postgres(root: &Path) -> Result<(), TaskError> {
     step("tier 1b/3: the server's tests on PostgreSQL (a throwaway cluster)");
     let cluster = crate::pg::Cluster::start()?;
     run(in_root(root, "cargo")
-        .args(["test", "--package", "caresync-server"])
+        .args([
+            "test",
+            "--package",
+            "caresync-server",
+            "--package",
+            "caresync-load",
+        ])
         .env("CARESYNC_TEST_PG", cluster.url()))
     .map(drop)
 }

@@ -97,7 +97,7 @@ fn ensure_chromium() -> Result<(), TaskError> {
 /// The server's second backend and its event bus, for the PostgreSQL tier: Debian's
 /// `postgresql` (only its programs are used; the tests start their own cluster) and
 /// `nats-server`.
-fn ensure_server_services() -> Result<(), TaskError> {
+pub fn ensure_server_services() -> Result<(), TaskError> {
     let mut missing = Vec::new();
     if !crate::pg::installed() {
         missing.push("postgresql");
