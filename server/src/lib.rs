@@ -139,10 +139,29 @@ fn test_cors() -> tower_http::cors::CorsLayer {
 
 /// Background work: the document renderer picks up queued jobs, expired Idempotency-Key
 /// answers are pruned once a minute (at once on start), and with `CARESYNC_NATS_URL` the
-/// outbox relay publishes domain events. Call once per server.
+/// outbox relay publishes domain events; on PostgreSQL, bed changes committed by any
+/// instance reach this one's live streams. Call once per server.
 pub fn spawn_workers(state: &AppState) {
     if let Some(url) = &state.config.nats_url {
         relay::spawn(state.db.clone(), url.clone());
+    }
+    if state.db.is_postgres() {
+        let (db, beds) = (state.db.clone(), state.beds.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(live::POLL_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let beds = beds.clone();
+                let polled = db.call(move |c| {
+                    beds.publish_committed(c);
+                    Ok(())
+                });
+                if let Err(err) = polled.await {
+                    tracing::warn!(%err, "could not look for bed changes; will retry");
+                }
+            }
+        });
     }
     let db = state.db.clone();
     tokio::spawn(async move {

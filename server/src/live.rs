@@ -2,10 +2,13 @@
 //! the transaction that changes the bed; once that transaction has committed, the write path
 //! publishes the new rows on a broadcast channel that every open stream filters by tenant and
 //! node. The table keeps them, so a stream can resume after a client's last event id.
+//! On PostgreSQL, where other instances commit changes too, a worker also publishes what
+//! committed anywhere ([`BedFeed::publish_committed`] every [`POLL_EVERY`]), and changes
+//! are recorded one transaction at a time so that seq order is commit order.
 
 use std::sync::{
     atomic::{AtomicI64, Ordering},
-    Arc,
+    Arc, Mutex,
 };
 
 use crate::{
@@ -24,6 +27,10 @@ use crate::{
 
 /// Changes an open stream may fall behind by before it reads the rest from the table.
 const CHANNEL_CAPACITY: usize = 1024;
+/// How often, on PostgreSQL, changes committed by other instances are looked for.
+pub const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// The advisory lock that serialises recording bed changes on PostgreSQL (any fixed number).
+const RECORD_LOCK: i64 = 0x6265_645f_6665_6564;
 
 /// One committed change, with the tenant it belongs to (never sent on the wire).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,9 +43,10 @@ pub struct Change {
 #[derive(Clone)]
 pub struct BedFeed {
     tx: broadcast::Sender<Arc<Change>>,
-    /// The last seq published. Only read and moved while holding the database connection,
-    /// which serialises publishers, so events go out once each and in commit order.
+    /// The last seq published. Only read and moved while holding `publishing`, so events go
+    /// out once each and in commit order, whichever connection publishes.
     published: Arc<AtomicI64>,
+    publishing: Arc<Mutex<()>>,
 }
 
 impl BedFeed {
@@ -48,6 +56,7 @@ impl BedFeed {
         Ok(Self {
             tx,
             published: Arc::new(AtomicI64::new(latest(conn)?)),
+            publishing: Arc::new(Mutex::new(())),
         })
     }
 
@@ -63,6 +72,8 @@ impl BedFeed {
             tracing::error!("bed changes not published: a transaction is still open");
             return;
         }
+        // Called on the blocking pool; a panic elsewhere leaves the watermark sound.
+        let _turn = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
         let after = self.published.load(Ordering::Acquire);
         let changes = match read_since(conn, None, after, i64::MAX) {
             Ok(changes) => changes,
@@ -92,6 +103,11 @@ pub fn record(
 ) -> crate::db::Result<()> {
     let snapshot =
         serde_json::to_string(bed).map_err(|e| crate::db::DbError::Encode(e.to_string()))?;
+    if conn.is_postgres() {
+        // Held to the commit: no change with a lower seq can commit after this one, so a
+        // reader that has seen seq N has seen every committed change up to N.
+        conn.execute("SELECT pg_advisory_xact_lock(?1)", params![RECORD_LOCK])?;
+    }
     conn.execute(
         "INSERT INTO bed_changes (tenant_id, bed_id, location_id, node_id, field, value, updated_at, bed, recorded_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

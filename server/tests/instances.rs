@@ -83,3 +83,50 @@ async fn one_client_mutation_id_at_two_instances_at_once_is_one_message() {
         1
     );
 }
+
+/// A stream ticket and a stream of `node`, read up to its `ready`.
+async fn watch(srv: &TestServer, s: &common::Session, node: &str) -> common::sse::SseStream {
+    let (status, body) = srv
+        .request("POST", "/internal/edge/stream-ticket", Some(&s.token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ticket = body["ticket"].as_str().expect("ticket");
+    let path = format!("/internal/edge/stream?nodeId={node}&ticket={ticket}");
+    let mut stream = common::sse::SseStream::open(srv, &path, None, &[])
+        .await
+        .expect("stream opens");
+    let ready = stream.next(SOON).await.expect("ready");
+    assert_eq!(ready.event, "ready");
+    stream
+}
+
+const SOON: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[tokio::test]
+async fn a_bed_change_committed_at_one_instance_reaches_a_stream_at_the_other() {
+    let a = TestServer::start().await;
+    let other = a.another_instance().await;
+    let b = other.as_ref().unwrap_or(&a);
+    let manager = b.login("north-clinic", "ward-manager1").await;
+    let mut ward = watch(b, &manager, "node-ward-a").await;
+    let nurse = a.login("north-clinic", "nurse1").await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for (bed, value) in [("bed-a1-1", "occupied"), ("bed-a1-2", "reserved")] {
+        let write = json!({"status": value, "updatedAt": now, "clientMutationId": cmid()});
+        let path = format!("/api/v1/facility/beds/{bed}/status");
+        let (status, body) = a
+            .request("PUT", &path, Some(&nurse.token), Some(write))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for (bed, value) in [("bed-a1-1", "occupied"), ("bed-a1-2", "reserved")] {
+        let event = ward
+            .next_of("bed", SOON)
+            .await
+            .expect("the other instance streams it");
+        assert_eq!(
+            (&event.data["bedId"], &event.data["value"]),
+            (&json!(bed), &json!(value))
+        );
+    }
+}

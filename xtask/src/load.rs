@@ -17,6 +17,9 @@ use crate::{
     tools, TaskError,
 };
 
+/// Every injected fault logs a warning: thousands of them would bury the figures.
+const QUIET: (&str, &str) = ("RUST_LOG", "error");
+
 pub fn run(root: &Path, extra: &[String]) -> Result<(), TaskError> {
     tools::ensure_server_services()?;
     let server = serve::build_server(root, Profile::Release)?;
@@ -30,7 +33,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<(), TaskError> {
     step("load (a): one instance on SQLite, with NATS");
     {
         let nats = Nats::start(&work.join("nats-a"))?;
-        let env = [("CARESYNC_NATS_URL", nats.url.as_str())];
+        let env = [("CARESYNC_NATS_URL", nats.url.as_str()), QUIET];
         let a = work.join("sqlite");
         let (_server, addr) = start_server(root, &server, &a, None, &env)?;
         let data = a.join("data").display().to_string();
@@ -48,6 +51,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<(), TaskError> {
     let env = [
         ("CARESYNC_DATABASE_URL", url.as_str()),
         ("CARESYNC_NATS_URL", nats.url.as_str()),
+        QUIET,
     ];
     // One after the other: the first migrates and seeds, the second finds it done.
     let (_first, one) = start_server(root, &server, &work.join("pg-1"), None, &env)?;
