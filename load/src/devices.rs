@@ -13,14 +13,19 @@ use tokio::sync::Semaphore;
 
 use crate::{LoadError, Plan, Report};
 
-/// The demo users the devices write as, each to one open thread of theirs.
-const USERS: &[(&str, &str)] = &[("north-clinic", "patient1"), ("south-clinic", "patient2")];
+/// The demo users the devices write as (tenant, username, user id), each device to one of
+/// that user's open threads.
+pub const USERS: &[(&str, &str, &str)] = &[
+    ("north-clinic", "patient1", "usr-north-patient1"),
+    ("south-clinic", "patient2", "usr-south-patient2"),
+];
 
 /// A user signed in once, shared by that user's devices.
 #[derive(Debug, Clone)]
 struct Account {
     token: String,
-    messages_path: String,
+    /// `/api/v1/threads/{id}/messages` of each open thread.
+    threads: Vec<String>,
 }
 
 /// One device's lane: its clientMutationIds in the order it queued them.
@@ -37,7 +42,7 @@ pub async fn run(plan: &Plan) -> Result<(Report, Vec<Lane>), LoadError> {
         .first()
         .ok_or_else(|| LoadError::Setup("no server to load".into()))?;
     let mut accounts = Vec::new();
-    for (tenant, user) in USERS {
+    for (tenant, user, _) in USERS {
         accounts.push(sign_in(&http, base, tenant, user).await?);
     }
     set_faults(&http, plan).await?;
@@ -50,6 +55,10 @@ pub async fn run(plan: &Plan) -> Result<(Report, Vec<Lane>), LoadError> {
             index,
             http: http.clone(),
             bases: plan.bases.clone(),
+            messages_path: {
+                let account = &accounts[index % accounts.len()];
+                account.threads[(index / accounts.len()) % account.threads.len()].clone()
+            },
             account: accounts[index % accounts.len()].clone(),
             lane: (0..writes)
                 .map(|_| uuid::Uuid::now_v7().to_string())
@@ -100,15 +109,20 @@ async fn sign_in(
         .error_for_status()?
         .json()
         .await?;
-    let thread = threads
+    let threads: Vec<String> = threads
         .as_array()
-        .and_then(|ts| ts.iter().find(|t| t["status"] == "open"))
-        .and_then(|t| t["threadId"].as_str())
-        .ok_or_else(|| LoadError::Setup(format!("{tenant}/{user} has no open thread")))?;
-    Ok(Account {
-        token,
-        messages_path: format!("/api/v1/threads/{thread}/messages"),
-    })
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"] == "open")
+        .filter_map(|t| t["threadId"].as_str())
+        .map(|id| format!("/api/v1/threads/{id}/messages"))
+        .collect();
+    if threads.is_empty() {
+        return Err(LoadError::Setup(format!(
+            "{tenant}/{user} has no open thread"
+        )));
+    }
+    Ok(Account { token, threads })
 }
 
 /// Half the faulted requests commit and lose their answer, half are refused with 503.
@@ -186,6 +200,7 @@ struct Device {
     http: reqwest::Client,
     bases: Vec<String>,
     account: Account,
+    messages_path: String,
     lane: Lane,
     /// Writes per sync push; 0 sends each on its own route.
     batch: usize,
@@ -239,7 +254,7 @@ impl Device {
     }
 
     async fn post_one(&self, base: &str, at: usize) -> Result<Sent, LoadError> {
-        let url = format!("{base}{}", self.account.messages_path);
+        let url = format!("{base}{}", self.messages_path);
         let res = self
             .http
             .post(url)
@@ -264,7 +279,7 @@ impl Device {
         let mutations: Vec<Value> = (from..to)
             .map(|at| {
                 json!({"clientMutationId": self.lane[at], "lane": lane, "method": "POST",
-                       "path": self.account.messages_path, "body": self.message(at)})
+                       "path": self.messages_path, "body": self.message(at)})
             })
             .collect();
         let res = self

@@ -4,6 +4,7 @@
 //! event per committed write.
 
 pub mod devices;
+pub mod setup;
 pub mod verify;
 
 use std::time::Duration;

@@ -3,12 +3,13 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
-use caresync_load::{devices, verify, LoadError, Plan};
+use caresync_load::{devices, setup, verify, LoadError, Plan};
 use caresync_server::db::Db;
 
 const USAGE: &str = "usage: caresync-load --base URL [--base URL ...] \
     (--database-url postgres://… | --sqlite-data DIR) [--nats URL] [--devices 1000] \
-    [--writes 100000] [--faults 0.2] [--batch 10] [--concurrency 64] [--label TEXT]";
+    [--writes 100000] [--faults 0.2] [--batch 10] [--concurrency 64] [--threads 100] \
+    [--label TEXT]";
 
 struct Args {
     plan: Plan,
@@ -16,6 +17,7 @@ struct Args {
     sqlite_data: Option<PathBuf>,
     nats: Option<String>,
     label: String,
+    threads: usize,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -32,6 +34,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         sqlite_data: None,
         nats: None,
         label: "load".into(),
+        threads: 100,
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -58,6 +61,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--faults {value}: not a fraction"))?
             }
             "--label" => parsed.label = value,
+            "--threads" => parsed.threads = number()?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -71,9 +75,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 
 async fn run(args: Args) -> Result<(), LoadError> {
     let data = args.sqlite_data.clone().unwrap_or_default();
+    let db = Db::open(&data, args.database_url.as_deref()).await?;
+    setup::threads(&db, args.threads).await?;
     let (report, lanes) = devices::run(&args.plan).await?;
     println!("{}: {report}", args.label);
-    let db = Db::open(&data, args.database_url.as_deref()).await?;
     let checked = verify::database(&db, &lanes).await?;
     println!(
         "{}: database: {checked} writes each stored once, lanes in order, one event each",

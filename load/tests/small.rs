@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use caresync_load::{devices, verify, Plan};
+use caresync_load::{devices, setup, verify, Plan};
 use caresync_server::{router, AppState, Config};
 
 /// A `nats-server -js` of the test's own; its store directory goes with it.
@@ -127,6 +127,7 @@ async fn five_thousand_writes_through_faults_land_once_in_order_with_one_event_e
         batch: 10,
         concurrency: 32,
     };
+    setup::threads(&state.db, 10).await.expect("load threads");
     let (report, lanes) = devices::run(&plan).await.expect("the load runs");
     println!("{report}");
     assert_eq!(report.writes, 5_000);

@@ -36,6 +36,8 @@ pub(crate) fn open(data_dir: &Path) -> Result<rusqlite::Connection, DbError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Another process (the load generator, an operator's sqlite3) may hold the lock briefly.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(256);
     migrations().to_latest(&mut conn)?;
     Ok(conn)
