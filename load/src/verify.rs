@@ -87,7 +87,8 @@ pub async fn drained(db: &Db, within: Duration) -> Result<(), LoadError> {
     }
 }
 
-/// Reads every `communication.message.sent` in the stream: each write's event exactly once.
+/// Reads every `communication.message.sent` in the stream: each write's event exactly once,
+/// and each lane's events in the lane's order.
 pub async fn stream(nats_url: &str, lanes: &[Lane]) -> Result<usize, LoadError> {
     let client = async_nats::connect(nats_url)
         .await
@@ -134,7 +135,30 @@ pub async fn stream(nats_url: &str, lanes: &[Lane]) -> Result<usize, LoadError> 
             payloads.len()
         )));
     }
+    in_lane_order(&payloads, lanes)?;
     Ok(payloads.len())
+}
+
+/// Each lane's events come in the lane's order: a later write's event never before an
+/// earlier one's.
+fn in_lane_order(payloads: &[impl AsRef<[u8]>], lanes: &[Lane]) -> Result<(), LoadError> {
+    let mut position = HashMap::with_capacity(payloads.len());
+    for (at, payload) in payloads.iter().enumerate() {
+        let event: serde_json::Value = serde_json::from_slice(payload.as_ref())
+            .map_err(|e| check(format!("an event is not JSON: {e}")))?;
+        if let Some(cmid) = event["clientMutationId"].as_str() {
+            position.insert(cmid.to_owned(), at);
+        }
+    }
+    for (device, lane) in lanes.iter().enumerate() {
+        let places: Vec<Option<&usize>> = lane.iter().map(|c| position.get(c)).collect();
+        if places.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(check(format!(
+                "device {device}: its events are out of lane order in the stream"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn count_by_mutation<'a>(

@@ -197,7 +197,11 @@ fn run_in(
                 "This Idempotency-Key was already used for a different request.",
             ));
         }
-        return Ok((status, serde_json::from_str(&body).unwrap_or_default()));
+        let answer = serde_json::from_str(&body).map_err(|err| {
+            tracing::error!(%err, "a remembered answer does not parse");
+            crate::error::internal()
+        })?;
+        return Ok((status, answer));
     }
     let (status, body) = apply(conn)?;
     if (200..300).contains(&status) {

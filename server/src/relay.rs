@@ -14,12 +14,15 @@ use async_nats::{
 use crate::{
     db::{Db, DbError},
     events::{self, Pending},
+    params,
 };
 
 /// The JetStream stream every event goes to.
 pub const STREAM: &str = "CARESYNC";
 /// How many events one pass publishes at most.
 const BATCH: i64 = 200;
+/// The advisory lock one relay pass holds on PostgreSQL (any fixed number).
+const RELAY_LOCK: i64 = 0x7265_6c61_795f_6f6e;
 /// How long JetStream remembers a `Nats-Msg-Id`: longer than any relay restart takes.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
@@ -95,6 +98,9 @@ impl Relay {
     /// One pass: reads unpublished events, publishes them, marks those acknowledged.
     /// Returns how many were published.
     pub async fn pass(&self, db: &Db) -> Result<usize, RelayError> {
+        if db.is_postgres() {
+            return self.pass_alone(db).await;
+        }
         let batch = db.call(|c| events::pending(c, BATCH)).await?;
         if batch.is_empty() {
             return Ok(0);
@@ -103,6 +109,37 @@ impl Relay {
         let n = acked.len();
         db.call(move |c| events::mark_published(c, &acked)).await?;
         Ok(n)
+    }
+}
+
+impl Relay {
+    /// On PostgreSQL every instance runs a relay: one pass at a time, across instances, holds
+    /// a transaction-scoped advisory lock while it reads, publishes and marks, so the stream
+    /// gets each batch in outbox order and the relays do not send the same events side by
+    /// side. (Duplicates would still be dropped by `Nats-Msg-Id`.)
+    async fn pass_alone(&self, db: &Db) -> Result<usize, RelayError> {
+        let relay = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        db.call(move |c| {
+            let tx = c.transaction()?;
+            let ours: bool = tx.query_row(
+                "SELECT pg_try_advisory_xact_lock(?1)",
+                params![RELAY_LOCK],
+                |r| r.get(0),
+            )?;
+            if !ours {
+                return Ok(Ok(0));
+            }
+            let batch = events::pending(&tx, BATCH)?;
+            let acked = match runtime.block_on(relay.publish(&batch)) {
+                Ok(acked) => acked,
+                Err(err) => return Ok(Err(err)),
+            };
+            let n = events::mark_published(&tx, &acked)?;
+            tx.commit()?;
+            Ok(Ok(n))
+        })
+        .await?
     }
 }
 

@@ -26,14 +26,13 @@ fn by_mutation(
              WHERE tenant_id = ?1 AND client_mutation_id = ?2",
             params![caller.tenant, cmid],
             |r| {
-                let payload: String = r.get(5)?;
                 Ok(AuditEventDto {
                     audit_event_id: r.get(0)?,
                     client_mutation_id: r.get(1)?,
                     kind: r.get(2)?,
                     occurred_at: iso(r.get(3)?),
                     recorded_at: iso(r.get(4)?),
-                    payload: serde_json::from_str(&payload).unwrap_or_default(),
+                    payload: r.get_json(5)?,
                 })
             },
         )
@@ -136,14 +135,13 @@ pub fn list_own(
          ORDER BY recorded_at, id LIMIT 500",
     )?;
     let rows = stmt.query_map(params![caller.tenant, caller.user, kind], |r| {
-        let payload: String = r.get(5)?;
         Ok(AuditEventDto {
             audit_event_id: r.get(0)?,
             client_mutation_id: r.get(1)?,
             kind: r.get(2)?,
             occurred_at: iso(r.get(3)?),
             recorded_at: iso(r.get(4)?),
-            payload: serde_json::from_str(&payload).unwrap_or_default(),
+            payload: r.get_json(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -156,6 +156,19 @@ impl<'a> Row<'a> {
     }
 }
 
+impl Row<'_> {
+    /// A TEXT column holding JSON, parsed: a stored value that does not parse is the
+    /// server's fault, reported, never read as `null`.
+    pub fn get_json<T: serde::de::DeserializeOwned>(&self, idx: usize) -> Result<T, DbError> {
+        let text: String = self.get(idx)?;
+        serde_json::from_str(&text).map_err(|e| DbError::Type {
+            column: idx,
+            wanted: std::any::type_name::<T>(),
+            found: format!("JSON that does not parse: {e}"),
+        })
+    }
+}
+
 /// A Rust type a column converts to.
 pub trait FromValue: Sized {
     fn from_value(value: &Value) -> Option<Self>;
