@@ -12,7 +12,6 @@ use caresync::platform::{
     transport::{FetchTransport, ReplayBook},
     writes,
 };
-use caresync_contract::{auth::TokenResponse, sync::SyncCapabilities};
 use caresync_sync::{Config, OutboxStore as _};
 use gloo_net::http::Request as Http;
 use serde_json::json;
@@ -22,7 +21,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
-use common::{api, bodies, get, open_thread, vault};
+use common::{api, bodies, enrol, login_on, open_thread, vault};
 
 #[wasm_bindgen(inline_js = "export function raw_values(name) {
   return new Promise((ok, fail) => {
@@ -66,41 +65,6 @@ async fn webcrypto_hmac_is_rfc_4231_hmac_sha256() {
         caresync_envelope::to_hex(&mac),
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     );
-}
-
-/// Signs `user` in with a device id, as the app does.
-async fn login_on(device_id: &str, user: &str) -> TokenResponse {
-    let res = Http::post(&format!("{}/api/v1/auth/login", api()))
-        .json(&json!({"tenantId": "north-clinic", "username": user, "password": "demo", "deviceId": device_id}))
-        .expect("body")
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 200);
-    res.json().await.expect("tokens")
-}
-
-/// What the app keeps at sign-in on a device.
-async fn enrol(device: &Device, tokens: &TokenResponse) {
-    let (t, u) = (&tokens.tenant_id, &tokens.user_id);
-    let credential = tokens
-        .replay_credential
-        .as_ref()
-        .expect("a replay credential");
-    device
-        .keep_credential(t, u, credential)
-        .await
-        .expect("credential");
-    let key = tokens.audit_key.as_deref().expect("an audit key");
-    let head = tokens.audit_head.as_ref().expect("an audit head");
-    device.keep_chain(t, u, key, head).await.expect("chain");
-    let caps: SyncCapabilities =
-        serde_json::from_value(get(&tokens.access_token, "/api/v1/sync/capabilities").await)
-            .expect("capabilities");
-    device
-        .keep_sealing_key(&caps.sealing.expect("a sealing key"))
-        .await
-        .expect("sealing key");
 }
 
 fn sealed_runtime(device: &Device, book: ReplayBook) -> std::rc::Rc<SyncRuntime> {

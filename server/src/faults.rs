@@ -2,8 +2,8 @@
 //!
 //! Rules are set on `POST /__test/faults` (loopback callers only) and cleared with `DELETE`.
 //! Each rule matches a method and a path pattern (`*` matches one segment) and fires `times`
-//! times (or on a random `fraction` of matching requests, up to `times`): fail before commit
-//! (500), commit then drop the response (connection reset), delay, or 503 with `Retry-After`.
+//! times: fail before commit (500), commit then drop the response (connection reset), delay,
+//! or 503 with `Retry-After`.
 
 use std::{
     net::SocketAddr,
@@ -45,10 +45,9 @@ pub struct Rule {
     pub delay_ms: u64,
     #[serde(default)]
     pub retry_after_secs: u64,
-    /// When set (0 to 1), the rule fires on about this fraction of the requests it matches,
-    /// drawn at random, rather than on every one: how the load test injects faults among
-    /// normal traffic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Fires only this fraction of the matching requests (a load test's 20 %); every one
+    /// when absent. A request the draw passes over goes on to the next matching rule.
+    #[serde(default)]
     pub fraction: Option<f64>,
 }
 
@@ -106,6 +105,13 @@ pub async fn add_rule(
 ) -> Result<StatusCode, HttpError> {
     loopback_only(&peer)?;
     let rule: Rule = parse_json(&body)?;
+    if rule.fraction.is_some_and(|f| !(0.0..=1.0).contains(&f)) {
+        return Err(HttpError::new(
+            400,
+            ErrorCode::InvalidBody,
+            "fraction is a share of the requests, from 0 to 1.",
+        ));
+    }
     faults
         .rules
         .lock()

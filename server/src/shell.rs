@@ -300,7 +300,6 @@ mod tests {
         );
         assert_eq!(cache_rule("/index.html"), "no-cache");
         assert_eq!(cache_rule("/sw.js"), "no-cache");
-        assert_eq!(cache_rule("/sw-update.js"), "no-cache");
         assert_eq!(
             cache_rule("/ward/caresync-ward-23ed4a7f2b5e5ba7_bg.wasm"),
             "public, max-age=31536000, immutable"

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use crate::platform::{
     audit::kind,
+    courier::Courier,
     device::Device,
     locked::Locked,
     outbox_store::IdbOutbox,
@@ -28,6 +29,8 @@ pub struct DeviceHandle {
     pub device: Device,
     pub sealed: Rc<SyncRuntime>,
     book: ReplayBook,
+    /// The service worker's mailbox, where the browser has Background Sync.
+    courier: Option<Courier>,
 }
 
 impl DeviceHandle {
@@ -109,10 +112,21 @@ impl DeviceHandle {
             scope,
             Config::default(),
         );
+        let courier = match Courier::open().await {
+            Ok(courier) => Some(courier),
+            Err(err) => {
+                leptos::logging::warn!("writes will be sent only while the app is open: {err}");
+                None
+            }
+        };
+        if let Some(courier) = &courier {
+            sealed.carry_by(courier.clone(), device.clone());
+        }
         let handle = DeviceHandle {
             device,
             sealed,
             book,
+            courier,
         };
         handle.reload_book().await;
         Some(handle)
@@ -217,6 +231,13 @@ impl SessionHost {
     pub fn begin(&self, signed_in: SignedIn) {
         let signed_in = Rc::new(signed_in);
         let owner = self.app.with_value(|app| app.with(Owner::new));
+        if let Some((courier, device)) = self
+            .device
+            .get_untracked()
+            .and_then(|d| Some((d.courier?, d.device)))
+        {
+            signed_in.runtime.carry_by(courier, device);
+        }
         match (signed_in.shared, self.device.get_untracked()) {
             // Replay starts once the lanes with writes still sealed here are held.
             (true, Some(device)) => {
@@ -290,6 +311,9 @@ impl SessionHost {
         let Some(signed_in) = self.detach() else {
             return;
         };
+        // Whatever waited was handed over or discarded: the courier carries only the
+        // device's sealed outbox from now on.
+        signed_in.runtime.hand_to_courier(true).await;
         // Whatever waited was handed over or discarded: no copy may outlive that choice.
         if let Some(device) = self.device.get_untracked() {
             device.prune_escrow(&signed_in).await;
@@ -333,7 +357,10 @@ impl SessionHost {
         signed_in.runtime.quiesce().await;
         if let Some(device) = self.device.get_untracked() {
             match device.device.hand_over(signed_in.runtime.store()).await {
-                Ok(_) => device.prune_escrow(&signed_in).await,
+                Ok(_) => {
+                    signed_in.runtime.hand_to_courier(true).await;
+                    device.prune_escrow(&signed_in).await
+                }
                 Err(err) => {
                     leptos::logging::warn!("waiting changes could not be sealed at the lock: {err}")
                 }

@@ -127,13 +127,13 @@ fn frame(entry: Entry, routes: fn() -> AnyView) -> impl IntoView {
     let restoring = RwSignal::new(true);
     // The device's sealed outbox goes out whoever is signed in, and while no one is.
     let app_owner = Owner::current().unwrap_or_default();
+    // The device comes first: a session restored before it would start without its escrow
+    // and its courier (and send again what the service worker delivered meanwhile).
     leptos::task::spawn_local(async move {
         if let Some(device) = DeviceHandle::start().await {
             app_owner.with(|| device.sealed.start());
             host.device.set(Some(device));
         }
-    });
-    leptos::task::spawn_local(async move {
         match locked::restore().await {
             Some(Restored::SignedIn(signed_in)) => host.begin(signed_in),
             Some(Restored::Locked(locked)) => host.locked.set(Some(Rc::new(locked))),

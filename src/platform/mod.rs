@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod courier;
 pub mod crypto;
 pub mod device;
 pub mod device_class;

@@ -20,7 +20,7 @@ impl AppUpdate {
     }
 }
 
-/// The message `public/sw-update.js` listens for.
+/// The message the service worker (`scripts/sw/main.js`) listens for.
 const SKIP_WAITING: &str = "SKIP_WAITING";
 
 #[cfg(not(debug_assertions))]

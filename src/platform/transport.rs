@@ -6,13 +6,11 @@
 
 use std::cell::{Cell, RefCell};
 
-use caresync_contract::{
-    paths,
-    sync::{SyncCapabilities, SyncMutation, SyncPushRequest, SyncPushResponse, SKIPPED_STATUS},
-};
+use caresync_contract::paths;
 use caresync_sync::{
-    backoff::SplitMix64, transport::AuthError, Answer, AuthGate, BatchOutcome, Capabilities,
-    Millis, Mutation, NetError, Transport,
+    backoff::SplitMix64,
+    transport::{push_outcomes, push_request, AuthError},
+    Answer, AuthGate, BatchOutcome, Capabilities, Millis, Mutation, NetError, Transport,
 };
 use gloo_net::http::{Method, RequestBuilder, Response};
 
@@ -326,15 +324,7 @@ impl Transport for FetchTransport {
             // The engine asks for a token before it probes; losing it since is its business.
             Err(CallError::Auth(_)) => return Ok(None),
         };
-        if answer.status != 200 {
-            return Ok(None);
-        }
-        Ok(serde_json::from_value::<SyncCapabilities>(answer.body)
-            .ok()
-            .map(|c| Capabilities {
-                batch: c.batch,
-                max_batch: c.max_batch,
-            }))
+        Ok(Capabilities::from_answer(answer))
     }
 
     async fn send(&self, m: &Mutation) -> Result<Answer, NetError> {
@@ -352,42 +342,12 @@ impl Transport for FetchTransport {
         if self.replay.is_some() {
             return Err(NetError::Network("sealed writes are not batched".into()));
         }
-        let request = SyncPushRequest {
-            mutations: batch
-                .iter()
-                .map(|m| SyncMutation {
-                    client_mutation_id: m.id.to_string(),
-                    lane: m.lane.as_str().to_owned(),
-                    method: m.request.method.clone(),
-                    path: m.request.path.clone(),
-                    body: m.request.body.clone(),
-                })
-                .collect(),
-        };
-        let body = serde_json::to_string(&request).map_err(|e| NetError::Network(e.to_string()))?;
+        let body = serde_json::to_string(&push_request(batch))
+            .map_err(|e| NetError::Network(e.to_string()))?;
         let answer = self
             .call_authed(self.builder(Method::POST, paths::SYNC_PUSH), Some(body))
             .await?;
-        if answer.status != 200 {
-            // The whole push was refused (401, 429, 5xx...): each write gets that answer.
-            return Ok(batch
-                .iter()
-                .map(|_| BatchOutcome::Answer(answer.clone()))
-                .collect());
-        }
-        let parsed: SyncPushResponse = serde_json::from_value(answer.body)
-            .map_err(|e| NetError::Network(format!("unreadable push answer: {e}")))?;
-        Ok(parsed
-            .results
-            .into_iter()
-            .map(|r| {
-                if r.status == SKIPPED_STATUS {
-                    BatchOutcome::Skipped
-                } else {
-                    BatchOutcome::Answer(Answer::new(r.status, r.body))
-                }
-            })
-            .collect())
+        push_outcomes(batch.len(), answer)
     }
 
     async fn fetch(&self, path: &str) -> Result<Answer, NetError> {

@@ -15,8 +15,12 @@ pub fn api() -> &'static str {
 }
 
 pub async fn login(user: &str) -> TokenResponse {
+    sign_in(json!({"tenantId": "north-clinic", "username": user, "password": "demo"})).await
+}
+
+async fn sign_in(body: serde_json::Value) -> TokenResponse {
     let res = Http::post(&format!("{}/api/v1/auth/login", api()))
-        .json(&json!({"tenantId": "north-clinic", "username": user, "password": "demo"}))
+        .json(&body)
         .expect("body")
         .send()
         .await
@@ -74,4 +78,32 @@ pub async fn bodies(token: &str, thread: &str) -> Vec<String> {
         .iter()
         .filter_map(|m| m["body"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// Signs `user` in with a device id, as the app does.
+pub async fn login_on(device_id: &str, user: &str) -> TokenResponse {
+    sign_in(json!({"tenantId": "north-clinic", "username": user, "password": "demo", "deviceId": device_id})).await
+}
+
+/// What the app keeps at sign-in on a device.
+pub async fn enrol(device: &caresync::platform::device::Device, tokens: &TokenResponse) {
+    let (t, u) = (&tokens.tenant_id, &tokens.user_id);
+    let credential = tokens
+        .replay_credential
+        .as_ref()
+        .expect("a replay credential");
+    device
+        .keep_credential(t, u, credential)
+        .await
+        .expect("credential");
+    let key = tokens.audit_key.as_deref().expect("an audit key");
+    let head = tokens.audit_head.as_ref().expect("an audit head");
+    device.keep_chain(t, u, key, head).await.expect("chain");
+    let caps: caresync_contract::sync::SyncCapabilities =
+        serde_json::from_value(get(&tokens.access_token, "/api/v1/sync/capabilities").await)
+            .expect("capabilities");
+    device
+        .keep_sealing_key(&caps.sealing.expect("a sealing key"))
+        .await
+        .expect("sealing key");
 }

@@ -122,7 +122,8 @@ test('a new service worker makes the running app offer "Reload"', async ({ page 
     await expect(page.getByText('A new version is available')).toHaveCount(0);
 
     // A new build: the same files with one precache revision changed.
-    const changed = original.replace(/(url:"\/?index\.html",revision:")([0-9a-f]+)"/, '$1$2ff"');
+    // (injectManifest writes each entry as JSON: {"revision":"…","url":"index.html"}.)
+    const changed = original.replace(/("revision":")([0-9a-f]+)(","url":"\/?index\.html")/, '$1$2ff$3');
     expect(changed).not.toBe(original);
     writeFileSync(swPath, changed);
     await page.evaluate(async () => {

@@ -29,9 +29,9 @@ const USAGE: &str = "usage:
                       CARESYNC_DATA override); `cargo xtask run` is the same
   cargo xtask test    install what is missing, then run every test tier
   cargo xtask e2e     build the PWA and run only the end-to-end tier (extra args go to Playwright)
-  cargo xtask load    1,000 devices push 100,000 writes with 20 % faults at one release server
-                      on SQLite, then at two on PostgreSQL, with NATS; checks exactly-once,
-                      lane order and events (extra args go to caresync-load, e.g. --writes 5000)
+  cargo xtask load    1,000 simulated devices push 100,000 writes under 20 % faults, at one
+                      release server on SQLite, then at two on one PostgreSQL with NATS;
+                      checked for exactly-once, lane order and one event per write
   cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium";
 
 fn main() -> ExitCode {
@@ -48,7 +48,9 @@ fn main() -> ExitCode {
         Some("serve" | "run") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
         Some("bench") => bench::run(&root),
-        Some("load") => load::run(&root, &args[1..]),
+        Some("load") => tools::ensure_server_services()
+            .and_then(|()| load::on_sqlite(&root, load::FULL, serve::Profile::Release))
+            .and_then(|()| load::on_postgres(&root, load::FULL, serve::Profile::Release)),
         Some("e2e") => serve::build_pwa(&root).and_then(|()| e2e::run_tier_with(&root, &args[1..])),
         _ => {
             eprintln!("{USAGE}");

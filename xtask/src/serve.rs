@@ -70,14 +70,17 @@ impl Profile {
 
 /// Builds the server binary in `profile` and returns its path.
 pub fn build_server(root: &Path, profile: Profile) -> Result<PathBuf, TaskError> {
+    build_binary(root, "caresync-server", profile)
+}
+
+/// Builds `package`'s binary of the same name in `profile` and returns its path.
+pub fn build_binary(root: &Path, package: &str, profile: Profile) -> Result<PathBuf, TaskError> {
     let (flag, dir) = profile.flag_and_dir();
-    step(&format!("building the reference server ({dir})"));
+    step(&format!("building {package} ({dir})"));
     let mut cmd = in_root(root, "cargo");
-    cmd.arg("build")
-        .args(flag)
-        .args(["--package", "caresync-server"]);
+    cmd.arg("build").args(flag).args(["--package", package]);
     proc::run(&mut cmd)?;
-    Ok(target_dir(root).join(dir).join("caresync-server"))
+    Ok(target_dir(root).join(dir).join(package))
 }
 
 /// Cargo's target dir. A relative `CARGO_TARGET_DIR` is taken from the workspace root, where

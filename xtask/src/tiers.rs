@@ -1,7 +1,8 @@
 //! `cargo xtask test`: every test tier, in order, with a summary at the end.
 //!
-//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask), then the
-//!    server's suite again on a throwaway PostgreSQL cluster;
+//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask); a small load
+//!    run on SQLite; the server's suite again on a throwaway PostgreSQL cluster; a small load
+//!    run on two instances sharing one PostgreSQL database, with NATS;
 //! 2. browser: wasm-bindgen-test in headless Chromium, against a real IndexedDB;
 //! 3. e2e: Playwright driving Debian's Chromium through the chaos proxy to the reference server
 //!    (see `e2e.rs`).
@@ -15,7 +16,7 @@ use std::{
 };
 
 use crate::{
-    e2e,
+    e2e, load,
     proc::{in_root, run, step},
     serve, tools, TaskError,
 };
@@ -31,7 +32,15 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
         }
     };
     tier("native", native(root));
+    tier(
+        "load",
+        load::on_sqlite(root, load::SMALL, serve::Profile::Debug),
+    );
     tier("native on PostgreSQL", native_postgres(root));
+    tier(
+        "load on PostgreSQL",
+        load::on_postgres(root, load::SMALL, serve::Profile::Debug),
+    );
     tier("browser", browser(root));
     tier(
         "e2e",

@@ -1,5 +1,9 @@
 //! How the outbox reaches the server: one request per write, or a batch to the sync endpoint.
 
+use caresync_contract::sync::{
+    SyncCapabilities, SyncMutation, SyncPushRequest, SyncPushResponse, SKIPPED_STATUS,
+};
+
 use crate::model::{Millis, Mutation};
 
 /// An HTTP answer, reduced to what the engine decides on.
@@ -46,6 +50,59 @@ pub enum BatchOutcome {
     Answer(Answer),
     /// Not applied because an earlier write of the same lane in this batch failed.
     Skipped,
+}
+
+/// The sync push endpoint's request for `batch`, in order, each write in its lane.
+pub fn push_request(batch: &[Mutation]) -> SyncPushRequest {
+    SyncPushRequest {
+        mutations: batch
+            .iter()
+            .map(|m| SyncMutation {
+                client_mutation_id: m.id.to_string(),
+                lane: m.lane.as_str().to_owned(),
+                method: m.request.method.clone(),
+                path: m.request.path.clone(),
+                body: m.request.body.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Each write's outcome from the sync push endpoint's `answer` to a batch of `len`: a refusal
+/// of the whole push (401, 429, 5xx...) is every write's answer.
+pub fn push_outcomes(len: usize, answer: Answer) -> Result<Vec<BatchOutcome>, NetError> {
+    if answer.status != 200 {
+        return Ok(vec![BatchOutcome::Answer(answer); len]);
+    }
+    let parsed: SyncPushResponse = serde_json::from_value(answer.body)
+        .map_err(|e| NetError::Network(format!("unreadable push answer: {e}")))?;
+    Ok(parsed
+        .results
+        .into_iter()
+        .map(|r| {
+            if r.status == SKIPPED_STATUS {
+                BatchOutcome::Skipped
+            } else {
+                BatchOutcome::Answer(Answer::new(r.status, r.body))
+            }
+        })
+        .collect())
+}
+
+impl Capabilities {
+    /// What the server's answer to `GET /api/v1/sync/capabilities` says of its upload paths;
+    /// `None` when it could not say (an error status, an older server).
+    pub fn from_answer(answer: Answer) -> Option<Capabilities> {
+        if answer.status != 200 {
+            return None;
+        }
+        serde_json::from_value::<SyncCapabilities>(answer.body)
+            .ok()
+            .map(|c| Capabilities {
+                batch: c.batch,
+                max_batch: c.max_batch,
+            })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

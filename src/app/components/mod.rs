@@ -1,5 +1,6 @@
 //! Reusable pieces of the app frame and its pages.
 
+mod background;
 mod bed_reviews;
 mod composer;
 mod connection;
@@ -15,6 +16,7 @@ mod sign_in_again;
 mod signed_in;
 mod update_prompt;
 
+pub use background::BackgroundPanel;
 pub use bed_reviews::BedReviews;
 pub use composer::Composer;
 pub use connection::{ConnectionPanel, StoragePanel};

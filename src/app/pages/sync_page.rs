@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::app::{
-    components::{resolve, ConnectionPanel, SealedPanel, StoragePanel},
+    components::{resolve, BackgroundPanel, ConnectionPanel, SealedPanel, StoragePanel},
     model::Delivery,
     use_host, use_session,
 };
@@ -86,6 +86,7 @@ pub fn SyncPage() -> impl IntoView {
                     <p class="error" role="alert">{move || problem.get()}</p>
                 </Show>
                 {list}
+                <BackgroundPanel />
                 <SealedPanel />
             </section>
         }

@@ -119,7 +119,7 @@ impl<S: OutboxStore> Engine<S> {
     }
 
     /// One write's answer, per the classification table.
-    async fn judge(
+    pub(super) async fn judge(
         &mut self,
         now: Millis,
         mut m: Mutation,

@@ -13,6 +13,7 @@
 //! [`drive`] is the driver the app and the tests use; the simulation drives by hand.
 
 mod answer;
+mod courier;
 pub mod driver;
 mod poll;
 mod transmit;
@@ -28,6 +29,7 @@ use crate::{
     transport::Capabilities,
 };
 
+pub use courier::Intake;
 pub use driver::{drive, Stop, SyncReport};
 pub use transmit::{Reply, Transmit, TransmitId, TransmitKind};
 

@@ -16,6 +16,10 @@ use futures::lock::Mutex;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 
+mod background;
+
+pub use background::{background_sync_available, BackgroundReport, CourierError};
+
 use super::{
     idb::{self, StoreError},
     online::navigator_online,
@@ -60,6 +64,8 @@ pub struct SyncStatus {
     pub sign_in: RwSignal<bool>,
     /// When the replay timer fires next, if it is set.
     pub next_attempt: RwSignal<Option<Millis>>,
+    /// What the service worker last delivered while the app was closed.
+    pub background: RwSignal<Option<BackgroundReport>>,
 }
 
 impl SyncStatus {
@@ -81,6 +87,7 @@ impl SyncStatus {
             reach: RwSignal::new(Reach::Unknown),
             sign_in: RwSignal::new(false),
             next_attempt: RwSignal::new(None),
+            background: RwSignal::new(None),
         }
     }
 }
@@ -128,6 +135,9 @@ pub struct SyncRuntime {
     debounce: RefCell<Option<Timeout>>,
     /// On a shared device: where each committed write also leaves a sealed copy (`escrow`).
     escrow: RefCell<Option<super::device::Device>>,
+    /// Where the browser has Background Sync: the service worker delivers what waits here
+    /// while no page is open (see `background`).
+    background: RefCell<Option<Rc<background::Background>>>,
 }
 
 impl SyncRuntime {
@@ -167,6 +177,7 @@ impl SyncRuntime {
             timer: RefCell::new(None),
             debounce: RefCell::new(None),
             escrow: RefCell::new(None),
+            background: RefCell::new(None),
         })
     }
 
@@ -228,6 +239,12 @@ impl SyncRuntime {
                 leptos::logging::warn!("no sealed copy of this change was kept: {err}");
             }
         }
+        self.mark_behind();
+        if !navigator_online() {
+            // Sealed for the courier now: a tab the system kills fires no `pagehide`.
+            let this = self.clone();
+            leptos::task::spawn_local(async move { this.hand_to_courier(false).await });
+        }
         self.changed().await;
         self.schedule(DEBOUNCE_MS, true);
         Ok(m)
@@ -259,6 +276,7 @@ impl SyncRuntime {
                 leptos::logging::warn!("the sealed copy of this change was not updated: {err}");
             }
         }
+        self.mark_behind();
         self.changed().await;
         if again {
             self.schedule(0, true);
@@ -271,6 +289,7 @@ impl SyncRuntime {
         if !navigator_online() {
             self.status.reach.set(Reach::Offline);
             self.set_timer(None);
+            self.hand_to_courier(false).await;
             return Ok(Pass::Offline);
         }
         if self.status.syncing.get_untracked() {
@@ -283,7 +302,9 @@ impl SyncRuntime {
             move || async move {
                 // Holding the lock, nothing else is on the wire: leftovers are from a crash.
                 this.engine.lock().await.recover().await?;
-                let report = drive(&this.engine, &this.transport, &now_ms).await?;
+                let carried = this.take_in_courier_answers().await?;
+                let mut report = drive(&this.engine, &this.transport, &now_ms).await?;
+                report.delivered += carried;
                 this.publish(&mut *this.engine.lock().await);
                 Ok::<_, RuntimeError>(report)
             },
@@ -301,6 +322,11 @@ impl SyncRuntime {
             }
         };
         self.changed().await;
+        if matches!(outcome, Pass::Ran(_)) {
+            // What this pass left waiting (a send failed, or more came meanwhile) goes to the
+            // courier; an outbox now empty empties its mailbox.
+            self.hand_to_courier(true).await;
+        }
         self.set_timer(next_wake(&outcome, now_ms()));
         Ok(outcome)
     }
@@ -356,6 +382,7 @@ impl SyncRuntime {
         self.status.known.set(true);
         self.status.blocked.set(blocked);
         self.status.last_sync.set(last);
+        self.read_background_report().await?;
         self.status.revision.update(|r| *r += 1);
         Ok(stats)
     }
@@ -406,9 +433,22 @@ impl SyncRuntime {
         let _ = use_event_listener(document(), leptos::ev::visibilitychange, move |_| {
             if document().visibility_state() == web_sys::VisibilityState::Visible {
                 this.sync_now();
+            } else {
+                this.hand_to_courier_soon();
             }
         });
+        let this = self.clone();
+        let _ = use_event_listener(window(), leptos::ev::pagehide, move |_| {
+            this.hand_to_courier_soon();
+        });
         self.sync_now();
+    }
+
+    /// The page is going away: whatever the mailbox does not show yet is sealed for it now,
+    /// within the little time the browser allows.
+    fn hand_to_courier_soon(self: &Rc<Self>) {
+        let this = self.clone();
+        leptos::task::spawn_local(async move { this.hand_to_courier(false).await });
     }
 
     /// Replay after `ms`; a debounced call replaces the pending one.
