@@ -6,6 +6,7 @@
 mod check;
 mod device;
 mod events;
+mod threads;
 mod transport;
 
 use std::{cell::RefCell, path::PathBuf, process::ExitCode, rc::Rc, time::Instant};
@@ -70,6 +71,8 @@ struct Args {
     database_url: Option<String>,
     /// The NATS server the servers publish to: the stream is judged too.
     nats: Option<String>,
+    /// Open threads made for each account before the run, so devices spread over them.
+    threads: usize,
 }
 
 fn args() -> Result<Args, LoadError> {
@@ -82,6 +85,7 @@ fn args() -> Result<Args, LoadError> {
         sqlite: None,
         database_url: None,
         nats: None,
+        threads: 50,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -107,13 +111,14 @@ fn args() -> Result<Args, LoadError> {
             "--sqlite" => args.sqlite = Some(PathBuf::from(value)),
             "--database-url" => args.database_url = Some(value),
             "--nats" => args.nats = Some(value),
+            "--threads" => args.threads = number(&value)?,
             other => return Err(LoadError::Usage(format!("unknown flag {other}"))),
         }
     }
     if args.bases.is_empty() || args.devices == 0 {
         return Err(LoadError::Usage(
             "--base http://host:port[,http://…] [--devices N] [--writes N] [--faults F] \
-             [--sqlite PATH | --database-url postgres://…] [--nats nats://…]"
+             [--sqlite PATH | --database-url postgres://…] [--nats nats://…] [--threads N]"
                 .into(),
         ));
     }
@@ -128,11 +133,11 @@ const ACCOUNTS: [(&str, &str); 4] = [
     ("south-clinic", "dr-ng"),
 ];
 
-/// Each account's user id and first open thread.
+/// Each account's user id and open threads.
 async fn discover(
     http: &reqwest::Client,
     base: &str,
-) -> Result<Vec<(Account, String, String)>, LoadError> {
+) -> Result<Vec<(Account, String, Vec<String>)>, LoadError> {
     let mut found = Vec::new();
     for (tenant, username) in ACCOUNTS {
         let login: serde_json::Value = http
@@ -152,17 +157,22 @@ async fn discover(
             .error_for_status()?
             .json()
             .await?;
-        let open = threads
+        let open: Vec<String> = threads
             .as_array()
-            .and_then(|list| list.iter().find(|t| t["status"] == "open"))
-            .and_then(|t| t["threadId"].as_str())
-            .ok_or_else(|| LoadError::Server(format!("{username} has no open thread")))?;
+            .into_iter()
+            .flatten()
+            .filter(|t| t["status"] == "open")
+            .filter_map(|t| t["threadId"].as_str().map(str::to_owned))
+            .collect();
+        if open.is_empty() {
+            return Err(LoadError::Server(format!("{username} has no open thread")));
+        }
         let account = Account {
             tenant: tenant.into(),
             username: username.into(),
         };
         let author = login["userId"].as_str().unwrap_or_default().to_owned();
-        found.push((account, author, open.to_owned()));
+        found.push((account, author, open));
     }
     Ok(found)
 }
@@ -201,6 +211,13 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
+    threads::make(
+        args.sqlite.as_deref(),
+        args.database_url.as_deref(),
+        &ACCOUNTS,
+        args.threads,
+    )
+    .await?;
     let accounts = discover(&http, &args.bases[0]).await?;
     let run = uuid::Uuid::now_v7().simple().to_string();
     let per_device: Vec<usize> = (0..args.devices)
@@ -210,7 +227,9 @@ async fn run(args: Args) -> Result<bool, LoadError> {
         .iter()
         .enumerate()
         .map(|(d, writes)| {
-            let (account, author, thread) = accounts[d % accounts.len()].clone();
+            let (account, author, threads) = &accounts[d % accounts.len()];
+            let thread = threads[(d / accounts.len()) % threads.len()].clone();
+            let (account, author) = (account.clone(), author.clone());
             Plan {
                 device: d,
                 run: run.clone(),
