@@ -25,10 +25,19 @@ impl Verdict {
     }
 }
 
+/// The (device, seq) a body of this run names, `load:{run}:{device}:{seq}`.
+pub fn place(run: &str, body: &str) -> Option<(usize, usize)> {
+    let rest = body
+        .strip_prefix("load:")?
+        .strip_prefix(run)?
+        .strip_prefix(':')?;
+    let (d, s) = rest.split_once(':')?;
+    Some((d.parse().ok()?, s.parse().ok()?))
+}
+
 /// Judges the run's bodies in the server's order (`load:{run}:{device}:{seq}`), given how
 /// many writes each device made.
 pub fn judge(run: &str, bodies: &[String], writes: &[usize]) -> Verdict {
-    let prefix = format!("load:{run}:");
     let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
     let mut last: HashMap<usize, usize> = HashMap::new();
     let mut verdict = Verdict {
@@ -36,10 +45,7 @@ pub fn judge(run: &str, bodies: &[String], writes: &[usize]) -> Verdict {
         ..Verdict::default()
     };
     for body in bodies {
-        let Some((device, seq)) = body.strip_prefix(&prefix).and_then(|rest| {
-            let (d, s) = rest.split_once(':')?;
-            Some((d.parse::<usize>().ok()?, s.parse::<usize>().ok()?))
-        }) else {
+        let Some((device, seq)) = place(run, body) else {
             continue;
         };
         verdict.rows += 1;
@@ -70,6 +76,26 @@ pub fn sqlite_bodies(path: &std::path::Path, run: &str) -> Result<Vec<String>, L
         conn.prepare("SELECT body FROM messages WHERE body LIKE ?1 ORDER BY sent_at, id")?;
     let rows = statement.query_map([format!("load:{run}:%")], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The same from PostgreSQL (two instances share it).
+pub async fn postgres_bodies(url: &str, run: &str) -> Result<Vec<String>, LoadError> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let bodies = client
+        .query(
+            "SELECT body FROM messages WHERE body LIKE $1 ORDER BY sent_at, id",
+            &[&format!("load:{run}:%")],
+        )
+        .await?
+        .into_iter()
+        .map(|row| row.try_get::<_, String>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(client);
+    driver
+        .await
+        .map_err(|e| LoadError::Stuck(e.to_string()))??;
+    Ok(bodies)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 
 mod check;
 mod device;
+mod events;
+mod threads;
 mod transport;
 
 use std::{cell::RefCell, path::PathBuf, process::ExitCode, rc::Rc, time::Instant};
@@ -31,6 +33,10 @@ pub enum LoadError {
     Stuck(String),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("nats: {0}")]
+    Nats(String),
 }
 
 impl<E: std::error::Error + 'static> From<EngineError<E>> for LoadError {
@@ -61,6 +67,12 @@ struct Args {
     burst: usize,
     faults: f64,
     sqlite: Option<PathBuf>,
+    /// The servers' shared PostgreSQL database, to judge the run from instead of SQLite.
+    database_url: Option<String>,
+    /// The NATS server the servers publish to: the stream is judged too.
+    nats: Option<String>,
+    /// Open threads made for each account before the run, so devices spread over them.
+    threads: usize,
 }
 
 fn args() -> Result<Args, LoadError> {
@@ -71,6 +83,9 @@ fn args() -> Result<Args, LoadError> {
         burst: 5,
         faults: 0.2,
         sqlite: None,
+        database_url: None,
+        nats: None,
+        threads: 50,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -94,12 +109,17 @@ fn args() -> Result<Args, LoadError> {
                     .ok_or_else(|| LoadError::Usage("--faults takes a fraction below 1".into()))?
             }
             "--sqlite" => args.sqlite = Some(PathBuf::from(value)),
+            "--database-url" => args.database_url = Some(value),
+            "--nats" => args.nats = Some(value),
+            "--threads" => args.threads = number(&value)?,
             other => return Err(LoadError::Usage(format!("unknown flag {other}"))),
         }
     }
     if args.bases.is_empty() || args.devices == 0 {
         return Err(LoadError::Usage(
-            "--base http://host:port[,http://…] [--devices N] [--writes N] [--faults F] [--sqlite PATH]".into(),
+            "--base http://host:port[,http://…] [--devices N] [--writes N] [--faults F] \
+             [--sqlite PATH | --database-url postgres://…] [--nats nats://…] [--threads N]"
+                .into(),
         ));
     }
     Ok(args)
@@ -113,11 +133,11 @@ const ACCOUNTS: [(&str, &str); 4] = [
     ("south-clinic", "dr-ng"),
 ];
 
-/// Each account's user id and first open thread.
+/// Each account's user id and open threads.
 async fn discover(
     http: &reqwest::Client,
     base: &str,
-) -> Result<Vec<(Account, String, String)>, LoadError> {
+) -> Result<Vec<(Account, String, Vec<String>)>, LoadError> {
     let mut found = Vec::new();
     for (tenant, username) in ACCOUNTS {
         let login: serde_json::Value = http
@@ -137,17 +157,22 @@ async fn discover(
             .error_for_status()?
             .json()
             .await?;
-        let open = threads
+        let open: Vec<String> = threads
             .as_array()
-            .and_then(|list| list.iter().find(|t| t["status"] == "open"))
-            .and_then(|t| t["threadId"].as_str())
-            .ok_or_else(|| LoadError::Server(format!("{username} has no open thread")))?;
+            .into_iter()
+            .flatten()
+            .filter(|t| t["status"] == "open")
+            .filter_map(|t| t["threadId"].as_str().map(str::to_owned))
+            .collect();
+        if open.is_empty() {
+            return Err(LoadError::Server(format!("{username} has no open thread")));
+        }
         let account = Account {
             tenant: tenant.into(),
             username: username.into(),
         };
         let author = login["userId"].as_str().unwrap_or_default().to_owned();
-        found.push((account, author, open.to_owned()));
+        found.push((account, author, open));
     }
     Ok(found)
 }
@@ -186,6 +211,13 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
+    threads::make(
+        args.sqlite.as_deref(),
+        args.database_url.as_deref(),
+        &ACCOUNTS,
+        args.threads,
+    )
+    .await?;
     let accounts = discover(&http, &args.bases[0]).await?;
     let run = uuid::Uuid::now_v7().simple().to_string();
     let per_device: Vec<usize> = (0..args.devices)
@@ -195,7 +227,9 @@ async fn run(args: Args) -> Result<bool, LoadError> {
         .iter()
         .enumerate()
         .map(|(d, writes)| {
-            let (account, author, thread) = accounts[d % accounts.len()].clone();
+            let (account, author, threads) = &accounts[d % accounts.len()];
+            let thread = threads[(d / accounts.len()) % threads.len()].clone();
+            let (account, author) = (account.clone(), author.clone());
             Plan {
                 device: d,
                 run: run.clone(),
@@ -252,16 +286,58 @@ async fn run(args: Args) -> Result<bool, LoadError> {
             .error_for_status()?;
     }
     let requests = latencies.borrow().clone();
-    report(&args, &run, outcomes, &requests, elapsed, &per_device)
+    let delivered = report(outcomes, &requests, elapsed)?;
+    Ok(delivered && judge(&args, &run, &per_device).await?)
 }
 
+/// The verdict from the database (SQLite or PostgreSQL): every write once, in lane order,
+/// with one event each in the outbox, and in the stream when the servers publish to NATS.
+async fn judge(args: &Args, run: &str, per_device: &[usize]) -> Result<bool, LoadError> {
+    let (bodies, (messages, outbox)) = match (&args.sqlite, &args.database_url) {
+        (Some(path), _) => (
+            check::sqlite_bodies(path, run)?,
+            events::from_sqlite(path, run)?,
+        ),
+        (None, Some(url)) => (
+            check::postgres_bodies(url, run).await?,
+            events::from_postgres(url, run, args.nats.is_some()).await?,
+        ),
+        (None, None) => return Ok(true),
+    };
+    let verdict = check::judge(run, &bodies, per_device);
+    println!(
+        "load: the database holds {} of {} writes: {} missing, {} duplicated, {} out of lane order",
+        verdict.rows, verdict.expected, verdict.missing, verdict.duplicates, verdict.out_of_order
+    );
+    let recorded = events::judge(&messages, &outbox);
+    println!(
+        "load: the outbox holds events for {} writes: {} missing, {} duplicated",
+        recorded.writes - recorded.missing,
+        recorded.missing,
+        recorded.duplicates
+    );
+    // The outbox's seq is insertion order, not commit order, across instances: only the
+    // stream's order is judged.
+    let mut holds = verdict.holds() && recorded.missing == 0 && recorded.duplicates == 0;
+    if let Some(nats) = &args.nats {
+        let streamed = events::judge(&messages, &events::from_stream(nats).await?);
+        println!(
+            "load: the JetStream stream holds events for {} writes: {} missing, {} duplicated, {} out of lane order",
+            streamed.writes - streamed.missing,
+            streamed.missing,
+            streamed.duplicates,
+            streamed.out_of_order
+        );
+        holds &= streamed.holds();
+    }
+    Ok(holds)
+}
+
+/// Prints what the devices saw; answers whether every write was delivered.
 fn report(
-    args: &Args,
-    run: &str,
     outcomes: Vec<Result<Outcome, LoadError>>,
     wire: &transport::Wire,
     elapsed: f64,
-    per_device: &[usize],
 ) -> Result<bool, LoadError> {
     let (mut delivered, mut refused, mut writes) = (0, 0, Vec::new());
     for outcome in outcomes {
@@ -289,15 +365,7 @@ fn report(
         "load: faults met: {} answers 503, {} requests with no answer (lost after commit or reset)",
         wire.unavailable, wire.lost
     );
-    let Some(path) = &args.sqlite else {
-        return Ok(refused == 0);
-    };
-    let verdict = check::judge(run, &check::sqlite_bodies(path, run)?, per_device);
-    println!(
-        "load: the database holds {} of {} writes: {} missing, {} duplicated, {} out of lane order",
-        verdict.rows, verdict.expected, verdict.missing, verdict.duplicates, verdict.out_of_order
-    );
-    Ok(refused == 0 && verdict.holds())
+    Ok(refused == 0)
 }
 
 fn main() -> ExitCode {

@@ -7,6 +7,10 @@ pub mod device;
 pub mod replay;
 pub mod session;
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -24,7 +28,6 @@ use caresync_contract::{
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
-use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -69,7 +72,7 @@ impl Keys {
         let existing: Option<String> = conn
             .query_row(
                 "SELECT value FROM server_meta WHERE key = 'token_secret'",
-                [],
+                params![],
                 |r| r.get(0),
             )
             .optional()?;

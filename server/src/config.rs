@@ -23,6 +23,15 @@ pub struct Config {
     pub doc_ttl_secs: u64,
     /// `CARESYNC_TEST_FAULTS=1` mounts the fault-injection endpoint. Never set in production.
     pub test_faults: bool,
+    /// `CARESYNC_DATABASE_URL`: a `postgres://` URL puts the data in PostgreSQL instead of
+    /// the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// `CARESYNC_DEMO_DATA`, default on (`0` turns it off): the demo tenants, users, wards
+    /// and templates are made on start when missing.
+    pub demo_data: bool,
+    /// `CARESYNC_NATS_URL`, e.g. `nats://127.0.0.1:4222`: domain events are published to
+    /// JetStream there. Without it they wait in the outbox.
+    pub nats_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +80,13 @@ impl Config {
             Err(_) => caresync_contract::auth::DEFAULT_DOCUMENT_CACHE_TTL_SECONDS,
         };
         let test_faults = std::env::var("CARESYNC_TEST_FAULTS").is_ok_and(|v| v == "1");
+        let database_url = std::env::var("CARESYNC_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let nats_url = std::env::var("CARESYNC_NATS_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let demo_data = std::env::var("CARESYNC_DEMO_DATA").map_or(true, |v| v != "0");
         Ok(Self {
             addr,
             data_dir,
@@ -80,6 +96,9 @@ impl Config {
             idle_lock_secs,
             doc_ttl_secs,
             test_faults,
+            database_url,
+            demo_data,
+            nats_url,
         })
     }
 }

@@ -1,21 +1,22 @@
 //! Turning failures into the documented error body `{statusCode, code, message}`.
 
+use crate::db::Connection;
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
 use caresync_contract::{ApiError, ErrorCode};
-use rusqlite::Connection;
 
 use crate::db::DbError;
 
 /// A record that must outlive the refusal it explains: the refused write's savepoint rolls
 /// back, and this is written after it (a tamper alert, for one).
-pub type Aftermath = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+pub type Aftermath = Box<dyn FnOnce(&Connection) -> crate::db::Result<()> + Send>;
 
 /// An error a handler returns; it renders as the documented JSON body.
-pub struct HttpError(pub ApiError, Option<Aftermath>);
+/// The flag marks a write that lost a race for a UNIQUE key (see [`HttpError::lost_race`]).
+pub struct HttpError(pub ApiError, Option<Aftermath>, bool);
 
 impl std::fmt::Debug for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,24 +31,30 @@ pub type Outcome = Result<(u16, serde_json::Value), HttpError>;
 
 impl HttpError {
     pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
-        HttpError(ApiError::new(status, code, message), None)
+        HttpError(ApiError::new(status, code, message), None, false)
     }
 
     pub fn with(self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-        HttpError(self.0.with(key, value), self.1)
+        HttpError(self.0.with(key, value), self.1, self.2)
     }
 
     /// Attaches a write to make after the refused write is rolled back.
     pub fn with_aftermath(
         self,
-        write: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+        write: impl FnOnce(&Connection) -> crate::db::Result<()> + Send + 'static,
     ) -> Self {
-        HttpError(self.0, Some(Box::new(write)))
+        HttpError(self.0, Some(Box::new(write)), self.2)
     }
 
     /// Takes the attached write, if any, to run on the connection the refusal rolled back on.
     pub fn take_aftermath(&mut self) -> Option<Aftermath> {
         self.1.take()
+    }
+
+    /// Another connection committed the same UNIQUE key (a clientMutationId, an
+    /// Idempotency-Key) while this write ran: run again, it finds that row and answers from it.
+    pub fn lost_race(&self) -> bool {
+        self.2
     }
 
     pub fn status(&self) -> u16 {
@@ -93,14 +100,13 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, Http
 
 impl From<DbError> for HttpError {
     fn from(err: DbError) -> Self {
+        if err.is_unique_violation() {
+            tracing::info!(%err, "a concurrent write committed the same key first");
+            let HttpError(body, aftermath, _) = internal();
+            return HttpError(body, aftermath, true);
+        }
         tracing::error!(%err, "database failure");
         internal()
-    }
-}
-
-impl From<rusqlite::Error> for HttpError {
-    fn from(err: rusqlite::Error) -> Self {
-        DbError::from(err).into()
     }
 }
 

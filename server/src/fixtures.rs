@@ -7,6 +7,10 @@
 
 use std::net::SocketAddr;
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Path, State},
@@ -14,7 +18,6 @@ use axum::{
     Json,
 };
 use caresync_contract::{facility::BedDto, virtual_care::SessionDto};
-use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::Deserialize;
 
 use crate::{
@@ -106,7 +109,7 @@ pub async fn delete_bed(
     loopback_only(&peer)?;
     let deleted = state
         .db
-        .call(move |conn| Ok(conn.execute("DELETE FROM beds WHERE id = ?1", params![bed_id])?))
+        .call(move |conn| conn.execute("DELETE FROM beds WHERE id = ?1", params![bed_id]))
         .await?;
     if deleted == 0 {
         return Err(not_found("No such bed."));

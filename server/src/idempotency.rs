@@ -3,8 +3,11 @@
 //! the effect and the remembered answer commit together or not at all. A clientMutationId is
 //! unique per tenant, but only its author is answered with what it created ([`claim`]).
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Savepoint, Transaction},
+    params,
+};
 use caresync_contract::ErrorCode;
-use rusqlite::{params, Connection, OptionalExtension as _, Savepoint, Transaction};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -97,21 +100,25 @@ impl Write<'_> {
 }
 
 /// Forgets the answers of keys older than the 24 h window as of `now` (ms); returns how many.
-pub fn prune(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+pub fn prune(conn: &Connection, now: i64) -> crate::db::Result<usize> {
     conn.execute(
         "DELETE FROM idempotency_keys WHERE created_at <= ?1",
         params![now - WINDOW_MS],
     )
 }
 
-/// Runs `apply` at most once per key, in its own transaction.
+/// Runs `apply` at most once per key, in its own transaction. A write that lost a race to
+/// another connection for the same key is run once more, and so answered like a retry.
 pub fn run(
     conn: &mut Connection,
     caller: &Caller,
     write: &Write<'_>,
-    apply: impl FnOnce(&Connection) -> Outcome,
+    apply: impl Fn(&Connection) -> Outcome,
 ) -> Outcome {
-    let outcome = settle(conn.savepoint()?, caller, write, apply);
+    let mut outcome = settle(conn.savepoint()?, caller, write, &apply);
+    if outcome.as_ref().is_err_and(HttpError::lost_race) {
+        outcome = settle(conn.savepoint()?, caller, write, &apply);
+    }
     after_refusal(conn, outcome)
 }
 
@@ -120,9 +127,13 @@ pub fn run_nested(
     tx: &mut Transaction<'_>,
     caller: &Caller,
     write: &Write<'_>,
-    apply: impl FnOnce(&Connection) -> Outcome,
+    apply: impl Fn(&Connection) -> Outcome,
 ) -> Outcome {
-    let outcome = settle(tx.savepoint()?, caller, write, apply);
+    let mut outcome = settle(tx.savepoint()?, caller, write, &apply);
+    // Read committed: the retry's statements see the row the other connection committed.
+    if outcome.as_ref().is_err_and(HttpError::lost_race) {
+        outcome = settle(tx.savepoint()?, caller, write, &apply);
+    }
     after_refusal(tx, outcome)
 }
 
@@ -143,7 +154,7 @@ fn settle(
     sp: Savepoint<'_>,
     caller: &Caller,
     write: &Write<'_>,
-    apply: impl FnOnce(&Connection) -> Outcome,
+    apply: impl Fn(&Connection) -> Outcome,
 ) -> Outcome {
     let outcome = run_in(&sp, caller, write, apply);
     if matches!(&outcome, Ok((status, _)) if (200..300).contains(status)) {
@@ -157,7 +168,7 @@ fn run_in(
     conn: &Connection,
     caller: &Caller,
     write: &Write<'_>,
-    apply: impl FnOnce(&Connection) -> Outcome,
+    apply: impl Fn(&Connection) -> Outcome,
 ) -> Outcome {
     let Some(key) = write.key else {
         return apply(conn);
@@ -186,13 +197,19 @@ fn run_in(
                 "This Idempotency-Key was already used for a different request.",
             ));
         }
-        return Ok((status, serde_json::from_str(&body).unwrap_or_default()));
+        let answer = serde_json::from_str(&body).map_err(|err| {
+            tracing::error!(%err, "a remembered answer does not parse");
+            crate::error::internal()
+        })?;
+        return Ok((status, answer));
     }
     let (status, body) = apply(conn)?;
     if (200..300).contains(&status) {
         conn.execute(
-            "INSERT OR REPLACE INTO idempotency_keys (tenant_id, user_id, key, fingerprint, status, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO idempotency_keys (tenant_id, user_id, key, fingerprint, status, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant_id, user_id, key) DO UPDATE SET \
+             fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body, \
+             created_at = excluded.created_at",
             params![caller.tenant, caller.user, key, fingerprint, status, body.to_string(), now_ms()],
         )?;
     }

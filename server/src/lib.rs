@@ -1,15 +1,18 @@
-//! The caresync reference server: the platform's REST contracts on SQLite, plus the PWA shell.
+//! The caresync reference server: the platform's REST contracts on SQLite or PostgreSQL, plus
+//! the PWA shell.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
 pub mod live;
 pub mod pdf;
+pub mod relay;
 pub mod sealing;
 pub mod seed;
 pub mod shell;
@@ -44,12 +47,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn open(config: Config) -> Result<Self, db::DbError> {
-        let db = db::Db::open(&config.data_dir)?;
-        let keys = db.blocking(|c| auth::Keys::load(c, config.access_ttl_secs))?;
+    pub async fn open(config: Config) -> Result<Self, db::DbError> {
+        let db = db::Db::open(&config.data_dir, config.database_url.as_deref()).await?;
+        if config.demo_data {
+            db.call(seed::ensure_all).await?;
+        }
+        let ttl = config.access_ttl_secs;
+        let keys = db.call(move |c| auth::Keys::load(c, ttl)).await?;
         // Devices seal to a published key before they ever push: there is always one.
-        db.blocking(|c| Ok(sealing::ensure_current(c)?))?;
-        let beds = db.blocking(|c| Ok(live::BedFeed::open(c)?))?;
+        db.call(|c| sealing::ensure_current(c)).await?;
+        let beds = db.call(|c| live::BedFeed::open(c)).await?;
         Ok(Self {
             db,
             keys,
@@ -63,7 +70,7 @@ impl AppState {
     pub async fn rotate_sealing_key(
         &self,
     ) -> Result<caresync_contract::sync::SealingKey, db::DbError> {
-        self.db.call(|c| Ok(sealing::rotate(c)?)).await
+        self.db.call(|c| sealing::rotate(c)).await
     }
 }
 
@@ -130,19 +137,39 @@ fn test_cors() -> tower_http::cors::CorsLayer {
         .expose_headers([header::RETRY_AFTER])
 }
 
-/// Background work: the document renderer picks up queued jobs, and expired Idempotency-Key
-/// answers are pruned once a minute (at once on start). Call once per server.
+/// Background work: the document renderer picks up queued jobs, expired Idempotency-Key
+/// answers are pruned once a minute (at once on start), and with `CARESYNC_NATS_URL` the
+/// outbox relay publishes domain events; on PostgreSQL, bed changes committed by any
+/// instance reach this one's live streams. Call once per server.
 pub fn spawn_workers(state: &AppState) {
+    if let Some(url) = &state.config.nats_url {
+        relay::spawn(state.db.clone(), url.clone());
+    }
+    if state.db.is_postgres() {
+        let (db, beds) = (state.db.clone(), state.beds.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(live::POLL_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let beds = beds.clone();
+                let polled = db.call(move |c| {
+                    beds.publish_committed(c);
+                    Ok(())
+                });
+                if let Err(err) = polled.await {
+                    tracing::warn!(%err, "could not look for bed changes; will retry");
+                }
+            }
+        });
+    }
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(idempotency::PRUNE_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            match db
-                .call(|c| Ok(idempotency::prune(c, time::now_ms())?))
-                .await
-            {
+            match db.call(|c| idempotency::prune(c, time::now_ms())).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
                 Err(err) => tracing::warn!(%err, "pruning idempotency keys failed; will retry"),

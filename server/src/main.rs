@@ -37,9 +37,14 @@ enum StartError {
 async fn run() -> Result<(), StartError> {
     let config = Config::from_env()?;
     let addr = config.addr;
-    let state = AppState::open(config)?;
+    let state = AppState::open(config).await?;
     let version = state.db.schema_version().await?;
-    tracing::info!(schema_version = version, data = %state.config.data_dir.display(), "database ready");
+    let backend = if state.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    tracing::info!(schema_version = version, backend, data = %state.config.data_dir.display(), "database ready");
     caresync_server::spawn_workers(&state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

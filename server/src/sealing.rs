@@ -3,10 +3,13 @@
 //! sealed to it, so envelopes sealed before a rotation (and parked on a device for days) are
 //! still delivered. Private keys live in the database, like the token secret.
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use caresync_contract::sync::{SealedEnvelope, SealingKey};
 use caresync_envelope::{from_hex, to_hex, EnvelopeError, Sealed, SUITE};
 use rand_core::{OsRng, TryRngCore as _};
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::time::now_ms;
 
@@ -19,12 +22,12 @@ pub enum UnsealError {
     NotHex,
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
 }
 
 /// The published key, made now if the database has none yet.
-pub fn ensure_current(conn: &Connection) -> rusqlite::Result<SealingKey> {
+pub fn ensure_current(conn: &Connection) -> crate::db::Result<SealingKey> {
     match current(conn)? {
         Some(key) => Ok(key),
         None => rotate(conn),
@@ -32,12 +35,13 @@ pub fn ensure_current(conn: &Connection) -> rusqlite::Result<SealingKey> {
 }
 
 /// The newest unretired key: the one devices should seal to.
-pub fn current(conn: &Connection) -> rusqlite::Result<Option<SealingKey>> {
+pub fn current(conn: &Connection) -> crate::db::Result<Option<SealingKey>> {
     conn.query_row(
-        // rowid breaks a tie between two keys made in the same millisecond.
+        // Key ids are UUIDv7, made in order: the id breaks a tie between two keys made in
+        // the same millisecond.
         "SELECT key_id, public FROM sealing_keys WHERE retired_at IS NULL \
-         ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        [],
+         ORDER BY created_at DESC, key_id DESC LIMIT 1",
+        params![],
         |r| {
             let public: Vec<u8> = r.get(1)?;
             Ok(published(r.get(0)?, &public))
@@ -47,7 +51,7 @@ pub fn current(conn: &Connection) -> rusqlite::Result<Option<SealingKey>> {
 }
 
 /// Makes a new key pair the current one. Older unretired keys keep opening envelopes.
-pub fn rotate(conn: &Connection) -> rusqlite::Result<SealingKey> {
+pub fn rotate(conn: &Connection) -> crate::db::Result<SealingKey> {
     // The OS generator through rand_core 0.9, which the hpke crate takes.
     let (private, public) = caresync_envelope::generate(&mut OsRng.unwrap_err());
     let key_id = uuid::Uuid::now_v7().to_string();
@@ -60,7 +64,7 @@ pub fn rotate(conn: &Connection) -> rusqlite::Result<SealingKey> {
 }
 
 /// Stops a key from opening anything; answers whether there was such an unretired key.
-pub fn retire(conn: &Connection, key_id: &str) -> rusqlite::Result<bool> {
+pub fn retire(conn: &Connection, key_id: &str) -> crate::db::Result<bool> {
     let changed = conn.execute(
         "UPDATE sealing_keys SET retired_at = ?2 WHERE key_id = ?1 AND retired_at IS NULL",
         params![key_id, now_ms()],

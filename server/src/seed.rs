@@ -1,7 +1,7 @@
 //! Demo data, created on first start: two tenants, their users, threads and messages.
 //! Every demo password is `demo`.
 
-use rusqlite::{params, Connection};
+use crate::{db::Connection, params};
 
 use crate::{auth::hash_password, db::DbError, time::now_ms};
 
@@ -114,16 +114,25 @@ const THREADS: &[DemoThread] = &[
     ),
 ];
 
+/// Every part of the demo data, each made once.
+pub fn ensure_all(conn: &mut Connection) -> Result<(), DbError> {
+    ensure_demo_data(conn)?;
+    ensure_facility_demo(conn)?;
+    ensure_ward_staff_demo(conn)?;
+    ensure_sessions_demo(conn)?;
+    ensure_templates_demo(conn)
+}
+
 /// Creates the demo data once; a database that has tenants is left alone.
 pub fn ensure_demo_data(conn: &mut Connection) -> Result<(), DbError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM tenants", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM tenants", params![], |r| r.get(0))?;
     if count > 0 {
         return Ok(());
     }
     let password =
         hash_password("demo").map_err(|_| DbError::Seed("could not hash the demo password"))?;
     let tx = conn.transaction()?;
-    tx.execute("INSERT INTO tenants (id, name) VALUES ('north-clinic', 'North Clinic'), ('south-clinic', 'South Clinic')", [])?;
+    tx.execute("INSERT INTO tenants (id, name) VALUES ('north-clinic', 'North Clinic'), ('south-clinic', 'South Clinic')", params![])?;
     for u in USERS {
         tx.execute(
             "INSERT INTO users (id, tenant_id, username, display_name, role, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -173,7 +182,7 @@ pub const DEMO_BEDS: &[DemoBed] = &[
 
 /// A demo bed as first created: available and clean, both stamped two hours ago, so any
 /// change a tablet makes now wins.
-pub fn insert_demo_bed(conn: &Connection, bed: &DemoBed, now: i64) -> rusqlite::Result<()> {
+pub fn insert_demo_bed(conn: &Connection, bed: &DemoBed, now: i64) -> crate::db::Result<()> {
     let (id, location, label) = bed;
     conn.execute(
         "INSERT INTO beds (id, tenant_id, location_id, label, status, status_updated_at, housekeeping_status, housekeeping_updated_at) \
@@ -219,7 +228,7 @@ pub fn ensure_ward_staff_demo(conn: &mut Connection) -> Result<(), DbError> {
                 "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1) \
                  OR NOT EXISTS (SELECT 1 FROM facility_nodes WHERE id = ?2 AND tenant_id = ?3)",
                 params![u.id, node, u.tenant],
-                |r| r.get::<_, bool>(0),
+                |r| r.get::<bool>(0),
             );
             // Unreadable counts as present: nothing is inserted over what may be there.
             !known.unwrap_or(true)
@@ -247,7 +256,9 @@ pub fn ensure_ward_staff_demo(conn: &mut Connection) -> Result<(), DbError> {
 
 /// The demo facility: a hospital with two wards, rooms and beds; staff memberships.
 pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM facility_nodes", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM facility_nodes", params![], |r| {
+        r.get(0)
+    })?;
     if count > 0 {
         return Ok(());
     }
@@ -297,7 +308,7 @@ pub fn ensure_facility_demo(conn: &mut Connection) -> Result<(), DbError> {
 /// Demo video visits: each patient has a scheduled one; patient1 also one waiting to be
 /// admitted and one that failed (for the fallback to messaging).
 pub fn ensure_sessions_demo(conn: &mut Connection) -> Result<(), DbError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM sessions", params![], |r| r.get(0))?;
     if count > 0 {
         return Ok(());
     }
@@ -349,7 +360,7 @@ pub fn ensure_sessions_demo(conn: &mut Connection) -> Result<(), DbError> {
 
 /// Demo document templates: two published per tenant, one draft that clients never see.
 pub fn ensure_templates_demo(conn: &mut Connection) -> Result<(), DbError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM templates", [], |r| r.get(0))?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM templates", params![], |r| r.get(0))?;
     if count > 0 {
         return Ok(());
     }

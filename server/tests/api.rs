@@ -483,7 +483,7 @@ async fn an_idempotency_key_older_than_24_hours_answers_nothing_and_is_pruned() 
         c.execute(
             "UPDATE idempotency_keys SET created_at = created_at - 25 * 3600 * 1000 \
              WHERE key IN (?1, ?2)",
-            rusqlite::params![aged[0], aged[1]],
+            caresync_server::params![aged[0], aged[1]],
         )
     })
     .await;
@@ -507,8 +507,9 @@ async fn an_idempotency_key_older_than_24_hours_answers_nothing_and_is_pruned() 
     let left: Vec<String> = srv
         .sql(|c| {
             let mut stmt = c.prepare("SELECT key FROM idempotency_keys ORDER BY key")?;
-            let keys = stmt.query_map([], |r| r.get(0))?.collect();
-            keys
+
+            stmt.query_map(caresync_server::params![], |r| r.get(0))?
+                .collect()
         })
         .await;
     let mut expected = vec![replayed, fresh];

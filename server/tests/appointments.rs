@@ -213,7 +213,7 @@ async fn only_the_sessions_own_provider_reschedules() {
             "INSERT INTO users (id, tenant_id, username, display_name, role, password_hash) \
              SELECT 'usr-north-dr-two', tenant_id, 'dr-two', 'Dr. Two', 'provider', password_hash \
              FROM users WHERE id = 'usr-north-dr-lee'",
-            [],
+            caresync_server::params![],
         )
     })
     .await;

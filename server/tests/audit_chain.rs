@@ -39,7 +39,9 @@ async fn alerts(srv: &TestServer) -> Vec<(String, i64, String)> {
     srv.sql(|c| {
         let mut stmt =
             c.prepare("SELECT device_id, seq, reason FROM audit_tamper_alerts ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map(caresync_server::params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         rows.collect()
     })
     .await
@@ -75,7 +77,7 @@ async fn a_valid_chain_is_accepted_the_head_advances_and_a_retry_gets_the_origin
             let mut stmt = c.prepare(
                 "SELECT chain_seq FROM audit_events WHERE chain_device_id IS NOT NULL ORDER BY chain_seq",
             )?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
+            let rows = stmt.query_map(caresync_server::params![], |r| r.get(0))?;
             rows.collect()
         })
         .await;

@@ -67,7 +67,7 @@ async fn a_name_outside_latin_1_prints_in_the_embedded_font() {
     srv.sql(|c| {
         c.execute(
             "UPDATE users SET display_name = 'Zoë Łukasiewicz 王小明' WHERE id = 'usr-north-patient1'",
-            [],
+            caresync_server::params![],
         )
     })
     .await;

@@ -64,7 +64,7 @@ async fn a_node_location_or_bed_that_is_gone_is_a_stale_reference_naming_it() {
         c.execute(
             "INSERT INTO facility_nodes (id, tenant_id, parent_id, name, kind) \
              VALUES ('node-south-ward', 'south-clinic', NULL, 'South ward', 'ward')",
-            [],
+            caresync_server::params![],
         )
     })
     .await;
@@ -149,7 +149,7 @@ async fn a_node_or_location_that_no_longer_holds_the_bed_is_a_stale_reference() 
     srv.sql(|c| {
         c.execute(
             "UPDATE beds SET location_id = 'loc-b-1' WHERE id = 'bed-a1-1'",
-            [],
+            caresync_server::params![],
         )
     })
     .await;

@@ -78,7 +78,7 @@ async fn a_bed_change_reaches_the_streams_of_its_node_and_no_others_within_a_sec
         c.execute(
             "INSERT INTO facility_nodes (id, tenant_id, parent_id, name, kind) \
              VALUES ('node-south-ward', 'south-clinic', NULL, 'South ward', 'ward')",
-            [],
+            caresync_server::params![],
         )
     })
     .await;
@@ -244,7 +244,7 @@ async fn stream_tickets_are_single_use_short_lived_and_for_staff() {
     srv.sql(|c| {
         c.execute(
             "UPDATE stream_tickets SET expires_at = expires_at - 61000",
-            [],
+            caresync_server::params![],
         )
     })
     .await;

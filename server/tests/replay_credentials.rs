@@ -54,7 +54,13 @@ async fn a_sign_in_on_a_device_hands_it_a_credential_an_audit_key_and_the_chain_
         .await;
     assert!(caps["sealing"].is_object());
     let stored: i64 = srv
-        .sql(|c| c.query_row("SELECT COUNT(*) FROM replay_credentials", [], |r| r.get(0)))
+        .sql(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM replay_credentials",
+                caresync_server::params![],
+                |r| r.get(0),
+            )
+        })
         .await;
     assert_eq!(stored, 4, "one per sign-in with a device");
     let leaked: i64 = srv
@@ -119,7 +125,7 @@ async fn expired_unknown_or_missing_credentials_are_refused() {
     srv.sql(|c| {
         c.execute(
             "UPDATE replay_credentials SET expires_at = expires_at - 8 * 86400000",
-            [],
+            caresync_server::params![],
         )
     })
     .await;

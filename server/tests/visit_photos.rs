@@ -297,7 +297,7 @@ async fn another_patients_mutation_id_is_refused_not_answered() {
             "INSERT INTO users (id, tenant_id, username, display_name, role, password_hash) \
              SELECT 'usr-north-patient9', tenant_id, 'patient9', 'Pat Nine', 'patient', password_hash \
              FROM users WHERE id = 'usr-north-patient1'",
-            [],
+            caresync_server::params![],
         )
     })
     .await;

@@ -3,6 +3,7 @@
 mod bench;
 mod e2e;
 mod load;
+mod pg;
 mod proc;
 mod serve;
 mod tiers;
@@ -28,9 +29,10 @@ const USAGE: &str = "usage:
                       CARESYNC_DATA override); `cargo xtask run` is the same
   cargo xtask test    install what is missing, then run every test tier
   cargo xtask e2e     build the PWA and run only the end-to-end tier (extra args go to Playwright)
-  cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium
-  cargo xtask load    1,000 simulated devices push 100,000 writes under 20 % faults; checked
-                      for exactly-once and lane order from the server's database";
+  cargo xtask load    1,000 simulated devices push 100,000 writes under 20 % faults, at one
+                      release server on SQLite, then at two on one PostgreSQL with NATS;
+                      checked for exactly-once, lane order and one event per write
+  cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,7 +48,9 @@ fn main() -> ExitCode {
         Some("serve" | "run") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
         Some("bench") => bench::run(&root),
-        Some("load") => load::on_sqlite(&root, load::FULL, serve::Profile::Release),
+        Some("load") => tools::ensure_server_services()
+            .and_then(|()| load::on_sqlite(&root, load::FULL, serve::Profile::Release))
+            .and_then(|()| load::on_postgres(&root, load::FULL, serve::Profile::Release)),
         Some("e2e") => serve::build_pwa(&root).and_then(|()| e2e::run_tier_with(&root, &args[1..])),
         _ => {
             eprintln!("{USAGE}");

@@ -1,6 +1,8 @@
 //! `cargo xtask test`: every test tier, in order, with a summary at the end.
 //!
-//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask);
+//! 1. native: `cargo test` for the host crates (engine, contract, server, xtask); a small load
+//!    run on SQLite; the server's suite again on a throwaway PostgreSQL cluster; a small load
+//!    run on two instances sharing one PostgreSQL database, with NATS;
 //! 2. browser: wasm-bindgen-test in headless Chromium, against a real IndexedDB;
 //! 3. e2e: Playwright driving Debian's Chromium through the chaos proxy to the reference server
 //!    (see `e2e.rs`).
@@ -34,6 +36,11 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
         "load",
         load::on_sqlite(root, load::SMALL, serve::Profile::Debug),
     );
+    tier("native on PostgreSQL", native_postgres(root));
+    tier(
+        "load on PostgreSQL",
+        load::on_postgres(root, load::SMALL, serve::Profile::Debug),
+    );
     tier("browser", browser(root));
     tier(
         "e2e",
@@ -64,6 +71,23 @@ fn native(root: &Path) -> Result<(), TaskError> {
         "--exclude",
         "caresync-bench",
     ]))
+    .map(drop)
+}
+
+/// The server's integration suite again, each test on a fresh database of a throwaway
+/// PostgreSQL cluster instead of SQLite.
+fn native_postgres(root: &Path) -> Result<(), TaskError> {
+    step("tier 1b/3: the server's tests on PostgreSQL (a throwaway cluster)");
+    let cluster = crate::pg::Cluster::start()?;
+    run(in_root(root, "cargo")
+        .args([
+            "test",
+            "--package",
+            "caresync-server",
+            "--package",
+            "caresync-load",
+        ])
+        .env("CARESYNC_TEST_PG", cluster.url()))
     .map(drop)
 }
 

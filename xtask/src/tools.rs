@@ -1,7 +1,7 @@
 //! Installs what the build and tests need, skipping whatever is already there.
 //!
 //! Nothing here downloads a browser or a prebuilt tool: compilers come from crates.io,
-//! Chromium from Debian, wasm-opt and Playwright from the npm registry.
+//! Chromium, PostgreSQL and nats-server from Debian, wasm-opt and Playwright from the npm registry.
 
 use std::{path::Path, process::Command};
 
@@ -20,6 +20,7 @@ pub fn ensure_all(root: &Path) -> Result<(), TaskError> {
     ensure_trunk()?;
     ensure_wasm_bindgen(root)?;
     ensure_chromium()?;
+    ensure_server_services()?;
     ensure_node_packages(root)?;
     Ok(())
 }
@@ -89,6 +90,30 @@ fn ensure_chromium() -> Result<(), TaskError> {
             "chromium",
             "chromium-driver",
         ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+    .map(drop)
+}
+
+/// The server's second backend and its event bus, for the PostgreSQL tier: Debian's
+/// `postgresql` (only its programs are used; the tests start their own cluster) and
+/// `nats-server`.
+pub fn ensure_server_services() -> Result<(), TaskError> {
+    let mut missing = Vec::new();
+    if !crate::pg::installed() {
+        missing.push("postgresql");
+    }
+    if output("nats-server", &["--version"]).is_none() {
+        missing.push("nats-server");
+    }
+    if missing.is_empty() {
+        println!("    postgresql and nats-server: present");
+        return Ok(());
+    }
+    println!("    installing Debian's {}", missing.join(" and "));
+    run(Command::new("apt-get").args(["update"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
     .map(drop)
 }

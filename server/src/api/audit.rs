@@ -1,8 +1,11 @@
 //! Audit events: append-only; a duplicate clientMutationId gets the original back. Events that
 //! carry a chain link are verified by [`audit_chain`] first.
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use caresync_contract::audit::{AuditEventDto, AuditEventIn};
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::audit_chain;
 use crate::{
@@ -23,14 +26,13 @@ fn by_mutation(
              WHERE tenant_id = ?1 AND client_mutation_id = ?2",
             params![caller.tenant, cmid],
             |r| {
-                let payload: String = r.get(5)?;
                 Ok(AuditEventDto {
                     audit_event_id: r.get(0)?,
                     client_mutation_id: r.get(1)?,
                     kind: r.get(2)?,
                     occurred_at: iso(r.get(3)?),
                     recorded_at: iso(r.get(4)?),
-                    payload: serde_json::from_str(&payload).unwrap_or_default(),
+                    payload: r.get_json(5)?,
                 })
             },
         )
@@ -84,12 +86,13 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     if let (Some(seal), Some(obj)) = (event.integrity, payload.as_object_mut()) {
         obj.insert("integrity".into(), seal.into());
     }
+    let event_id = uuid::Uuid::now_v7().to_string();
     conn.execute(
         "INSERT INTO audit_events (id, tenant_id, actor_id, client_mutation_id, type, occurred_at, payload, \
          recorded_at, chain_device_id, chain_seq, chain_mac) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            uuid::Uuid::now_v7().to_string(),
+            event_id,
             caller.tenant,
             caller.user,
             event.client_mutation_id,
@@ -106,6 +109,14 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     if let Some(link) = &link {
         audit_chain::advance(conn, caller, link)?;
     }
+    // The audit payload may describe a record; only the event's identity goes out.
+    crate::events::record(
+        conn,
+        &caller.tenant,
+        crate::events::Subject::AuditEventRecorded,
+        serde_json::json!({"auditEventId": event_id, "type": event.kind, "actorId": caller.user,
+                           "clientMutationId": event.client_mutation_id}),
+    )?;
     let created = by_mutation(conn, caller, &event.client_mutation_id)?
         .ok_or_else(|| invalid("the audit event vanished after insert"))?;
     Ok((201, to_json(&created)?))
@@ -120,18 +131,17 @@ pub fn list_own(
 ) -> Result<Vec<AuditEventDto>, HttpError> {
     let mut stmt = conn.prepare(
         "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
-         WHERE tenant_id = ?1 AND actor_id = ?2 AND (?3 IS NULL OR type = ?3) \
+         WHERE tenant_id = ?1 AND actor_id = ?2 AND (CAST(?3 AS TEXT) IS NULL OR type = ?3) \
          ORDER BY recorded_at, id LIMIT 500",
     )?;
     let rows = stmt.query_map(params![caller.tenant, caller.user, kind], |r| {
-        let payload: String = r.get(5)?;
         Ok(AuditEventDto {
             audit_event_id: r.get(0)?,
             client_mutation_id: r.get(1)?,
             kind: r.get(2)?,
             occurred_at: iso(r.get(3)?),
             recorded_at: iso(r.get(4)?),
-            payload: serde_json::from_str(&payload).unwrap_or_default(),
+            payload: r.get_json(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -4,6 +4,7 @@
 //! last acknowledged; anything else is refused with `422 AUDIT_CHAIN_BROKEN` and leaves a
 //! tamper alert behind (never the payload).
 
+use crate::{db::Connection, params};
 use caresync_contract::{
     audit::{mac_input, AuditEventIn, AuditLink},
     auth::DEVICE_ID_MAX,
@@ -11,7 +12,6 @@ use caresync_contract::{
 };
 use caresync_envelope::{from_hex, to_hex};
 use hmac::{Hmac, Mac};
-use rusqlite::{params, Connection};
 use sha2::Sha256;
 
 use crate::{

@@ -1,5 +1,9 @@
 //! Communication service (seed 004): threads, append-only messages, last-writer-wins receipts.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    params,
+};
 use caresync_contract::{
     comms::{
         MessageDto, PostMessage, ReadReceiptDto, ReadRequest, ThreadDto, ThreadStatus,
@@ -7,11 +11,13 @@ use caresync_contract::{
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
+
+use serde_json::json;
 
 use crate::{
     auth::Caller,
     error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
+    events::{self, Subject},
     idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
@@ -21,7 +27,7 @@ const THREAD_COLUMNS: &str = "t.id, t.subject, t.status, t.updated_at, \
     (SELECT COUNT(*) FROM messages m WHERE m.thread_id = t.id AND m.sender_id != ?2 \
        AND NOT EXISTS (SELECT 1 FROM read_receipts r WHERE r.message_id = m.id AND r.user_id = ?2))";
 
-fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
+fn thread_row(r: &Row<'_>) -> crate::db::Result<ThreadDto> {
     let status: String = r.get(2)?;
     Ok(ThreadDto {
         thread_id: r.get(0)?,
@@ -32,7 +38,7 @@ fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
             ThreadStatus::Open
         },
         updated_at: iso(r.get(3)?),
-        last_message_at: r.get::<_, Option<i64>>(4)?.map(iso),
+        last_message_at: r.get::<Option<i64>>(4)?.map(iso),
         unread_count: r.get(5)?,
     })
 }
@@ -40,7 +46,7 @@ fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadDto> {
 const MESSAGE_COLUMNS: &str = "m.id, m.thread_id, m.sender_id, u.display_name, m.body, m.sent_at, \
     m.client_mutation_id, m.client_sent_at";
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageDto> {
+fn message_row(r: &Row<'_>) -> crate::db::Result<MessageDto> {
     Ok(MessageDto {
         message_id: r.get(0)?,
         thread_id: r.get(1)?,
@@ -191,6 +197,13 @@ pub fn post_message(
         "UPDATE threads SET updated_at = ?1 WHERE id = ?2",
         params![now, thread_id],
     )?;
+    events::record(
+        conn,
+        &caller.tenant,
+        Subject::MessageSent,
+        json!({"messageId": id, "threadId": thread_id, "senderId": caller.user,
+               "clientMutationId": req.client_mutation_id, "sentAt": iso(now)}),
+    )?;
     let created = message_by_mutation(conn, caller, &req.client_mutation_id)?
         .ok_or_else(|| not_found("The message vanished after insert."))?;
     Ok((201, to_json(&created)?))
@@ -221,13 +234,30 @@ pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) ->
         if !visible {
             return Err(not_found(format!("No such message: {message_id}")));
         }
+        let before: Option<i64> = conn
+            .query_row(
+                "SELECT read_at FROM read_receipts WHERE message_id = ?1 AND user_id = ?2",
+                params![message_id, caller.user],
+                |r| r.get(0),
+            )
+            .optional()?;
         let winner: i64 = conn.query_row(
             "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = MAX(read_at, excluded.read_at) \
+             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
+             CASE WHEN excluded.read_at > read_receipts.read_at THEN excluded.read_at ELSE read_receipts.read_at END \
              RETURNING read_at",
             params![message_id, caller.user, read_at],
             |r| r.get(0),
         )?;
+        // Only a receipt that moved is news: a repeat or an older readAt changes nothing.
+        if before.is_none_or(|at| winner > at) {
+            events::record(
+                conn,
+                &caller.tenant,
+                Subject::ReadReceiptRecorded,
+                json!({"messageId": message_id, "userId": caller.user, "readAt": iso(winner)}),
+            )?;
+        }
         out.push(ReadReceiptDto {
             message_id: message_id.clone(),
             user_id: caller.user.clone(),

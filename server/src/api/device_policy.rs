@@ -4,6 +4,10 @@
 //! screen needs it before anyone signs in) and free of PHI, so the app may keep it and
 //! revalidate it (`Cache-Control: no-cache` with an `ETag`).
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
@@ -11,7 +15,6 @@ use axum::{
     Json,
 };
 use caresync_contract::auth::{DeviceClass, DeviceConfig};
-use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::Deserialize;
 
 use crate::{
@@ -43,11 +46,11 @@ fn parse_class(name: &str) -> DeviceClass {
 }
 
 /// A tenant's device class, or `None` for an unknown tenant.
-pub fn device_class(conn: &Connection, tenant: &str) -> rusqlite::Result<Option<DeviceClass>> {
+pub fn device_class(conn: &Connection, tenant: &str) -> crate::db::Result<Option<DeviceClass>> {
     conn.query_row(
         "SELECT device_class FROM tenants WHERE id = ?1",
         [tenant],
-        |r| r.get::<_, String>(0),
+        |r| r.get::<String>(0),
     )
     .optional()
     .map(|name| name.as_deref().map(parse_class))
@@ -59,7 +62,7 @@ pub fn set_device_class(
     conn: &Connection,
     tenant: &str,
     class: DeviceClass,
-) -> rusqlite::Result<bool> {
+) -> crate::db::Result<bool> {
     let changed = conn.execute(
         "UPDATE tenants SET device_class = ?2 WHERE id = ?1",
         params![tenant, class_name(class)],
@@ -84,7 +87,7 @@ pub(super) async fn device_config(
     let lookup = tenant.clone();
     let class = state
         .db
-        .call(move |conn| Ok(device_class(conn, &lookup)?))
+        .call(move |conn| device_class(conn, &lookup))
         .await?
         .ok_or_else(|| not_found("No such tenant."))?;
     let config = DeviceConfig {

@@ -2,10 +2,13 @@
 //! identity and record (their name, their last visit), never from a request, so nobody can put
 //! another name on a sick note; and the label and input kind of those the person chooses.
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use caresync_contract::documents::{
     ParameterInput, TemplateParameterDto, MAX_TEXT_PARAMETER_CHARS,
 };
-use rusqlite::{params, Connection, OptionalExtension as _};
 use serde_json::{Map, Value};
 
 use crate::auth::Caller;
@@ -138,7 +141,7 @@ pub fn bind(
     caller: &Caller,
     placeholders: &[String],
     now: i64,
-) -> rusqlite::Result<Map<String, Value>> {
+) -> crate::db::Result<Map<String, Value>> {
     let mut values = Map::new();
     for name in placeholders.iter().filter(|p| is_bound(p)) {
         let value = match name.as_str() {
@@ -153,7 +156,7 @@ pub fn bind(
     Ok(values)
 }
 
-fn display_name(conn: &Connection, caller: &Caller) -> rusqlite::Result<String> {
+fn display_name(conn: &Connection, caller: &Caller) -> crate::db::Result<String> {
     conn.query_row(
         "SELECT display_name FROM users WHERE id = ?1 AND tenant_id = ?2",
         params![caller.user, caller.tenant],
@@ -164,20 +167,20 @@ fn display_name(conn: &Connection, caller: &Caller) -> rusqlite::Result<String> 
 /// When the caller's most recent visit was: an async visit's submission, or a video visit
 /// that took place (admitted: active or ended; not one that was only booked, cancelled or
 /// failed to connect), whichever is later and not in the future.
-fn last_visit_at(conn: &Connection, caller: &Caller, now: i64) -> rusqlite::Result<Option<i64>> {
+fn last_visit_at(conn: &Connection, caller: &Caller, now: i64) -> crate::db::Result<Option<i64>> {
     conn.query_row(
         "SELECT MAX(at) FROM ( \
            SELECT created_at AS at FROM async_visits WHERE tenant_id = ?1 AND patient_id = ?2 \
            UNION ALL \
            SELECT scheduled_at FROM sessions WHERE tenant_id = ?1 AND patient_id = ?2 \
              AND status IN ('active', 'ended') \
-         ) WHERE at <= ?3",
+         ) AS visits WHERE at <= ?3",
         params![caller.tenant, caller.user, now],
         |r| r.get(0),
     )
 }
 
-fn last_complaint(conn: &Connection, caller: &Caller) -> rusqlite::Result<Option<String>> {
+fn last_complaint(conn: &Connection, caller: &Caller) -> crate::db::Result<Option<String>> {
     conn.query_row(
         "SELECT chief_complaint FROM async_visits WHERE tenant_id = ?1 AND patient_id = ?2 \
          ORDER BY created_at DESC, id DESC LIMIT 1",

@@ -2,13 +2,16 @@
 //! by clientMutationId and rendered in the background, and artifacts behind signed,
 //! expiring links.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    params,
+};
 use caresync_contract::{
     documents::{
         ArtifactLinkDto, RenderJobDto, RenderJobIn, TemplateDto, ARTIFACT_URL_TTL_SECONDS,
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
 use sha2::{Digest, Sha256};
 
 use super::document_binding::{self as binding, ParameterError};
@@ -83,7 +86,7 @@ pub fn etag(templates: &[TemplateDto]) -> String {
 
 const JOB_COLUMNS: &str = "id, client_mutation_id, template_id, template_version, status, created_at, completed_at, artifact_id";
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<RenderJobDto> {
+fn job_row(r: &Row<'_>) -> crate::db::Result<RenderJobDto> {
     Ok(RenderJobDto {
         render_job_id: r.get(0)?,
         client_mutation_id: r.get(1)?,
@@ -91,7 +94,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<RenderJobDto> {
         template_version: r.get(3)?,
         status: r.get(4)?,
         created_at: iso(r.get(5)?),
-        completed_at: r.get::<_, Option<i64>>(6)?.map(iso),
+        completed_at: r.get::<Option<i64>>(6)?.map(iso),
         artifact_id: r.get(7)?,
     })
 }
@@ -137,11 +140,12 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
     // taken, a render that runs later (or again) prints what the record said when the person
     // asked, and the row shows exactly what went into the PDF.
     parameters.extend(binding::bind(conn, caller, &names, now_ms())?);
+    let job_id = uuid::Uuid::now_v7().to_string();
     conn.execute(
         "INSERT INTO render_jobs (id, tenant_id, requester_id, client_mutation_id, template_id, template_version, parameters, status, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8)",
         params![
-            uuid::Uuid::now_v7().to_string(),
+            job_id,
             caller.tenant,
             caller.user,
             job.client_mutation_id,
@@ -150,6 +154,14 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
             serde_json::Value::Object(parameters).to_string(),
             now_ms()
         ],
+    )?;
+    crate::events::record(
+        conn,
+        &caller.tenant,
+        crate::events::Subject::RenderJobQueued,
+        serde_json::json!({"jobId": job_id, "requesterId": caller.user, "templateId": job.template_id,
+                           "templateVersion": version, "status": "queued",
+                           "clientMutationId": job.client_mutation_id}),
     )?;
     let created = job_by_mutation(conn, caller, &job.client_mutation_id)?
         .ok_or_else(|| not_found("The job vanished."))?;
@@ -190,7 +202,7 @@ pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
             "SELECT j.id, j.tenant_id, j.requester_id, j.parameters, t.name, t.body FROM render_jobs j \
              JOIN templates t ON t.id = j.template_id WHERE j.status = 'queued' ORDER BY j.created_at LIMIT 10",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
@@ -212,10 +224,14 @@ pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
                 // Rendering the same job again would fail the same way: it fails once, and
                 // the client sees `failed` rather than `queued` for ever.
                 tracing::error!(%err, job, "could not render a document");
-                tx.execute(
-                    "UPDATE render_jobs SET status = 'failed', completed_at = ?1 WHERE id = ?2",
+                let failed = tx.execute(
+                    "UPDATE render_jobs SET status = 'failed', completed_at = ?1 \
+                     WHERE id = ?2 AND status = 'queued'",
                     params![now_ms(), job],
                 )?;
+                if failed == 1 {
+                    completed(&tx, job, tenant, owner, "failed", None)?;
+                }
             }
         }
     }
@@ -229,18 +245,41 @@ fn store_artifact(
     tenant: &str,
     owner: &str,
     pdf: &[u8],
-) -> rusqlite::Result<()> {
+) -> crate::db::Result<()> {
     let artifact = uuid::Uuid::now_v7().to_string();
     let now = now_ms();
+    // Another instance may have rendered the job meanwhile: the first to finish keeps it.
+    let claimed = tx.execute(
+        "UPDATE render_jobs SET status = 'done', completed_at = ?1, artifact_id = ?2 \
+         WHERE id = ?3 AND status = 'queued'",
+        params![now, artifact, job],
+    )?;
+    if claimed == 0 {
+        return Ok(());
+    }
     tx.execute(
         "INSERT INTO artifacts (id, tenant_id, owner_id, job_id, pdf, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![artifact, tenant, owner, job, pdf, now],
     )?;
-    tx.execute(
-        "UPDATE render_jobs SET status = 'done', completed_at = ?1, artifact_id = ?2 WHERE id = ?3",
-        params![now, artifact, job],
-    )?;
-    Ok(())
+    completed(tx, job, tenant, owner, "done", Some(&artifact))
+}
+
+fn completed(
+    tx: &Connection,
+    job: &str,
+    tenant: &str,
+    owner: &str,
+    status: &str,
+    artifact: Option<&str>,
+) -> crate::db::Result<()> {
+    crate::events::record(
+        tx,
+        tenant,
+        crate::events::Subject::RenderJobCompleted,
+        serde_json::json!({"jobId": job, "requesterId": owner, "status": status,
+                           "artifactId": artifact}),
+    )
+    .map(drop)
 }
 
 /// `GET /v1/documents/artifacts/{id}`: a short-lived link that needs no token, so a PDF

@@ -1,6 +1,10 @@
 //! Facility service (seed 003): the read-only edge snapshot, and bed status written
 //! last-writer-wins by `updatedAt` within a one-hour window; older writes wait for review.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    params,
+};
 use caresync_contract::{
     auth::Role,
     facility::{
@@ -9,7 +13,6 @@ use caresync_contract::{
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
 use super::registry::{self, BedPlace};
 use crate::{
@@ -84,7 +87,7 @@ impl BedField {
     }
 }
 
-fn bed_row(r: &Row<'_>) -> rusqlite::Result<BedDto> {
+fn bed_row(r: &Row<'_>) -> crate::db::Result<BedDto> {
     Ok(BedDto {
         bed_id: r.get(0)?,
         location_id: r.get(1)?,
@@ -304,7 +307,7 @@ pub fn snapshot(
         "SELECT id, node_id, name FROM locations WHERE node_id IN ({placeholders}) ORDER BY id"
     ))?;
     let locations: Vec<LocationDto> = stmt
-        .query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+        .query_map(crate::db::params_from_iter(ids.iter()), |r| {
             Ok(LocationDto {
                 location_id: r.get(0)?,
                 node_id: r.get(1)?,
@@ -316,11 +319,11 @@ pub fn snapshot(
         "SELECT {BED_COLUMNS} FROM beds WHERE location_id IN (SELECT id FROM locations WHERE node_id IN ({placeholders})) ORDER BY id"
     ))?;
     let beds: Vec<BedDto> = stmt
-        .query_map(rusqlite::params_from_iter(ids.iter()), bed_row)?
+        .query_map(crate::db::params_from_iter(ids.iter()), bed_row)?
         .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare(&format!("SELECT user_id, node_id, role FROM memberships WHERE node_id IN ({placeholders}) ORDER BY user_id"))?;
     let memberships: Vec<MembershipDto> = stmt
-        .query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+        .query_map(crate::db::params_from_iter(ids.iter()), |r| {
             Ok(MembershipDto {
                 user_id: r.get(0)?,
                 node_id: r.get(1)?,

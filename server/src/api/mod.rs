@@ -18,6 +18,7 @@ pub mod sync_push;
 pub mod virtual_care;
 mod writes;
 
+use crate::db::Connection;
 use axum::{
     extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderMap, StatusCode},
@@ -26,7 +27,6 @@ use axum::{
     Json, Router,
 };
 use caresync_contract::ErrorCode;
-use rusqlite::Connection;
 use serde::Deserialize;
 
 use crate::{

@@ -1,11 +1,14 @@
 //! Where things sit in the facility tree: a node's ancestry, a bed's location and node, and the
 //! stale-reference rule every edge write's ids meet (Fac §5).
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use caresync_contract::{
     facility::{StaleReason, StaleReference},
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::error::{to_json, HttpError};
 
@@ -18,39 +21,37 @@ pub struct BedPlace {
 }
 
 /// The node and its ancestors, nearest first; empty if the tenant has no such node.
-pub fn ancestry(conn: &Connection, tenant: &str, node_id: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
+pub fn ancestry(conn: &Connection, tenant: &str, node_id: &str) -> crate::db::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
         "WITH RECURSIVE up(id, parent_id, depth) AS ( \
              SELECT id, parent_id, 0 FROM facility_nodes WHERE id = ?1 AND tenant_id = ?2 \
              UNION ALL SELECT n.id, n.parent_id, up.depth + 1 FROM facility_nodes n \
              JOIN up ON n.id = up.parent_id WHERE n.tenant_id = ?2) \
          SELECT id FROM up ORDER BY depth",
     )?;
-    let ids = stmt
-        .query_map(params![node_id, tenant], |r| r.get(0))?
-        .collect();
-    ids
+
+    stmt.query_map(params![node_id, tenant], |r| r.get(0))?
+        .collect()
 }
 
 /// The node and everything under it; empty if the tenant has no such node.
-pub fn subtree(conn: &Connection, tenant: &str, node_id: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
+pub fn subtree(conn: &Connection, tenant: &str, node_id: &str) -> crate::db::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
         "WITH RECURSIVE sub(id) AS ( \
              SELECT id FROM facility_nodes WHERE id = ?1 AND tenant_id = ?2 \
              UNION ALL SELECT n.id FROM facility_nodes n JOIN sub ON n.parent_id = sub.id) \
          SELECT id FROM sub",
     )?;
-    let ids = stmt
-        .query_map(params![node_id, tenant], |r| r.get(0))?
-        .collect();
-    ids
+
+    stmt.query_map(params![node_id, tenant], |r| r.get(0))?
+        .collect()
 }
 
 pub fn bed_place(
     conn: &Connection,
     tenant: &str,
     bed_id: &str,
-) -> rusqlite::Result<Option<BedPlace>> {
+) -> crate::db::Result<Option<BedPlace>> {
     conn.query_row(
         "SELECT b.id, b.location_id, l.node_id FROM beds b JOIN locations l ON l.id = b.location_id \
          WHERE b.id = ?1 AND b.tenant_id = ?2",
@@ -86,7 +87,7 @@ pub enum ReferenceError {
     #[error(transparent)]
     Stale(#[from] Stale),
     #[error(transparent)]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] crate::db::DbError),
 }
 
 impl Stale {

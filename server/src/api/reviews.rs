@@ -5,12 +5,15 @@
 //! role `ward_manager`, in either case with a membership at the bed's node or an ancestor of
 //! it. Another tenant's reviews and nodes do not exist for the caller (404).
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    params,
+};
 use caresync_contract::{
     auth::Role,
     facility::{BedReviewDto, ReviewDecision, ReviewDecisionIn, ReviewDecisionResult},
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
 use super::{
     facility::{self, BedField},
@@ -54,8 +57,7 @@ fn may_review_somewhere(conn: &Connection, caller: &Caller) -> Result<(), HttpEr
 /// Whether the caller reviews at `node`: a membership there or above that makes them one.
 fn may_review(conn: &Connection, caller: &Caller, node: &str) -> Result<(), HttpError> {
     let ancestry = registry::ancestry(conn, &caller.tenant, node)?;
-    let mut stmt =
-        conn.prepare_cached("SELECT node_id, role FROM memberships WHERE user_id = ?1")?;
+    let mut stmt = conn.prepare("SELECT node_id, role FROM memberships WHERE user_id = ?1")?;
     let roles: Vec<(String, String)> = stmt
         .query_map(params![caller.user], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
@@ -85,7 +87,7 @@ pub fn list(
         return Err(not_found("No such facility node."));
     }
     may_review(conn, caller, &node)?;
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare(
         "WITH RECURSIVE sub(id) AS ( \
              SELECT id FROM facility_nodes WHERE id = ?2 AND tenant_id = ?1 \
              UNION ALL SELECT n.id FROM facility_nodes n JOIN sub ON n.parent_id = sub.id) \
@@ -105,14 +107,12 @@ pub fn list(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn review_row(r: &Row<'_>) -> rusqlite::Result<BedReviewDto> {
+fn review_row(r: &Row<'_>) -> crate::db::Result<BedReviewDto> {
     let column: String = r.get(5)?;
-    let field = BedField::from_column(&column).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            5,
-            rusqlite::types::Type::Text,
-            format!("unknown bed field {column:?}").into(),
-        )
+    let field = BedField::from_column(&column).ok_or_else(|| crate::db::DbError::Type {
+        column: 5,
+        wanted: "a bed field",
+        found: column.clone(),
     })?;
     // The field as it stands now, beside the held value.
     let (current, current_at) = match field {

@@ -4,6 +4,7 @@
 //! same rules, same status and body. A kiosk can so deliver the last user's writes after they
 //! signed out, under their authority, without anyone on it being able to read them.
 
+use crate::db::Connection;
 use axum::{
     body::Bytes,
     extract::State,
@@ -15,7 +16,6 @@ use caresync_contract::{
     sync::{SealedEnvelope, SealedWrite},
     ErrorCode,
 };
-use rusqlite::Connection;
 
 use crate::{
     auth::replay::{self, ReplayHolder},
@@ -108,7 +108,7 @@ fn deliver(conn: &mut Connection, token: &str, body: &[u8]) -> Outcome {
 
 fn open(conn: &Connection, envelope: &SealedEnvelope) -> Result<SealedWrite, HttpError> {
     let plaintext = sealing::open(conn, envelope).map_err(|e| match e {
-        sealing::UnsealError::Sqlite(e) => HttpError::from(e),
+        sealing::UnsealError::Db(e) => HttpError::from(e),
         sealing::UnsealError::UnknownKey => unreadable("no sealing key has this key id"),
         other => {
             tracing::info!(err = %other, "sealed write does not open");

@@ -1,12 +1,16 @@
 //! Virtual sessions (seed 000 §3–4): reads for their participants, lifecycle actions and the
 //! provider's reschedule under an optimistic lock, and the fallback to messaging.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, Row},
+    events::{self, Subject},
+    params,
+};
 use caresync_contract::{
     auth::Role,
     virtual_care::{RescheduleSession, SessionAction, SessionDto},
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
 use crate::{
     auth::Caller,
@@ -22,7 +26,7 @@ const SESSION_SELECT: &str = "SELECT s.id, s.status, s.version, s.scheduled_at, 
      s.provider_id, s.fallback_thread_id, p.display_name, d.display_name \
      FROM sessions s JOIN users p ON p.id = s.patient_id JOIN users d ON d.id = s.provider_id";
 
-fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionDto> {
+fn session_row(r: &Row<'_>) -> crate::db::Result<SessionDto> {
     let id: String = r.get(0)?;
     let status: String = r.get(1)?;
     // Only a session someone can be in has a room to join.
@@ -128,9 +132,25 @@ fn bump(conn: &Connection, caller: &Caller, id: &str, version: i64, set: Change)
     if changed == 0 {
         return Err(conflict(&after));
     }
+    let subject = match set {
+        Change::Status("cancelled") => Some(Subject::SessionCancelled),
+        Change::Status("ended") => Some(Subject::SessionEnded),
+        Change::Status("active") => Some(Subject::SessionAdmitted),
+        _ => None,
+    };
+    if let Some(subject) = subject {
+        events::record(
+            conn,
+            &caller.tenant,
+            subject,
+            serde_json::json!({"sessionId": id, "status": after.status, "version": after.version,
+                               "actorId": caller.user}),
+        )?;
+    }
     Ok((200, to_json(&after)?))
 }
 
+#[derive(Clone, Copy)]
 enum Change {
     Status(&'static str),
     ScheduledAt(i64),

@@ -15,6 +15,10 @@ use std::{
     time::Duration,
 };
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use axum::{
     extract::{Query, State},
     http::HeaderMap,
@@ -32,7 +36,6 @@ use caresync_contract::{
     ErrorCode,
 };
 use rand::{rngs::OsRng, RngCore as _};
-use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::{

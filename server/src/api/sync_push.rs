@@ -26,10 +26,7 @@ pub async fn capabilities(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> Result<Json<SyncCapabilities>, HttpError> {
-    let sealing = state
-        .db
-        .call(|conn| Ok(crate::sealing::current(conn)?))
-        .await?;
+    let sealing = state.db.call(|conn| crate::sealing::current(conn)).await?;
     Ok(Json(SyncCapabilities {
         batch: true,
         max_batch: MAX_BATCH,

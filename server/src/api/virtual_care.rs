@@ -2,6 +2,10 @@
 //! deduplicated by clientMutationId so a retried submit gets the original back. Sessions
 //! live in [`super::sessions`].
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use base64::Engine as _;
 use caresync_contract::{
     auth::Role,
@@ -11,7 +15,6 @@ use caresync_contract::{
     },
     ErrorCode,
 };
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::{
     auth::Caller,
@@ -119,7 +122,7 @@ fn visit_dto(
                 attachment_id: r.get(0)?,
                 file_name: r.get(1)?,
                 content_type: r.get(2)?,
-                size: r.get::<_, i64>(3)? as usize,
+                size: r.get::<i64>(3)? as usize,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -172,6 +175,14 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
             params![uuid::Uuid::now_v7().to_string(), id, a.file_name, a.content_type, bytes],
         )?;
     }
+    crate::events::record(
+        conn,
+        &caller.tenant,
+        crate::events::Subject::AsyncVisitSubmitted,
+        serde_json::json!({"visitId": id, "patientId": caller.user, "status": "submitted",
+                           "clientMutationId": visit.client_mutation_id,
+                           "attachments": visit.attachments.len()}),
+    )?;
     let created = visit_by_mutation(conn, caller, &visit.client_mutation_id)?
         .ok_or_else(|| not_found("The visit vanished."))?;
     Ok((201, to_json(&created)?))

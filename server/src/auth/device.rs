@@ -8,9 +8,12 @@
 //!   server last acknowledged;
 //! - a fresh replay credential (see [`super::replay`]).
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use caresync_contract::{audit::AuditHead, auth::ReplayCredential};
 use rand::{rngs::OsRng, RngCore as _};
-use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::{hex, replay, Caller};
 use crate::{error::HttpError, time::now_ms, AppState};
@@ -53,8 +56,8 @@ pub(super) async fn grant(
             let tx = conn.transaction()?;
             // Two sign-ins racing on one device both get the secrets that won.
             tx.execute(
-                "INSERT OR IGNORE INTO device_key_shares (user_id, device_id, share, created_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO device_key_shares (user_id, device_id, share, created_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![user, device, fresh_share.to_vec(), now_ms()],
             )?;
             let share: Vec<u8> = tx.query_row(
@@ -63,12 +66,11 @@ pub(super) async fn grant(
                 |r| r.get(0),
             )?;
             tx.execute(
-                "INSERT OR IGNORE INTO audit_keys (user_id, device_id, key, created_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO audit_keys (user_id, device_id, key, created_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![user, device, fresh_audit.to_vec(), now_ms()],
             )?;
-            let audit =
-                audit_key(&tx, &user, &device)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            let audit = audit_key(&tx, &user, &device)?.ok_or(crate::db::DbError::NoRows)?;
             let replay = replay::issue(&tx, &user, &tenant, &device)?;
             tx.commit()?;
             Ok(DeviceGrant {
@@ -87,7 +89,7 @@ pub fn audit_key(
     conn: &Connection,
     user: &str,
     device: &str,
-) -> rusqlite::Result<Option<AuditKey>> {
+) -> crate::db::Result<Option<AuditKey>> {
     conn.query_row(
         "SELECT key, head_seq, head_mac FROM audit_keys WHERE user_id = ?1 AND device_id = ?2",
         params![user, device],

@@ -5,13 +5,16 @@
 //! everywhere", but not by a plain sign-out: a kiosk must still deliver what the last user
 //! left sealed after they signed out.
 
+use crate::{
+    db::{Connection, OptionalExtension as _},
+    params,
+};
 use axum::{body::Bytes, extract::State, http::StatusCode};
 use caresync_contract::{
     auth::{ReplayCredential, Role, DEVICE_ID_MAX, REPLAY_CREDENTIAL_DAYS},
     ErrorCode,
 };
 use rand::{rngs::OsRng, RngCore as _};
-use rusqlite::{params, Connection, OptionalExtension as _};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -53,7 +56,7 @@ pub(super) fn issue(
     user: &str,
     tenant: &str,
     device: &str,
-) -> rusqlite::Result<ReplayCredential> {
+) -> crate::db::Result<ReplayCredential> {
     let mut bytes = [0u8; TOKEN_LEN];
     OsRng.fill_bytes(&mut bytes);
     let token = hex(&bytes);
@@ -102,10 +105,10 @@ pub fn check(conn: &Connection, token: &str) -> Result<ReplayHolder, HttpError> 
 }
 
 /// Revokes `user`'s live credentials, on one device or all of them; answers how many.
-pub fn revoke(conn: &Connection, user: &str, device: Option<&str>) -> rusqlite::Result<usize> {
+pub fn revoke(conn: &Connection, user: &str, device: Option<&str>) -> crate::db::Result<usize> {
     conn.execute(
         "UPDATE replay_credentials SET revoked_at = ?3 \
-         WHERE user_id = ?1 AND (?2 IS NULL OR device_id = ?2) AND revoked_at IS NULL",
+         WHERE user_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR device_id = ?2) AND revoked_at IS NULL",
         params![user, device, now_ms()],
     )
 }
@@ -145,7 +148,7 @@ pub async fn revoke_route(
     }
     let revoked = state
         .db
-        .call(move |conn| Ok(revoke(conn, &caller.user, req.device_id.as_deref())?))
+        .call(move |conn| revoke(conn, &caller.user, req.device_id.as_deref()))
         .await?;
     tracing::info!(revoked, "replay credentials revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -8,13 +8,16 @@
 //! keeps only hashes. A spent token presented after the window means two parties hold it
 //! (OAuth 2.0 Security BCP, refresh token replay): the whole family is revoked.
 
+use crate::{
+    db::{Connection, OptionalExtension as _, TransactionBehavior},
+    params,
+};
 use axum::{body::Bytes, extract::State, http::StatusCode, Json};
 use caresync_contract::{
     auth::{RefreshRequest, Role, TokenResponse},
     ErrorCode,
 };
 use rand::{rngs::OsRng, RngCore as _};
-use rusqlite::{params, Connection, OptionalExtension as _, TransactionBehavior};
 
 use super::{hex, refresh_hash, Caller, Keys};
 use crate::{
@@ -176,8 +179,8 @@ fn rotate(
     };
     // A replay finds the successor there already (perhaps spent itself) and leaves it alone.
     tx.execute(
-        "INSERT OR IGNORE INTO refresh_tokens (token_hash, user_id, family_id, expires_at) \
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         params![
             successor_hash,
             row.user,
@@ -192,29 +195,35 @@ fn rotate(
     })
 }
 
-fn read_token(conn: &Connection, hash: &str) -> rusqlite::Result<Option<TokenRow>> {
-    conn.query_row(
-        "SELECT t.user_id, t.family_id, t.expires_at, t.rotated_at, t.revoked_at IS NOT NULL, \
-         u.tenant_id, u.role, u.display_name \
-         FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
-        [hash],
-        |r| {
-            Ok(TokenRow {
-                user: r.get(0)?,
-                family: r.get(1)?,
-                expires_at: r.get(2)?,
-                rotated_at: r.get(3)?,
-                revoked: r.get(4)?,
-                tenant: r.get(5)?,
-                role: r.get(6)?,
-                display_name: r.get(7)?,
-            })
-        },
-    )
+fn read_token(conn: &Connection, hash: &str) -> crate::db::Result<Option<TokenRow>> {
+    const SQL: &str = "SELECT t.user_id, t.family_id, t.expires_at, t.rotated_at, \
+         t.revoked_at IS NOT NULL, u.tenant_id, u.role, u.display_name \
+         FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1";
+    // SQLite's IMMEDIATE transaction already serialises refreshes; PostgreSQL's
+    // connections run side by side, so the token's row is locked until the commit.
+    let locked;
+    let sql = if conn.is_postgres() {
+        locked = format!("{SQL} FOR UPDATE OF t");
+        locked.as_str()
+    } else {
+        SQL
+    };
+    conn.query_row(sql, [hash], |r| {
+        Ok(TokenRow {
+            user: r.get(0)?,
+            family: r.get(1)?,
+            expires_at: r.get(2)?,
+            rotated_at: r.get(3)?,
+            revoked: r.get(4)?,
+            tenant: r.get(5)?,
+            role: r.get(6)?,
+            display_name: r.get(7)?,
+        })
+    })
     .optional()
 }
 
-fn revoke_family(conn: &Connection, family: &str, now: i64) -> rusqlite::Result<usize> {
+fn revoke_family(conn: &Connection, family: &str, now: i64) -> crate::db::Result<usize> {
     conn.execute(
         "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family_id = ?1 AND revoked_at IS NULL",
         params![family, now],

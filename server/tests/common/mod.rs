@@ -1,14 +1,20 @@
-//! A real server on a loopback port with a fresh SQLite, and a small client for the tests.
+//! A real server on a loopback port with a fresh database, and a small client for the tests.
+//! The database is SQLite, or a new database on the PostgreSQL cluster `CARESYNC_TEST_PG`
+//! names (a base URL such as `postgres://postgres@127.0.0.1:5432`) when it is set.
 
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod pdf;
 pub mod shared_device;
 pub mod sse;
 
 use std::net::SocketAddr;
 
-use caresync_server::{router, AppState, Config};
+use caresync_server::{
+    db::{Connection, DbError},
+    router, AppState, Config,
+};
 use serde_json::{json, Value};
 
 pub struct TestServer {
@@ -43,6 +49,17 @@ impl TestServer {
 
     /// A server with the defaults, changed by `adjust`.
     pub async fn start_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_on(fresh_pg_database().await, adjust).await
+    }
+
+    /// A second instance on this server's PostgreSQL database (`None` on SQLite, whose file
+    /// belongs to one process): what one instance commits, the other answers from.
+    pub async fn another_instance(&self) -> Option<Self> {
+        let url = self.state.config.database_url.clone()?;
+        Some(Self::start_on(Some(url), |_| {}).await)
+    }
+
+    async fn start_on(database_url: Option<String>, adjust: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             addr: "127.0.0.1:0".parse().expect("addr"),
@@ -53,9 +70,12 @@ impl TestServer {
             idle_lock_secs: 120,
             doc_ttl_secs: 604_800,
             test_faults: true,
+            database_url,
+            demo_data: true,
+            nats_url: None,
         };
         adjust(&mut config);
-        let state = AppState::open(config).expect("open state");
+        let state = AppState::open(config).await.expect("open state");
         caresync_server::spawn_workers(&state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -76,13 +96,9 @@ impl TestServer {
     /// Runs `f` on the server's database (setting up what the API cannot, like an expiry).
     pub async fn sql<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     ) -> T {
-        self.state
-            .db
-            .call(move |c| Ok(f(c)?))
-            .await
-            .expect("test SQL")
+        self.state.db.call(move |c| f(c)).await.expect("test SQL")
     }
 
     pub async fn login(&self, tenant: &str, user: &str) -> Session {
@@ -187,6 +203,36 @@ impl TestServer {
         assert_eq!(status, 200, "{body}");
         body.as_array().expect("list").clone()
     }
+}
+
+/// The base URL of the throwaway PostgreSQL cluster the suite runs on, if any.
+pub fn test_pg() -> Option<String> {
+    std::env::var("CARESYNC_TEST_PG")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A new, empty database on the test cluster for one server (or two sharing it), or `None`
+/// on SQLite. The cluster is thrown away whole after the run, so nothing drops it.
+pub async fn fresh_pg_database() -> Option<String> {
+    let base = test_pg()?;
+    let base = base.trim_end_matches('/');
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("CARESYNC_TEST_PG={base}: cannot connect: {e}"));
+    let driver = tokio::spawn(connection);
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create the test database");
+    drop(client);
+    driver
+        .await
+        .expect("connection task")
+        .expect("connection closes cleanly");
+    Some(format!("{base}/{name}"))
 }
 
 pub struct Session {
