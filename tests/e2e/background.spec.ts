@@ -25,6 +25,31 @@ function parcels(page: Page) {
   }));
 }
 
+/**
+ * Waits until the worker has written an answer beside every parcel, reading the mailbox from
+ * a page of the origin that is not the app (`/healthz`), so the app does not start meanwhile.
+ */
+async function answered(context: BrowserContext) {
+  const look = await context.newPage();
+  await look.goto('/healthz');
+  const count = () => look.evaluate(() => new Promise<{ total: number; answered: number }>((resolve) => {
+    const open = indexedDB.open('caresync:courier');
+    open.onupgradeneeded = () => open.transaction?.abort();
+    open.onerror = () => resolve({ total: 0, answered: 0 });
+    open.onsuccess = () => {
+      const db = open.result;
+      const all = db.transaction('parcels').objectStore('parcels').getAll();
+      all.onsuccess = () => {
+        db.close();
+        const list = all.result as { answer?: unknown }[];
+        resolve({ total: list.length, answered: list.filter((p) => p.answer).length });
+      };
+    };
+  }));
+  await expect.poll(async () => { const c = await count(); return c.total > 0 && c.answered === c.total; }, { timeout: 30_000 }).toBe(true);
+  await look.close();
+}
+
 /** The sync tags the app registered. */
 function syncTags(page: Page) {
   return page.evaluate(async () => {
@@ -107,6 +132,7 @@ test('with every page of the app closed, the service worker delivers sealed mess
 
   // Reopened, the app reports them delivered in the background: its engine took the worker's
   // answers as its own (a write it had sent again would not count as carried).
+  await answered(context);
   const again = await reopen(context, texts);
   expect((await serverBodies(request, token, FOLLOW_UP)).filter((b) => texts.includes(b))).toEqual(texts);
   await again.close();
@@ -131,6 +157,7 @@ test('the first answer lost after commit: the worker goes again, and each messag
   // The lost one went twice and is there once.
   const sealed = (s: Awaited<ReturnType<typeof chaosStats>>) => s.byRoute['POST /api/v1/sync/sealed'] ?? 0;
   expect(sealed(await chaosStats(request)) - sealed(before)).toBeGreaterThanOrEqual(texts.length + 1);
+  await answered(context);
   const again = await reopen(context, texts);
   expect(await held()).toEqual(texts);
   await again.close();
