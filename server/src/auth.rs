@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     db::DbError,
-    error::{parse_json, require_uuid, HttpError},
+    http::error::{parse_json, require_uuid, HttpError},
     time::now_ms,
     AppState,
 };

@@ -21,9 +21,9 @@ use caresync_contract::{facility::BedDto, virtual_care::SessionDto};
 use serde::Deserialize;
 
 use crate::{
-    api::{facility, sessions},
-    error::{invalid, not_found, parse_json, HttpError},
     faults::loopback_only,
+    http::error::{invalid, not_found, parse_json, HttpError},
+    http::{facility, sessions},
     seed,
     time::{now_ms, parse_iso},
     AppState,

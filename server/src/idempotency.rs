@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::Caller,
-    error::{HttpError, Outcome},
+    http::error::{HttpError, Outcome},
     time::now_ms,
 };
 
@@ -199,7 +199,7 @@ fn run_in(
         }
         let answer = serde_json::from_str(&body).map_err(|err| {
             tracing::error!(%err, "a remembered answer does not parse");
-            crate::error::internal()
+            crate::http::error::internal()
         })?;
         return Ok((status, answer));
     }

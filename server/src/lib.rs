@@ -1,14 +1,13 @@
 //! The caresync reference server: the platform's REST contracts on SQLite or PostgreSQL, plus
 //! the PWA shell.
 
-pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
-pub mod error;
 pub mod events;
 pub mod faults;
 pub mod fixtures;
+pub mod http;
 pub mod idempotency;
 pub mod live;
 pub mod pdf;
@@ -30,10 +29,10 @@ use axum::{
 use caresync_contract::ErrorCode;
 
 pub use config::Config;
-use error::HttpError;
+use http::error::HttpError;
 
 /// The largest request body a route accepts unless it says otherwise (those that carry
-/// photos: see [`api::MAX_VISIT_BODY_BYTES`] and its neighbours).
+/// photos: see [`http::MAX_VISIT_BODY_BYTES`] and its neighbours).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What every handler can reach.
@@ -83,9 +82,9 @@ pub fn router(state: AppState) -> Router {
     let fixture_state = state.clone();
     let mut app = Router::new()
         .route(caresync_contract::paths::HEALTHZ, get(healthz))
-        .nest("/api", with_json_errors(api::routes()))
-        .nest("/internal", with_json_errors(api::internal_routes()))
-        .nest("/v1", with_json_errors(api::document_routes()))
+        .nest("/api", with_json_errors(http::routes()))
+        .nest("/internal", with_json_errors(http::internal_routes()))
+        .nest("/v1", with_json_errors(http::document_routes()))
         .with_state(state)
         .merge(shell.router());
     if test_faults {
@@ -180,7 +179,7 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            match db.call(api::documents::render_queued).await {
+            match db.call(http::documents::render_queued).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(jobs = n, "rendered documents"),
                 Err(err) => tracing::warn!(%err, "document rendering failed; will retry"),

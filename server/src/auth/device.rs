@@ -16,7 +16,7 @@ use caresync_contract::{audit::AuditHead, auth::ReplayCredential};
 use rand::{rngs::OsRng, RngCore as _};
 
 use super::{hex, replay, Caller};
-use crate::{error::HttpError, time::now_ms, AppState};
+use crate::{http::error::HttpError, time::now_ms, AppState};
 
 const SECRET_LEN: usize = 32;
 

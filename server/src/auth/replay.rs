@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::{hex, Caller};
 use crate::{
-    error::{invalid, parse_json, HttpError},
+    http::error::{invalid, parse_json, HttpError},
     time::{iso, now_ms},
     AppState,
 };

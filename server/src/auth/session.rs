@@ -22,7 +22,7 @@ use rand::{rngs::OsRng, RngCore as _};
 use super::{hex, refresh_hash, Caller, Keys};
 use crate::{
     db::DbError,
-    error::{parse_json, HttpError},
+    http::error::{parse_json, HttpError},
     time::now_ms,
     AppState,
 };

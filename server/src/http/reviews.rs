@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    error::{from_value, not_found, require_uuid, to_json, HttpError, Outcome},
+    http::error::{from_value, not_found, require_uuid, to_json, HttpError, Outcome},
     time::{iso, now_ms},
 };
 

@@ -10,7 +10,7 @@ use caresync_contract::{
     ErrorCode,
 };
 
-use crate::error::{to_json, HttpError};
+use crate::http::error::{to_json, HttpError};
 
 /// A bed's place in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use caresync_contract::{
 
 use crate::{
     auth::replay::{self, ReplayHolder},
-    error::{parse_json, HttpError, Outcome},
+    http::error::{parse_json, HttpError, Outcome},
     idempotency::{self, Write},
     sealing, AppState,
 };
@@ -128,6 +128,6 @@ fn dispatch(conn: &mut Connection, holder: &ReplayHolder, write: &SealedWrite) -
         key: Some(&write.client_mutation_id),
     };
     idempotency::run(conn, caller, &request, |c| {
-        super::dispatch(c, caller, &write.method, &write.path, write.body.clone())
+        super::routes::dispatch(c, caller, &write.method, &write.path, write.body.clone())
     })
 }

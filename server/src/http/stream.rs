@@ -47,7 +47,7 @@ use super::{facility, registry};
 use crate::{
     auth::{self, hex, Caller},
     db::Db,
-    error::{not_found, HttpError},
+    http::error::{not_found, HttpError},
     live::{self, Change},
     time::{iso, now_ms},
     AppState,

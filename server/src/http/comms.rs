@@ -16,8 +16,8 @@ use serde_json::json;
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     events::{self, Subject},
+    http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };

@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::{
     auth::{device::audit_key, Caller},
-    error::{invalid, HttpError},
+    http::error::{invalid, HttpError},
     time::now_ms,
 };
 

@@ -18,7 +18,7 @@ use super::document_binding::{self as binding, ParameterError};
 use crate::{
     auth::{Caller, Keys},
     db::DbError,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
+    http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     time::{iso, now_ms},
 };

@@ -18,7 +18,7 @@ use caresync_contract::{
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
+    http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency,
     time::{iso, now_ms},
 };

@@ -10,7 +10,7 @@ use caresync_contract::audit::{AuditEventDto, AuditEventIn};
 use super::audit_chain;
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, require_uuid, to_json, HttpError, Outcome},
+    http::error::{from_value, invalid, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };

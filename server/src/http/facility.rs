@@ -17,7 +17,7 @@ use caresync_contract::{
 use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
+    http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     idempotency::{self, Deduped},
     live,
     time::{iso, now_ms, parse_iso},

@@ -18,7 +18,7 @@ use caresync_contract::auth::{DeviceClass, DeviceConfig};
 use serde::Deserialize;
 
 use crate::{
-    error::{invalid, not_found, HttpError},
+    http::error::{invalid, not_found, HttpError},
     AppState,
 };
 

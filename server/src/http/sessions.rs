@@ -14,7 +14,7 @@ use caresync_contract::{
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, to_json, HttpError, Outcome},
+    http::error::{from_value, invalid, not_found, to_json, HttpError, Outcome},
     time::{iso, now_ms, parse_iso},
 };
 

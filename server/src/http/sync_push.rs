@@ -14,7 +14,7 @@ use caresync_contract::{
 
 use crate::{
     auth::Caller,
-    error::{parse_json, HttpError},
+    http::error::{parse_json, HttpError},
     idempotency::{self, Write},
     AppState,
 };
@@ -81,7 +81,7 @@ pub async fn push(
                     key: Some(&m.client_mutation_id),
                 };
                 let outcome = idempotency::run_nested(&mut tx, &caller, &write, |c| {
-                    super::dispatch(c, &caller, &m.method, &m.path, m.body.clone())
+                    super::routes::dispatch(c, &caller, &m.method, &m.path, m.body.clone())
                 });
                 let (status, body) = match outcome {
                     Ok(ok) => ok,
