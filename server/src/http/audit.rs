@@ -10,8 +10,8 @@ use caresync_contract::audit::{AuditEventDto, AuditEventIn};
 use super::audit_chain;
 use crate::{
     auth::Caller,
+    domain::dedupe::{self, Deduped},
     http::error::{from_value, invalid, require_uuid, to_json, HttpError, Outcome},
-    idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
 
@@ -67,7 +67,7 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
     let event: AuditEventIn = from_value(body)?;
     let occurred_at = validate(&event)?;
     // Only the event's own actor gets it back; another user's trail is not theirs to read.
-    if idempotency::claim(
+    if dedupe::claim(
         conn,
         caller,
         Deduped::AuditEvents,

@@ -18,8 +18,8 @@ use super::document_binding::{self as binding, ParameterError};
 use crate::{
     auth::{Caller, Keys},
     db::DbError,
+    domain::dedupe::{self, Deduped},
     http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
-    idempotency::{self, Deduped},
     time::{iso, now_ms},
 };
 
@@ -118,7 +118,7 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
     let job: RenderJobIn = from_value(body)?;
     require_uuid("clientMutationId", &job.client_mutation_id)?;
     // Another requester's job is refused, not shown: it may print someone else's record.
-    if idempotency::claim(conn, caller, Deduped::RenderJobs, &job.client_mutation_id)? {
+    if dedupe::claim(conn, caller, Deduped::RenderJobs, &job.client_mutation_id)? {
         if let Some(existing) = job_by_mutation(conn, caller, &job.client_mutation_id)? {
             return Ok((202, to_json(&existing)?));
         }

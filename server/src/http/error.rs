@@ -1,6 +1,8 @@
-//! Turning failures into the documented error body `{statusCode, code, message}`.
+//! The one place failures become the documented error body `{statusCode, code, message}`: a
+//! [`DomainError`] gets its status code here, and nowhere else.
 
 use crate::db::Connection;
+use crate::domain::{error::Aftermath, DomainError};
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -9,10 +11,6 @@ use axum::{
 use caresync_contract::{ApiError, ErrorCode};
 
 use crate::db::DbError;
-
-/// A record that must outlive the refusal it explains: the refused write's savepoint rolls
-/// back, and this is written after it (a tamper alert, for one).
-pub type Aftermath = Box<dyn FnOnce(&Connection) -> crate::db::Result<()> + Send>;
 
 /// An error a handler returns; it renders as the documented JSON body.
 /// The flag marks a write that lost a race for a UNIQUE key (see [`HttpError::lost_race`]).
@@ -43,7 +41,7 @@ impl HttpError {
         self,
         write: impl FnOnce(&Connection) -> crate::db::Result<()> + Send + 'static,
     ) -> Self {
-        HttpError(self.0, Some(Box::new(write)), self.2)
+        HttpError(self.0, Some(Aftermath(Box::new(write))), self.2)
     }
 
     /// Takes the attached write, if any, to run on the connection the refusal rolled back on.
@@ -107,6 +105,47 @@ impl From<DbError> for HttpError {
         }
         tracing::error!(%err, "database failure");
         internal()
+    }
+}
+
+impl From<DomainError> for HttpError {
+    fn from(err: DomainError) -> Self {
+        let (status, code, message, details) = match err {
+            DomainError::Db(err) => return err.into(),
+            DomainError::WithAftermath { error, aftermath } => {
+                let HttpError(body, _, race) = HttpError::from(*error);
+                return HttpError(body, Some(aftermath), race);
+            }
+            DomainError::NotFound { message } => {
+                return HttpError::new(404, ErrorCode::NotFound, message)
+            }
+            DomainError::Forbidden { code, message } => return HttpError::new(403, code, message),
+            DomainError::Invalid {
+                code,
+                message,
+                details,
+            } => (400, code, message, details),
+            DomainError::Conflict {
+                code,
+                message,
+                details,
+            } => (409, code, message, details),
+            DomainError::TooLarge {
+                code,
+                message,
+                details,
+            } => (413, code, message, details),
+            DomainError::Unsupported {
+                code,
+                message,
+                details,
+            } => (415, code, message, details),
+        };
+        details
+            .into_iter()
+            .fold(HttpError::new(status, code, message), |e, (k, v)| {
+                e.with(&k, v)
+            })
     }
 }
 

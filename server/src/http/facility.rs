@@ -17,8 +17,8 @@ use caresync_contract::{
 use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
+    domain::dedupe::{self, Deduped},
     http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
-    idempotency::{self, Deduped},
     live,
     time::{iso, now_ms, parse_iso},
 };
@@ -157,7 +157,7 @@ pub fn write_bed(
     )?;
     let current = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
     // A retry is answered with how the write went; another user's write is refused instead.
-    if idempotency::claim(conn, caller, Deduped::BedUpdates, &write.client_mutation_id)? {
+    if dedupe::claim(conn, caller, Deduped::BedUpdates, &write.client_mutation_id)? {
         let outcome: String = conn.query_row(
             "SELECT outcome FROM bed_updates WHERE tenant_id = ?1 AND client_mutation_id = ?2",
             params![caller.tenant, write.client_mutation_id],

@@ -4,7 +4,7 @@
 
 pub mod audit;
 pub mod audit_chain;
-pub mod comms;
+
 pub mod device_policy;
 pub mod document_binding;
 pub mod documents;
@@ -34,6 +34,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::{self, Caller},
+    domain::comms,
     http::error::{not_found, HttpError},
     AppState,
 };
@@ -266,11 +267,15 @@ async fn fallback(
 }
 
 /// Runs a read (or an online action) on the database and answers with its JSON.
-async fn answer<T: serde::Serialize + Send + 'static>(
+async fn answer<T: serde::Serialize + Send + 'static, E: Into<HttpError> + Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut Connection) -> Result<T, HttpError> + Send + 'static,
+    f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
 ) -> Result<Response, HttpError> {
-    let value = state.db.call(move |conn| Ok(f(conn))).await??;
+    let value = state
+        .db
+        .call(move |conn| Ok(f(conn)))
+        .await?
+        .map_err(Into::into)?;
     Ok(Json(value).into_response())
 }
 

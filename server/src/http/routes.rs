@@ -12,11 +12,16 @@ use axum::{
 use caresync_contract::paths;
 
 use super::{
-    audit, comms, documents,
-    error::{not_found, Outcome},
+    audit, documents,
+    error::{from_value, not_found, to_json, HttpError, Outcome},
     facility, reviews, sessions, virtual_care, writes,
 };
-use crate::{auth::Caller, db::Connection, AppState};
+use crate::{
+    auth::Caller,
+    db::Connection,
+    domain::{comms, DomainError},
+    AppState,
+};
 
 /// The methods a queued write can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,10 +105,10 @@ fn table() -> Vec<WriteRoute> {
         WriteRoute::new(
             Post,
             paths::thread_messages("{threadId}"),
-            |c, who, p, body| comms::post_message(c, who, p[0], body),
+            |c, who, p, body| answer(201, comms::post_message(c, who, p[0], from_value(body)?)),
         ),
         WriteRoute::new(Post, paths::READ.into(), |c, who, _, body| {
-            comms::mark_read(c, who, body)
+            answer(200, comms::mark_read(c, who, from_value(body)?))
         }),
         WriteRoute::new(Post, paths::AUDIT_EVENTS.into(), |c, who, _, body| {
             audit::record(c, who, body)
@@ -148,6 +153,12 @@ fn table() -> Vec<WriteRoute> {
             |c, who, p, body| reviews::decide(c, who, p[0], false, body),
         ),
     ]
+}
+
+/// A domain answer as the route's status and JSON body.
+fn answer<T: serde::Serialize>(status: u16, result: Result<T, DomainError>) -> Outcome {
+    let value = result.map_err(HttpError::from)?;
+    Ok((status, to_json(&value)?))
 }
 
 /// Applies a queued write by its method and path, whether it came per resource or queued.

@@ -19,7 +19,6 @@ use caresync_contract::{
 use crate::{
     auth::Caller,
     http::error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
-    idempotency,
     time::{iso, now_ms},
 };
 
@@ -107,7 +106,7 @@ fn visit_by_mutation(
     match found {
         None => Ok(None),
         Some((row, patient)) if patient == caller.user => visit_dto(conn, row).map(Some),
-        Some(_) => Err(idempotency::mutation_id_conflict()),
+        Some(_) => Err(crate::domain::dedupe::mutation_id_conflict().into()),
     }
 }
 

@@ -1,0 +1,10 @@
+//! The services' rules: each module owns one service's reads and writes and their SQL through
+//! the db layer. They take typed inputs (contract DTOs, the [`Caller`](crate::auth::Caller))
+//! and answer typed DTOs or a [`DomainError`]; status codes and JSON bodies are the HTTP
+//! edge's business (`crate::http`), so nothing here imports axum.
+
+pub mod comms;
+pub mod dedupe;
+pub mod error;
+
+pub use error::DomainError;
