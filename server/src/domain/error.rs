@@ -57,6 +57,13 @@ pub enum DomainError {
         message: String,
         details: Details,
     },
+    /// The request is well-formed but cannot be taken as it is (a broken chain, a reused key).
+    #[error("{message}")]
+    Unprocessable {
+        code: ErrorCode,
+        message: String,
+        details: Details,
+    },
     /// A refusal with a record to write once the refused write has rolled back.
     #[error("{error}")]
     WithAftermath {
@@ -94,6 +101,37 @@ impl DomainError {
         }
     }
 
+    pub fn forbidden_as(code: ErrorCode, message: impl Into<String>) -> Self {
+        DomainError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn too_large(code: ErrorCode, message: impl Into<String>) -> Self {
+        DomainError::TooLarge {
+            code,
+            message: message.into(),
+            details: Details::new(),
+        }
+    }
+
+    pub fn unsupported(code: ErrorCode, message: impl Into<String>) -> Self {
+        DomainError::Unsupported {
+            code,
+            message: message.into(),
+            details: Details::new(),
+        }
+    }
+
+    pub fn unprocessable(code: ErrorCode, message: impl Into<String>) -> Self {
+        DomainError::Unprocessable {
+            code,
+            message: message.into(),
+            details: Details::new(),
+        }
+    }
+
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         DomainError::Conflict {
             code,
@@ -108,7 +146,8 @@ impl DomainError {
             DomainError::Invalid { details, .. }
             | DomainError::Conflict { details, .. }
             | DomainError::TooLarge { details, .. }
-            | DomainError::Unsupported { details, .. } => {
+            | DomainError::Unsupported { details, .. }
+            | DomainError::Unprocessable { details, .. } => {
                 details.insert(key.to_owned(), value.into());
             }
             DomainError::WithAftermath { error, .. } => {

@@ -3,6 +3,8 @@
 //! and answer typed DTOs or a [`DomainError`]; status codes and JSON bodies are the HTTP
 //! edge's business (`crate::http`), so nothing here imports axum.
 
+pub mod audit;
+pub mod audit_chain;
 pub mod comms;
 pub mod dedupe;
 pub mod error;

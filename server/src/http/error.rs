@@ -140,6 +140,11 @@ impl From<DomainError> for HttpError {
                 message,
                 details,
             } => (415, code, message, details),
+            DomainError::Unprocessable {
+                code,
+                message,
+                details,
+            } => (422, code, message, details),
         };
         details
             .into_iter()

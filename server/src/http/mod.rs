@@ -2,9 +2,6 @@
 //! routed from the one table in [`routes`], whether it arrives per resource or inside a sync
 //! push — same dedupe, same rules, same answer.
 
-pub mod audit;
-pub mod audit_chain;
-
 pub mod device_policy;
 pub mod document_binding;
 pub mod documents;
@@ -34,7 +31,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::{self, Caller},
-    domain::comms,
+    domain::{audit, comms},
     http::error::{not_found, HttpError},
     AppState,
 };

@@ -12,14 +12,14 @@ use axum::{
 use caresync_contract::paths;
 
 use super::{
-    audit, documents,
+    documents,
     error::{from_value, not_found, to_json, HttpError, Outcome},
     facility, reviews, sessions, virtual_care, writes,
 };
 use crate::{
     auth::Caller,
     db::Connection,
-    domain::{comms, DomainError},
+    domain::{audit, comms, DomainError},
     AppState,
 };
 
@@ -111,7 +111,7 @@ fn table() -> Vec<WriteRoute> {
             answer(200, comms::mark_read(c, who, from_value(body)?))
         }),
         WriteRoute::new(Post, paths::AUDIT_EVENTS.into(), |c, who, _, body| {
-            audit::record(c, who, body)
+            answer(201, audit::record(c, who, from_value(body)?))
         }),
         WriteRoute::new(Post, paths::RENDER_JOBS.into(), |c, who, _, body| {
             documents::create_job(c, who, body)
