@@ -180,7 +180,7 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            match db.call(http::documents::render_queued).await {
+            match db.call(domain::documents::render_queued).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(jobs = n, "rendered documents"),
                 Err(err) => tracing::warn!(%err, "document rendering failed; will retry"),

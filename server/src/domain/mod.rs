@@ -7,6 +7,10 @@ pub mod audit;
 pub mod audit_chain;
 pub mod comms;
 pub mod dedupe;
+pub mod document_binding;
+pub mod documents;
 pub mod error;
+pub mod sessions;
+pub mod virtual_care;
 
 pub use error::DomainError;

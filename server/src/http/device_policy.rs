@@ -10,9 +10,8 @@ use crate::{
 };
 use axum::{
     extract::{Query, State},
-    http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    http::HeaderMap,
+    response::Response,
 };
 use caresync_contract::auth::{DeviceClass, DeviceConfig};
 use serde::Deserialize;
@@ -103,15 +102,5 @@ pub(super) async fn device_config(
         config.idle_lock_seconds,
         config.document_cache_ttl_seconds
     );
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    // The shell's header layer sets Cache-Control for every path; see `shell::cache_rule`.
-    let etag = [(header::ETAG, tag)];
-    Ok(if fresh {
-        (StatusCode::NOT_MODIFIED, etag).into_response()
-    } else {
-        (etag, Json(config)).into_response()
-    })
+    Ok(super::etag::respond(&headers, tag, config))
 }

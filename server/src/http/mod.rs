@@ -3,25 +3,22 @@
 //! push — same dedupe, same rules, same answer.
 
 pub mod device_policy;
-pub mod document_binding;
-pub mod documents;
 pub mod error;
+pub mod etag;
 pub mod facility;
 pub mod openapi;
 pub mod registry;
 pub mod reviews;
 pub mod routes;
 pub mod sealed;
-pub mod sessions;
 pub mod stream;
 pub mod sync_push;
-pub mod virtual_care;
 mod writes;
 
 use crate::db::Connection;
 use axum::{
     extract::{DefaultBodyLimit, Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -31,7 +28,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::{self, Caller},
-    domain::{audit, comms},
+    domain::{audit, comms, documents, sessions, virtual_care},
     http::error::{not_found, HttpError},
     AppState,
 };
@@ -110,17 +107,8 @@ async fn templates(
         .db
         .call(move |conn| Ok(documents::templates(conn, &caller)))
         .await??;
-    let tag = documents::etag(&list);
-    let fresh = headers
-        .get(axum::http::header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    let etag = [(axum::http::header::ETAG, tag)];
-    Ok(if fresh {
-        (StatusCode::NOT_MODIFIED, etag).into_response()
-    } else {
-        (etag, Json(list)).into_response()
-    })
+    let tag = etag::digest_tag(&list)?;
+    Ok(etag::respond(&headers, tag, list))
 }
 
 #[utoipa::path(get, path = "/v1/documents/render-jobs", tag = "documents", responses((status = 200, description = "The caller's own render jobs, newest first (at most 500)", body = [caresync_contract::documents::RenderJobDto])), security(("bearer" = [])))]

@@ -12,14 +12,13 @@ use axum::{
 use caresync_contract::paths;
 
 use super::{
-    documents,
     error::{from_value, not_found, to_json, HttpError, Outcome},
-    facility, reviews, sessions, virtual_care, writes,
+    facility, reviews, writes,
 };
 use crate::{
     auth::Caller,
     db::Connection,
-    domain::{audit, comms, DomainError},
+    domain::{audit, comms, documents, sessions, virtual_care, DomainError},
     AppState,
 };
 
@@ -114,23 +113,26 @@ fn table() -> Vec<WriteRoute> {
             answer(201, audit::record(c, who, from_value(body)?))
         }),
         WriteRoute::new(Post, paths::RENDER_JOBS.into(), |c, who, _, body| {
-            documents::create_job(c, who, body)
+            answer(202, documents::create_job(c, who, from_value(body)?))
         }),
         WriteRoute::new(Post, paths::ASYNC_VISITS.into(), |c, who, _, body| {
-            virtual_care::submit_visit(c, who, body)
+            answer(201, virtual_care::submit_visit(c, who, from_value(body)?))
         })
         .limit(super::MAX_VISIT_BODY_BYTES),
         WriteRoute::new(Post, session("cancel"), |c, who, p, body| {
-            sessions::act(c, who, p[0], "cancel", body)
+            answer(
+                200,
+                sessions::act(c, who, p[0], "cancel", from_value(body)?),
+            )
         }),
         WriteRoute::new(Post, session("end"), |c, who, p, body| {
-            sessions::act(c, who, p[0], "end", body)
+            answer(200, sessions::act(c, who, p[0], "end", from_value(body)?))
         }),
         WriteRoute::new(Post, session("admit"), |c, who, p, body| {
-            sessions::act(c, who, p[0], "admit", body)
+            answer(200, sessions::act(c, who, p[0], "admit", from_value(body)?))
         }),
         WriteRoute::new(Post, session("reschedule"), |c, who, p, body| {
-            sessions::reschedule(c, who, p[0], body)
+            answer(200, sessions::reschedule(c, who, p[0], from_value(body)?))
         }),
         WriteRoute::new(Put, paths::bed_status("{bedId}"), |c, who, p, body| {
             facility::write_bed(c, who, p[0], facility::BedField::Status, body)
