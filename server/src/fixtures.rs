@@ -21,10 +21,9 @@ use caresync_contract::{facility::BedDto, virtual_care::SessionDto};
 use serde::Deserialize;
 
 use crate::{
-    domain::sessions,
+    domain::{facility, sessions},
     faults::loopback_only,
     http::error::{invalid, not_found, parse_json, HttpError},
-    http::facility,
     seed,
     time::{now_ms, parse_iso},
     AppState,

@@ -72,6 +72,12 @@ pub enum DomainError {
     },
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A value the domain had to write as JSON (a detail, a payload) does not serialise.
+    #[error("could not serialise: {0}")]
+    Serialise(#[from] serde_json::Error),
+    /// The stored data breaks an invariant the code relies on: the server's fault.
+    #[error("broken invariant: {0}")]
+    Internal(&'static str),
 }
 
 impl DomainError {

@@ -10,6 +10,9 @@ pub mod dedupe;
 pub mod document_binding;
 pub mod documents;
 pub mod error;
+pub mod facility;
+pub mod registry;
+pub mod reviews;
 pub mod sessions;
 pub mod virtual_care;
 

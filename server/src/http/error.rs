@@ -112,6 +112,14 @@ impl From<DomainError> for HttpError {
     fn from(err: DomainError) -> Self {
         let (status, code, message, details) = match err {
             DomainError::Db(err) => return err.into(),
+            DomainError::Serialise(err) => {
+                tracing::error!(%err, "could not serialise part of an answer");
+                return internal();
+            }
+            DomainError::Internal(what) => {
+                tracing::error!(what, "a broken invariant refused a request");
+                return internal();
+            }
             DomainError::WithAftermath { error, aftermath } => {
                 let HttpError(body, _, race) = HttpError::from(*error);
                 return HttpError(body, Some(aftermath), race);

@@ -7,8 +7,6 @@ pub mod error;
 pub mod etag;
 pub mod facility;
 pub mod openapi;
-pub mod registry;
-pub mod reviews;
 pub mod routes;
 pub mod sealed;
 pub mod stream;
@@ -23,7 +21,6 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use caresync_contract::ErrorCode;
 use serde::Deserialize;
 
 use crate::{
@@ -169,42 +166,11 @@ async fn artifact_pdf(
 /// Routes relative to `/internal`: what edge devices pull.
 pub fn internal_routes() -> Router<AppState> {
     let reads = Router::new()
-        .route("/edge/snapshot", get(snapshot))
-        .route("/edge/reviews", get(reviews::list_route))
+        .route("/edge/snapshot", get(facility::snapshot))
+        .route("/edge/reviews", get(facility::held_reviews))
         .route("/edge/stream-ticket", post(stream::ticket))
         .route("/edge/stream", get(stream::stream));
     routes::with_write_routes(reads, "/internal").fallback(|| async { not_found("No such route.") })
-}
-
-#[derive(Deserialize)]
-struct SnapshotQuery {
-    #[serde(rename = "nodeId")]
-    node_id: Option<String>,
-}
-
-#[utoipa::path(get, path = "/internal/edge/snapshot", tag = "facility", params(("nodeId" = Option<String>, Query, description = "Defaults to the caller's own node")), responses((status = 200, body = caresync_contract::facility::SnapshotDto), (status = 403, body = caresync_contract::ApiError), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
-async fn snapshot(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<SnapshotQuery>,
-) -> Result<Response, HttpError> {
-    if caller.role == caresync_contract::auth::Role::Patient {
-        return Err(HttpError::new(
-            403,
-            ErrorCode::Forbidden,
-            "The facility registry is for staff.",
-        ));
-    }
-    // Without a node, the caller's own: a ward tablet knows who signed in, not where.
-    let node = q.node_id.filter(|n| !n.is_empty());
-    answer(&state, move |c| {
-        let node = match node {
-            Some(n) => n,
-            None => facility::home_node(c, &caller)?,
-        };
-        facility::snapshot(c, &caller, &node)
-    })
-    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::AsyncVisitDto])), security(("bearer" = [])))]

@@ -13,12 +13,12 @@ use caresync_contract::paths;
 
 use super::{
     error::{from_value, not_found, to_json, HttpError, Outcome},
-    facility, reviews, writes,
+    writes,
 };
 use crate::{
     auth::Caller,
     db::Connection,
-    domain::{audit, comms, documents, sessions, virtual_care, DomainError},
+    domain::{audit, comms, documents, facility, reviews, sessions, virtual_care, DomainError},
     AppState,
 };
 
@@ -135,24 +135,22 @@ fn table() -> Vec<WriteRoute> {
             answer(200, sessions::reschedule(c, who, p[0], from_value(body)?))
         }),
         WriteRoute::new(Put, paths::bed_status("{bedId}"), |c, who, p, body| {
-            facility::write_bed(c, who, p[0], facility::BedField::Status, body)
+            write_bed(c, who, p[0], facility::BedField::Status, body)
         }),
         WriteRoute::new(
             Put,
             paths::bed_housekeeping("{bedId}"),
-            |c, who, p, body| {
-                facility::write_bed(c, who, p[0], facility::BedField::Housekeeping, body)
-            },
+            |c, who, p, body| write_bed(c, who, p[0], facility::BedField::Housekeeping, body),
         ),
         WriteRoute::new(
             Post,
             paths::edge_review_accept("{reviewId}"),
-            |c, who, p, body| reviews::decide(c, who, p[0], true, body),
+            |c, who, p, body| answer(200, reviews::decide(c, who, p[0], true, from_value(body)?)),
         ),
         WriteRoute::new(
             Post,
             paths::edge_review_reject("{reviewId}"),
-            |c, who, p, body| reviews::decide(c, who, p[0], false, body),
+            |c, who, p, body| answer(200, reviews::decide(c, who, p[0], false, from_value(body)?)),
         ),
     ]
 }
@@ -161,6 +159,22 @@ fn table() -> Vec<WriteRoute> {
 fn answer<T: serde::Serialize>(status: u16, result: Result<T, DomainError>) -> Outcome {
     let value = result.map_err(HttpError::from)?;
     Ok((status, to_json(&value)?))
+}
+
+/// A bed write answers 202 when it was held for review. Only ward staff write beds, and a
+/// write from anyone else is refused before its body is read.
+fn write_bed(
+    conn: &Connection,
+    caller: &Caller,
+    bed_id: &str,
+    field: facility::BedField,
+    body: serde_json::Value,
+) -> Outcome {
+    facility::ward_staff_only(caller).map_err(HttpError::from)?;
+    let result = facility::write_bed(conn, caller, bed_id, field, from_value(body)?)
+        .map_err(HttpError::from)?;
+    let status = if facility::is_held(&result) { 202 } else { 200 };
+    Ok((status, to_json(&result)?))
 }
 
 /// Applies a queued write by its method and path, whether it came per resource or queued.

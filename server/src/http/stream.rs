@@ -43,7 +43,7 @@ use tokio::{
     time::Instant,
 };
 
-use super::{facility, registry};
+use crate::domain::{facility, registry};
 use crate::{
     auth::{self, hex, Caller},
     db::Db,
