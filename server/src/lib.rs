@@ -9,7 +9,6 @@ pub mod events;
 pub mod faults;
 pub mod fixtures;
 pub mod http;
-pub mod idempotency;
 pub mod live;
 pub mod pdf;
 pub mod relay;
@@ -165,11 +164,14 @@ pub fn spawn_workers(state: &AppState) {
     }
     let db = state.db.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(idempotency::PRUNE_EVERY);
+        let mut every = tokio::time::interval(http::idempotency::PRUNE_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            match db.call(|c| idempotency::prune(c, time::now_ms())).await {
+            match db
+                .call(|c| http::idempotency::prune(c, time::now_ms()))
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
                 Err(err) => tracing::warn!(%err, "pruning idempotency keys failed; will retry"),

@@ -6,6 +6,7 @@ pub mod device_policy;
 pub mod error;
 pub mod etag;
 pub mod facility;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod sealed;

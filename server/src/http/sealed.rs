@@ -20,7 +20,7 @@ use caresync_contract::{
 use crate::{
     auth::replay::{self, ReplayHolder},
     http::error::{parse_json, HttpError, Outcome},
-    idempotency::{self, Write},
+    http::idempotency::{self, Write},
     sealing, AppState,
 };
 

@@ -15,7 +15,7 @@ use caresync_contract::{
 use crate::{
     auth::Caller,
     http::error::{parse_json, HttpError},
-    idempotency::{self, Write},
+    http::idempotency::{self, Write},
     AppState,
 };
 

@@ -21,7 +21,7 @@ use caresync_contract::{
 use crate::{
     auth::Caller,
     http::error::HttpError,
-    idempotency::{self, Write},
+    http::idempotency::{self, Write},
     AppState,
 };
 
