@@ -162,6 +162,22 @@ impl From<DomainError> for HttpError {
     }
 }
 
+impl From<crate::auth::AuthError> for HttpError {
+    fn from(err: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match err {
+            AuthError::Unauthorized { code, message } => HttpError::new(401, code, message),
+            AuthError::Forbidden { code, message } => HttpError::new(403, code, message),
+            AuthError::Invalid { code, message } => HttpError::new(400, code, message),
+            AuthError::Db(err) => err.into(),
+            AuthError::Internal(what) => {
+                tracing::error!(what, "auth failed on the server's side");
+                internal()
+            }
+        }
+    }
+}
+
 pub fn not_found(message: impl Into<String>) -> HttpError {
     HttpError::new(404, ErrorCode::NotFound, message)
 }

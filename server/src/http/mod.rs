@@ -2,6 +2,7 @@
 //! routed from the one table in [`routes`], whether it arrives per resource or inside a sync
 //! push — same dedupe, same rules, same answer.
 
+pub mod auth;
 pub mod device_policy;
 pub mod error;
 pub mod etag;
@@ -25,7 +26,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    auth::{self, Caller},
+    auth::Caller,
     domain::{audit, comms, documents, sessions, virtual_care},
     http::error::{not_found, HttpError},
     AppState,
@@ -44,12 +45,12 @@ pub fn routes() -> Router<AppState> {
     let reads = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/v1/auth/login", post(auth::login))
-        .route("/v1/auth/refresh", post(auth::session::refresh))
-        .route("/v1/auth/logout", post(auth::session::logout))
-        .route("/v1/auth/sessions/revoke", post(auth::session::revoke_all))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/sessions/revoke", post(auth::revoke_all))
         .route(
             "/v1/auth/replay-credentials/revoke",
-            post(auth::replay::revoke_route),
+            post(auth::revoke_replay),
         )
         .route("/v1/config", get(device_policy::device_config))
         .route("/v1/threads", get(threads))

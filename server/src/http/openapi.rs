@@ -12,8 +12,8 @@ use utoipa::{
     info(title = "caresync reference API", version = "1",
          description = "The platform contracts caresync syncs with: communication, virtual care, documents, facility, audit, and the batch sync endpoint. Every error is {statusCode, code, message}."),
     paths(
-        crate::auth::login, crate::auth::session::refresh, crate::auth::session::logout,
-        crate::auth::session::revoke_all, crate::auth::replay::revoke_route,
+        super::auth::login, super::auth::refresh, super::auth::logout,
+        super::auth::revoke_all, super::auth::revoke_replay,
         super::device_policy::device_config,
         super::threads, super::messages, super::writes::post_message, super::reopen, super::writes::mark_read,
         super::sync_push::push, super::sync_push::capabilities, super::sealed::push_sealed,

@@ -32,7 +32,7 @@ fn replay_token(headers: &HeaderMap) -> Result<String, HttpError> {
         .and_then(|v| v.strip_prefix("Replay "))
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
-        .ok_or_else(replay::refused)
+        .ok_or_else(|| replay::refused().into())
 }
 
 fn unreadable(why: &str) -> HttpError {

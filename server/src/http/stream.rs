@@ -45,7 +45,7 @@ use tokio::{
 
 use crate::domain::{facility, registry};
 use crate::{
-    auth::{self, hex, Caller},
+    auth::{hex, Caller},
     db::Db,
     http::error::{not_found, HttpError},
     live::{self, Change},
@@ -169,7 +169,7 @@ pub async fn stream(
 ) -> Result<Response, HttpError> {
     let caller = match q.ticket {
         Some(ticket) => state.db.call(move |c| Ok(redeem(c, &ticket))).await??,
-        None => auth::bearer_caller(&headers, &state.keys)?,
+        None => super::auth::bearer_caller(&headers, &state.keys)?,
     };
     staff_only(&caller)?;
     let resume = headers
