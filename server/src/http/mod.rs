@@ -2,15 +2,19 @@
 //! routed from the one table in [`routes`], whether it arrives per resource or inside a sync
 //! push — same dedupe, same rules, same answer.
 
+pub mod app;
 pub mod auth;
 pub mod device_policy;
 pub mod error;
 pub mod etag;
 pub mod facility;
+pub mod faults;
+pub mod fixtures;
 pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod sealed;
+pub mod shell;
 pub mod stream;
 pub mod sync_push;
 mod writes;

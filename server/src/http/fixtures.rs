@@ -22,8 +22,8 @@ use serde::Deserialize;
 
 use crate::{
     domain::{facility, sessions},
-    faults::loopback_only,
     http::error::{invalid, not_found, parse_json, HttpError},
+    http::faults::loopback_only,
     seed,
     time::{now_ms, parse_iso},
     AppState,
