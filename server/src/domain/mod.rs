@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_chain;
 pub mod comms;
 pub mod dedupe;
+pub mod device_policy;
 pub mod document_binding;
 pub mod documents;
 pub mod error;
