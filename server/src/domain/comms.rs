@@ -225,53 +225,62 @@ pub fn mark_read(
             "messageIds must name 1 to 500 messages",
         ));
     }
-    let mut out = Vec::with_capacity(req.message_ids.len());
-    for message_id in &req.message_ids {
-        let visible: bool = conn
-            .query_row(
-                "SELECT 1 FROM messages m JOIN thread_members tm ON tm.thread_id = m.thread_id \
-                 WHERE m.id = ?1 AND m.tenant_id = ?2 AND tm.user_id = ?3",
-                params![message_id, caller.tenant, caller.user],
-                |_| Ok(true),
-            )
-            .optional()?
-            .unwrap_or(false);
-        if !visible {
-            return Err(DomainError::not_found(format!(
-                "No such message: {message_id}"
-            )));
-        }
-        let before: Option<i64> = conn
-            .query_row(
-                "SELECT read_at FROM read_receipts WHERE message_id = ?1 AND user_id = ?2",
-                params![message_id, caller.user],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let winner: i64 = conn.query_row(
-            "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
-             CASE WHEN excluded.read_at > read_receipts.read_at THEN excluded.read_at ELSE read_receipts.read_at END \
-             RETURNING read_at",
-            params![message_id, caller.user, read_at],
-            |r| r.get(0),
-        )?;
-        // Only a receipt that moved is news: a repeat or an older readAt changes nothing.
-        if before.is_none_or(|at| winner > at) {
-            events::record(
-                conn,
-                &caller.tenant,
-                Subject::ReadReceiptRecorded,
-                json!({"messageId": message_id, "userId": caller.user, "readAt": iso(winner)}),
-            )?;
-        }
-        out.push(ReadReceiptDto {
-            message_id: message_id.clone(),
-            user_id: caller.user.clone(),
-            read_at: iso(winner),
-        });
+    req.message_ids
+        .iter()
+        .map(|message_id| read_one(conn, caller, message_id, read_at))
+        .collect()
+}
+
+/// One receipt: the message must be visible to the caller; the later `readAt` wins.
+fn read_one(
+    conn: &Connection,
+    caller: &Caller,
+    message_id: &str,
+    read_at: i64,
+) -> Result<ReadReceiptDto, DomainError> {
+    let visible: bool = conn
+        .query_row(
+            "SELECT 1 FROM messages m JOIN thread_members tm ON tm.thread_id = m.thread_id \
+             WHERE m.id = ?1 AND m.tenant_id = ?2 AND tm.user_id = ?3",
+            params![message_id, caller.tenant, caller.user],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if !visible {
+        return Err(DomainError::not_found(format!(
+            "No such message: {message_id}"
+        )));
     }
-    Ok(out)
+    let before: Option<i64> = conn
+        .query_row(
+            "SELECT read_at FROM read_receipts WHERE message_id = ?1 AND user_id = ?2",
+            params![message_id, caller.user],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let winner: i64 = conn.query_row(
+        "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
+         CASE WHEN excluded.read_at > read_receipts.read_at THEN excluded.read_at ELSE read_receipts.read_at END \
+         RETURNING read_at",
+        params![message_id, caller.user, read_at],
+        |r| r.get(0),
+    )?;
+    // Only a receipt that moved is news: a repeat or an older readAt changes nothing.
+    if before.is_none_or(|at| winner > at) {
+        events::record(
+            conn,
+            &caller.tenant,
+            Subject::ReadReceiptRecorded,
+            json!({"messageId": message_id, "userId": caller.user, "readAt": iso(winner)}),
+        )?;
+    }
+    Ok(ReadReceiptDto {
+        message_id: message_id.to_owned(),
+        user_id: caller.user.clone(),
+        read_at: iso(winner),
+    })
 }
 
 /// `POST /api/v1/threads/{threadId}/reopen`: an online request; the thread is open again.

@@ -139,15 +139,7 @@ pub fn write_bed(
     write: BedStatusWrite,
 ) -> Result<BedWriteResult, DomainError> {
     ward_staff_only(caller)?;
-    require_uuid("clientMutationId", &write.client_mutation_id)?;
-    if !field.allowed().contains(&write.status.as_str()) {
-        return Err(DomainError::invalid(format!(
-            "status must be one of {}",
-            field.allowed().join(", ")
-        )));
-    }
-    let updated_at = parse_iso(&write.updated_at)
-        .ok_or_else(|| DomainError::invalid("updatedAt must be an RFC 3339 time"))?;
+    let updated_at = validate(field, &write)?;
     // An edge write naming a bed, location or node the registry no longer has (or that no
     // longer holds the bed): the client must refetch.
     let place = registry::check_references(
@@ -169,31 +161,7 @@ pub fn write_bed(
         return result(outcome, current);
     }
     let now = now_ms();
-    let (winner_at, winner): (i64, String) = conn.query_row(
-        &format!(
-            "SELECT {}, {} FROM beds WHERE id = ?1",
-            field.stamp_column(),
-            field.column()
-        ),
-        params![bed_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let outcome = if updated_at < now - BED_WINDOW_SECONDS * 1000 {
-        "manual_review"
-    } else if updated_at <= winner_at {
-        "superseded"
-    } else if !field.may_move(&winner, &write.status) {
-        return Err(DomainError::conflict(
-            ErrorCode::IllegalTransition,
-            format!(
-                "A bed cannot go from {winner} to {} directly.",
-                write.status
-            ),
-        ));
-    } else {
-        apply_field(conn, caller, &place, field, &write.status, updated_at)?;
-        "applied"
-    };
+    let outcome = decide(conn, caller, &place, field, &write.status, updated_at, now)?;
     conn.execute(
         "INSERT INTO bed_updates (id, tenant_id, bed_id, field, value, updated_at, client_mutation_id, actor_id, outcome, recorded_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -245,6 +213,55 @@ pub(crate) fn apply_field(
         &bed,
     )?;
     Ok(bed)
+}
+
+/// Refuses a malformed write before any lookup; answers its `updatedAt` in milliseconds.
+fn validate(field: BedField, write: &BedStatusWrite) -> Result<i64, DomainError> {
+    require_uuid("clientMutationId", &write.client_mutation_id)?;
+    if !field.allowed().contains(&write.status.as_str()) {
+        return Err(DomainError::invalid(format!(
+            "status must be one of {}",
+            field.allowed().join(", ")
+        )));
+    }
+    parse_iso(&write.updated_at)
+        .ok_or_else(|| DomainError::invalid("updatedAt must be an RFC 3339 time"))
+}
+
+/// Last writer wins by `updatedAt` within the window: applies the value when it is newer
+/// than the field's and a legal move; older than the window, it is held for review.
+fn decide(
+    conn: &Connection,
+    caller: &Caller,
+    place: &BedPlace,
+    field: BedField,
+    value: &str,
+    updated_at: i64,
+    now: i64,
+) -> Result<&'static str, DomainError> {
+    let (winner_at, winner): (i64, String) = conn.query_row(
+        &format!(
+            "SELECT {}, {} FROM beds WHERE id = ?1",
+            field.stamp_column(),
+            field.column()
+        ),
+        params![place.bed_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if updated_at < now - BED_WINDOW_SECONDS * 1000 {
+        return Ok("manual_review");
+    }
+    if updated_at <= winner_at {
+        return Ok("superseded");
+    }
+    if !field.may_move(&winner, value) {
+        return Err(DomainError::conflict(
+            ErrorCode::IllegalTransition,
+            format!("A bed cannot go from {winner} to {value} directly."),
+        ));
+    }
+    apply_field(conn, caller, place, field, value, updated_at)?;
+    Ok("applied")
 }
 
 /// Whether a bed write was held for manual review rather than decided now.

@@ -80,6 +80,18 @@ impl IntoResponse for HttpError {
     }
 }
 
+/// A write's answer as a response: its status and JSON body, or the error body.
+pub fn respond(outcome: Outcome) -> Response {
+    match outcome {
+        Ok((status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(body),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 const INTERNAL_MESSAGE: &str = "The server could not complete the request.";
 
 /// The server's own failure; its cause is logged where it happened, not sent.

@@ -8,9 +8,8 @@ use crate::db::Connection;
 use axum::{
     body::Bytes,
     extract::State,
-    http::{header::AUTHORIZATION, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    http::{header::AUTHORIZATION, HeaderMap},
+    response::Response,
 };
 use caresync_contract::{
     sync::{SealedEnvelope, SealedWrite},
@@ -19,7 +18,7 @@ use caresync_contract::{
 
 use crate::{
     auth::replay::{self, ReplayHolder},
-    http::error::{parse_json, HttpError, Outcome},
+    http::error::{parse_json, respond, HttpError, Outcome},
     http::idempotency::{self, Write},
     sealing, AppState,
 };
@@ -72,14 +71,7 @@ pub async fn push_sealed(
         }
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok((status, body)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            Json(body),
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(outcome)
 }
 
 /// Credential first (a stranger learns nothing about keys or envelopes), then the envelope,

@@ -5,9 +5,8 @@
 use axum::{
     body::Bytes,
     extract::{OriginalUri, State},
-    http::{HeaderMap, Method, StatusCode},
+    http::{HeaderMap, Method},
     response::{IntoResponse, Response},
-    Json,
 };
 use caresync_contract::{
     audit::{AuditEventDto, AuditEventIn},
@@ -20,7 +19,7 @@ use caresync_contract::{
 
 use crate::{
     auth::Caller,
-    http::error::HttpError,
+    http::error::{respond, HttpError},
     http::idempotency::{self, Write},
     AppState,
 };
@@ -34,39 +33,10 @@ pub(super) async fn write(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) => Some(k.to_owned()),
-        Some(Err(_)) => {
-            return HttpError::new(
-                400,
-                ErrorCode::BadRequest,
-                "Idempotency-Key must be visible ASCII.",
-            )
-            .into_response()
-        }
+    let (key, body) = match request(&headers, &body) {
+        Ok(parsed) => parsed,
+        Err(e) => return e.into_response(),
     };
-    let mut body: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return HttpError::new(
-                400,
-                ErrorCode::MalformedJson,
-                format!("The body is not valid JSON: {e}"),
-            )
-            .into_response()
-        }
-    };
-    // `If-Match: "3"` stands for `{"version": 3}` on version-checked actions.
-    if let (Some(tag), Some(obj)) = (
-        headers.get("if-match").and_then(|v| v.to_str().ok()),
-        body.as_object_mut(),
-    ) {
-        let digits = tag.trim().trim_start_matches("W/").trim_matches('"');
-        if let (Ok(version), false) = (digits.parse::<i64>(), obj.contains_key("version")) {
-            obj.insert("version".into(), version.into());
-        }
-    }
     let path = uri.path().to_owned();
     let beds = state.beds.clone();
     let result = state
@@ -86,14 +56,43 @@ pub(super) async fn write(
             Ok(outcome)
         })
         .await;
-    match result.map_err(HttpError::from).and_then(|o| o) {
-        Ok((status, body)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            Json(body),
+    respond(result.map_err(HttpError::from).and_then(|o| o))
+}
+
+/// The write's `Idempotency-Key` and JSON body. `If-Match: "3"` stands for `{"version": 3}`
+/// on version-checked actions.
+fn request(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Option<String>, serde_json::Value), HttpError> {
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k.to_owned()),
+        Some(Err(_)) => {
+            return Err(HttpError::new(
+                400,
+                ErrorCode::BadRequest,
+                "Idempotency-Key must be visible ASCII.",
+            ))
+        }
+    };
+    let mut body: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        HttpError::new(
+            400,
+            ErrorCode::MalformedJson,
+            format!("The body is not valid JSON: {e}"),
         )
-            .into_response(),
-        Err(e) => e.into_response(),
+    })?;
+    if let (Some(tag), Some(obj)) = (
+        headers.get("if-match").and_then(|v| v.to_str().ok()),
+        body.as_object_mut(),
+    ) {
+        let digits = tag.trim().trim_start_matches("W/").trim_matches('"');
+        if let (Ok(version), false) = (digits.parse::<i64>(), obj.contains_key("version")) {
+            obj.insert("version".into(), version.into());
+        }
     }
+    Ok((key, body))
 }
 
 /// One write route's OpenAPI operation. The route itself comes from the table in
