@@ -7,7 +7,6 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
-pub mod live;
 pub mod pdf;
 pub mod relay;
 pub mod sealing;
@@ -30,7 +29,7 @@ pub struct AppState {
     pub keys: auth::Keys,
     pub config: Arc<Config>,
     /// Committed bed changes, for the live streams.
-    pub beds: live::BedFeed,
+    pub beds: domain::live::BedFeed,
 }
 
 impl AppState {
@@ -43,7 +42,7 @@ impl AppState {
         let keys = db.call(move |c| auth::Keys::load(c, ttl)).await?;
         // Devices seal to a published key before they ever push: there is always one.
         db.call(|c| sealing::ensure_current(c)).await?;
-        let beds = db.call(|c| live::BedFeed::open(c)).await?;
+        let beds = db.call(|c| domain::live::BedFeed::open(c)).await?;
         Ok(Self {
             db,
             keys,
@@ -72,7 +71,7 @@ pub fn spawn_workers(state: &AppState) {
     if state.db.is_postgres() {
         let (db, beds) = (state.db.clone(), state.beds.clone());
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(live::POLL_EVERY);
+            let mut every = tokio::time::interval(domain::live::POLL_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;

@@ -20,9 +20,8 @@ use crate::{
     domain::{
         dedupe::{self, Deduped},
         error::require_uuid,
-        DomainError,
+        live, DomainError,
     },
-    live,
     time::{iso, now_ms, parse_iso},
 };
 

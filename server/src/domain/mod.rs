@@ -12,6 +12,7 @@ pub mod document_binding;
 pub mod documents;
 pub mod error;
 pub mod facility;
+pub mod live;
 pub mod registry;
 pub mod reviews;
 pub mod sessions;

@@ -47,8 +47,8 @@ use crate::domain::{facility, registry};
 use crate::{
     auth::{hex, Caller},
     db::Db,
+    domain::live::{self, Change},
     http::error::{not_found, HttpError},
-    live::{self, Change},
     time::{iso, now_ms},
     AppState,
 };
