@@ -242,4 +242,50 @@ mod tests {
         );
         assert_eq!(to_json(&[1, 2]).ok(), Some(serde_json::json!([1, 2])));
     }
+
+    #[test]
+    fn each_domain_refusal_has_one_status_and_keeps_its_details() {
+        let cases = [
+            (DomainError::not_found("gone"), 404, "NOT_FOUND"),
+            (DomainError::invalid("bad"), 400, "INVALID_BODY"),
+            (DomainError::forbidden("no"), 403, "FORBIDDEN"),
+            (
+                DomainError::conflict(ErrorCode::ThreadArchived, "archived"),
+                409,
+                "THREAD_ARCHIVED",
+            ),
+            (
+                DomainError::too_large(ErrorCode::PayloadTooLarge, "big"),
+                413,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                DomainError::unsupported(ErrorCode::UnsupportedAttachment, "gif"),
+                415,
+                "UNSUPPORTED_ATTACHMENT",
+            ),
+            (
+                DomainError::unprocessable(ErrorCode::AuditChainBroken, "fork"),
+                422,
+                "AUDIT_CHAIN_BROKEN",
+            ),
+            (DomainError::Internal("broken"), 500, "INTERNAL"),
+        ];
+        for (err, status, code) in cases {
+            let body = HttpError::from(err).body();
+            assert_eq!(
+                (body["statusCode"].as_u64(), body["code"].as_str()),
+                (Some(status), Some(code))
+            );
+        }
+        let detailed = HttpError::from(
+            DomainError::conflict(ErrorCode::OptimisticLockConflict, "moved")
+                .with("currentVersion", 3),
+        );
+        assert_eq!(detailed.body()["currentVersion"], 3);
+        // A domain-side serialisation failure is the server's, never a null body.
+        let unwritable = std::collections::BTreeMap::from([((1, 2), "x")]);
+        let err = serde_json::to_value(unwritable).expect_err("pairs are not JSON keys");
+        assert_eq!(HttpError::from(DomainError::from(err)).status(), 500);
+    }
 }
