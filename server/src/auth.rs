@@ -7,6 +7,7 @@ pub mod device;
 mod error;
 pub mod replay;
 pub mod session;
+pub mod ticket;
 
 pub use error::AuthError;
 
