@@ -1,11 +1,15 @@
-//! Sign-in, signed expiring access tokens, and the `Caller` extractor; refresh-token families
-//! live in [`session`].
+//! Sign-in, signed expiring access tokens and the `Caller` they name; refresh-token families
+//! live in [`session`]. No HTTP here: the routes and the extractor are in `crate::http::auth`.
 //!
 //! Tenant and user come only from the token, never from a request body.
 
 pub mod device;
+mod error;
 pub mod replay;
 pub mod session;
+pub mod ticket;
+
+pub use error::AuthError;
 
 use crate::{
     db::{Connection, OptionalExtension as _},
@@ -14,12 +18,6 @@ use crate::{
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
-};
-use axum::{
-    body::Bytes,
-    extract::{FromRequestParts, State},
-    http::{request::Parts, HeaderMap},
-    Json,
 };
 use caresync_contract::{
     auth::{LoginRequest, Role, TokenResponse},
@@ -31,12 +29,7 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{
-    db::DbError,
-    error::{parse_json, require_uuid, HttpError},
-    time::now_ms,
-    AppState,
-};
+use crate::{db::DbError, time::now_ms, AppState};
 
 /// The verified identity behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +94,7 @@ impl Keys {
 
     /// An access token issued at `iat` (seconds). HS256 is deterministic, so the same caller
     /// and `iat` give the byte-identical token: that is how a refresh retry gets the same one.
-    fn issue_at(&self, caller: &Caller, iat: u64) -> Result<String, HttpError> {
+    fn issue_at(&self, caller: &Caller, iat: u64) -> Result<String, AuthError> {
         let claims = Claims {
             sub: caller.user.clone(),
             tid: caller.tenant.clone(),
@@ -110,7 +103,7 @@ impl Keys {
             exp: iat + self.access_ttl_secs,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| HttpError::new(500, ErrorCode::Internal, "could not sign a token"))
+            .map_err(|_| AuthError::Internal("could not sign a token"))
     }
 
     /// The refresh token that succeeds `token`: derived, not stored, so a retry can be
@@ -144,13 +137,12 @@ impl Keys {
                 .is_ok()
     }
 
-    pub fn verify(&self, token: &str) -> Result<Caller, HttpError> {
+    pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
             |e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => HttpError::new(
-                    401,
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::unauthorized(
                     ErrorCode::TokenExpired,
                     "The access token has expired.",
                 ),
@@ -171,8 +163,9 @@ fn hmac(key: &[u8]) -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length")
 }
 
-fn unauthorized() -> HttpError {
-    HttpError::new(401, ErrorCode::Unauthorized, "Sign in to continue.")
+/// The one refusal for a missing or bad bearer token.
+pub fn unauthorized() -> AuthError {
+    AuthError::unauthorized(ErrorCode::Unauthorized, "Sign in to continue.")
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -189,46 +182,28 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn hash_password(password: &str) -> Result<String, HttpError> {
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|_| HttpError::new(500, ErrorCode::Internal, "could not hash a password"))
+        .map_err(|_| AuthError::Internal("could not hash a password"))
 }
 
 fn refresh_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// The caller named by `Authorization: Bearer <access token>`.
-pub fn bearer_caller(headers: &HeaderMap, keys: &Keys) -> Result<Caller, HttpError> {
-    let header = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(unauthorized)?;
-    let token = header.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
-    keys.verify(token.trim())
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        bearer_caller(&parts.headers, &state.keys)
-    }
-}
-
 /// `POST /api/v1/auth/login`
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = TokenResponse), (status = 401, description = "INVALID_CREDENTIALS", body = caresync_contract::ApiError)))]
-pub async fn login(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Json<TokenResponse>, HttpError> {
-    let req: LoginRequest = parse_json(&body)?;
+pub async fn login(state: &AppState, req: LoginRequest) -> Result<TokenResponse, AuthError> {
     // Checked before the password, so a bad id never leaves a session behind.
     if let Some(device) = &req.device_id {
-        require_uuid("deviceId", device)?;
+        if uuid::Uuid::parse_str(device).is_err() {
+            return Err(AuthError::invalid(
+                ErrorCode::InvalidBody,
+                "deviceId must be a UUID",
+            ));
+        }
     }
     let device = req.device_id.clone();
     let found = state
@@ -253,19 +228,18 @@ pub async fn login(
         })
         .await?;
     let (caller, name) = found.ok_or_else(|| {
-        HttpError::new(
-            401,
+        AuthError::unauthorized(
             ErrorCode::InvalidCredentials,
             "The tenant, username or password is wrong.",
         )
     })?;
-    let mut tokens = session::start(&state, caller.clone(), name).await?;
+    let mut tokens = session::start(state, caller.clone(), name).await?;
     if let Some(device) = device {
-        let grant = device::grant(&state, &caller, device).await?;
+        let grant = device::grant(state, &caller, device).await?;
         tokens.device_key_share = Some(grant.share);
         tokens.replay_credential = Some(grant.replay);
         tokens.audit_key = Some(grant.audit_key);
         tokens.audit_head = Some(grant.audit_head);
     }
-    Ok(Json(tokens))
+    Ok(tokens)
 }

@@ -501,7 +501,7 @@ async fn an_idempotency_key_older_than_24_hours_answers_nothing_and_is_pruned() 
     assert_eq!((status, &body["body"]), (201, &json!("later")), "{body}");
 
     let pruned = srv
-        .sql(|c| caresync_server::idempotency::prune(c, caresync_server::time::now_ms()))
+        .sql(|c| caresync_server::http::idempotency::prune(c, caresync_server::time::now_ms()))
         .await;
     assert_eq!(pruned, 1, "only the expired key that was not written again");
     let left: Vec<String> = srv

@@ -5,7 +5,7 @@
 mod common;
 
 use caresync_contract::auth::DeviceClass;
-use caresync_server::api::device_policy::set_device_class;
+use caresync_server::domain::device_policy::set_device_class;
 use common::TestServer;
 use serde_json::json;
 

@@ -6,7 +6,17 @@ use common::TestServer;
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_operation() {
-    let srv = TestServer::start().await;
+    // The document needs no data: this server starts without the demo tenants.
+    let srv = TestServer::start_config(|c| c.demo_data = false).await;
+    let (status, _) = srv
+        .request(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"tenantId": "north-clinic", "username": "patient1", "password": "demo"})),
+        )
+        .await;
+    assert_eq!(status, 401, "no demo data was seeded");
     let (status, doc) = srv.request("GET", "/api/openapi.json", None, None).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));

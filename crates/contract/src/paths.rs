@@ -49,3 +49,12 @@ pub fn bed_status(bed_id: &str) -> String {
 pub fn bed_housekeeping(bed_id: &str) -> String {
     format!("/api/v1/facility/beds/{bed_id}/housekeeping-status")
 }
+
+pub const ASYNC_VISITS: &str = "/api/v1/virtual-care/async-visits";
+
+/// `cancel`, `end`, `admit` or `reschedule` of one virtual-care session.
+pub fn session_action(session_id: &str, action: &str) -> String {
+    format!("/api/v1/virtual-care/sessions/{session_id}/{action}")
+}
+
+pub const RENDER_JOBS: &str = "/v1/documents/render-jobs";

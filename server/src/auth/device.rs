@@ -15,8 +15,9 @@ use crate::{
 use caresync_contract::{audit::AuditHead, auth::ReplayCredential};
 use rand::{rngs::OsRng, RngCore as _};
 
+use super::AuthError;
 use super::{hex, replay, Caller};
-use crate::{error::HttpError, time::now_ms, AppState};
+use crate::{time::now_ms, AppState};
 
 const SECRET_LEN: usize = 32;
 
@@ -47,7 +48,7 @@ pub(super) async fn grant(
     state: &AppState,
     caller: &Caller,
     device: String,
-) -> Result<DeviceGrant, HttpError> {
+) -> Result<DeviceGrant, AuthError> {
     let (user, tenant) = (caller.user.clone(), caller.tenant.clone());
     let (fresh_share, fresh_audit) = (random_secret(), random_secret());
     state
@@ -81,7 +82,7 @@ pub(super) async fn grant(
             })
         })
         .await
-        .map_err(HttpError::from)
+        .map_err(AuthError::from)
 }
 
 /// `user`'s audit key on `device`, if that device was ever signed in to with a device id.

@@ -9,7 +9,6 @@ use crate::{
     db::{Connection, OptionalExtension as _},
     params,
 };
-use axum::{body::Bytes, extract::State, http::StatusCode};
 use caresync_contract::{
     auth::{ReplayCredential, Role, DEVICE_ID_MAX, REPLAY_CREDENTIAL_DAYS},
     ErrorCode,
@@ -18,9 +17,8 @@ use rand::{rngs::OsRng, RngCore as _};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{hex, Caller};
+use super::{hex, AuthError, Caller};
 use crate::{
-    error::{invalid, parse_json, HttpError},
     time::{iso, now_ms},
     AppState,
 };
@@ -40,9 +38,8 @@ fn token_hash(token: &str) -> String {
 }
 
 /// One refusal for every cause, so a caller cannot probe which tokens once existed.
-pub fn refused() -> HttpError {
-    HttpError::new(
-        401,
+pub fn refused() -> AuthError {
+    AuthError::unauthorized(
         ErrorCode::ReplayRefused,
         "This replay credential is unknown, expired or revoked.",
     )
@@ -80,7 +77,7 @@ pub(super) fn issue(
 
 /// The holder of a presented token: it exists, has not expired and was not revoked. The role
 /// is read from the users table now, not remembered from the sign-in.
-pub fn check(conn: &Connection, token: &str) -> Result<ReplayHolder, HttpError> {
+pub fn check(conn: &Connection, token: &str) -> Result<ReplayHolder, AuthError> {
     let row: Option<(String, String, String, i64, bool, String)> = conn
         .query_row(
             "SELECT c.user_id, c.tenant_id, c.device_id, c.expires_at, c.revoked_at IS NOT NULL, u.role \
@@ -124,26 +121,17 @@ pub struct ReplayRevokeRequest {
 
 /// `POST /api/v1/auth/replay-credentials/revoke`: the caller's replay credentials, of one device
 /// or all, stop working. Sealed writes they would have pushed stay on their devices.
-#[utoipa::path(post, path = "/api/v1/auth/replay-credentials/revoke", tag = "auth",
-    request_body(content = Option<ReplayRevokeRequest>, description = "Optional; without it, every device of the caller"),
-    responses((status = 204, description = "Revoked"), (status = 400, body = caresync_contract::ApiError),
-        (status = 401, body = caresync_contract::ApiError)),
-    security(("bearer" = [])))]
-pub async fn revoke_route(
-    State(state): State<AppState>,
+pub async fn revoke_devices(
+    state: &AppState,
     caller: Caller,
-    body: Bytes,
-) -> Result<StatusCode, HttpError> {
-    let req: ReplayRevokeRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ReplayRevokeRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    req: ReplayRevokeRequest,
+) -> Result<(), AuthError> {
     if let Some(device) = &req.device_id {
         if device.is_empty() || device.len() > DEVICE_ID_MAX {
-            return Err(invalid(format!(
-                "deviceId must be 1 to {DEVICE_ID_MAX} characters"
-            )));
+            return Err(AuthError::invalid(
+                ErrorCode::InvalidBody,
+                format!("deviceId must be 1 to {DEVICE_ID_MAX} characters"),
+            ));
         }
     }
     let revoked = state
@@ -151,5 +139,5 @@ pub async fn revoke_route(
         .call(move |conn| revoke(conn, &caller.user, req.device_id.as_deref()))
         .await?;
     tracing::info!(revoked, "replay credentials revoked");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -12,20 +12,14 @@ use crate::{
     db::{Connection, OptionalExtension as _, TransactionBehavior},
     params,
 };
-use axum::{body::Bytes, extract::State, http::StatusCode, Json};
 use caresync_contract::{
     auth::{RefreshRequest, Role, TokenResponse},
     ErrorCode,
 };
 use rand::{rngs::OsRng, RngCore as _};
 
-use super::{hex, refresh_hash, Caller, Keys};
-use crate::{
-    db::DbError,
-    error::{parse_json, HttpError},
-    time::now_ms,
-    AppState,
-};
+use super::{hex, refresh_hash, AuthError, Caller, Keys};
+use crate::{db::DbError, time::now_ms, AppState};
 
 const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
@@ -101,12 +95,7 @@ enum Rotation {
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. Within the grace window the same
 /// token always gets the same pair; after it, a second use revokes the session family.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, body = TokenResponse), (status = 401, description = "UNAUTHORIZED, or REFRESH_TOKEN_REUSED when a spent token comes back after the grace window (the whole session family is then revoked)", body = caresync_contract::ApiError)))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<Json<TokenResponse>, HttpError> {
-    let req: RefreshRequest = parse_json(&body)?;
+pub async fn refresh(state: &AppState, req: RefreshRequest) -> Result<TokenResponse, AuthError> {
     let successor = state.keys.successor(&req.refresh_token);
     let hash = refresh_hash(&req.refresh_token);
     let successor_hash = refresh_hash(&successor);
@@ -118,7 +107,7 @@ pub async fn refresh(
         .await?;
     match rotation {
         Rotation::Issue { holder, rotated_at } => {
-            respond(&state.keys, holder, successor, rotated_at).map(Json)
+            respond(&state.keys, holder, successor, rotated_at)
         }
         Rotation::Reused { user, family } => {
             // The family id is no secret, but a prefix is enough to find it; never log a token.
@@ -128,14 +117,12 @@ pub async fn refresh(
                 family,
                 "refresh token reused after its grace window; session family revoked"
             );
-            Err(HttpError::new(
-                401,
+            Err(AuthError::unauthorized(
                 ErrorCode::RefreshTokenReused,
                 "This session was ended because its refresh token was used twice; sign in again.",
             ))
         }
-        Rotation::Ended => Err(HttpError::new(
-            401,
+        Rotation::Ended => Err(AuthError::unauthorized(
             ErrorCode::Unauthorized,
             "The session has ended; sign in again.",
         )),
@@ -235,7 +222,7 @@ pub(super) async fn start(
     state: &AppState,
     caller: Caller,
     display_name: String,
-) -> Result<TokenResponse, HttpError> {
+) -> Result<TokenResponse, AuthError> {
     let refresh_token = random_hex::<32>();
     let family = random_hex::<16>();
     let hash = refresh_hash(&refresh_token);
@@ -271,7 +258,7 @@ fn respond(
     holder: Holder,
     refresh_token: String,
     issued_ms: i64,
-) -> Result<TokenResponse, HttpError> {
+) -> Result<TokenResponse, AuthError> {
     let iat = u64::try_from(issued_ms / 1000).unwrap_or(0);
     let access_token = keys.issue_at(&holder.caller, iat)?;
     // A replayed access token was signed up to a grace window ago: report its real lifetime.
@@ -293,9 +280,7 @@ fn respond(
 
 /// `POST /api/v1/auth/logout`: ends the session family of the given refresh token. Always
 /// 204, so the route cannot tell anyone whether a token exists.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "The token's session family is revoked (also answered for an unknown token)"), (status = 400, body = caresync_contract::ApiError)))]
-pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, HttpError> {
-    let req: RefreshRequest = parse_json(&body)?;
+pub async fn logout(state: &AppState, req: RefreshRequest) -> Result<(), AuthError> {
     let hash = refresh_hash(&req.refresh_token);
     state
         .db
@@ -309,17 +294,13 @@ pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Status
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `POST /api/v1/auth/sessions/revoke`: "sign out everywhere" — every refresh-token family of
 /// the caller ends, and so does every replay credential (sealed writes not yet pushed stay
 /// on their devices). Access tokens already issued stay valid until they expire.
-#[utoipa::path(post, path = "/api/v1/auth/sessions/revoke", tag = "auth", responses((status = 204, description = "Every session family and replay credential of the caller is revoked"), (status = 401, body = caresync_contract::ApiError)), security(("bearer" = [])))]
-pub async fn revoke_all(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<StatusCode, HttpError> {
+pub async fn revoke_all(state: &AppState, caller: Caller) -> Result<(), AuthError> {
     let (revoked, replay) = state
         .db
         .call(move |conn| {
@@ -334,7 +315,7 @@ pub async fn revoke_all(
         })
         .await?;
     tracing::info!(revoked, replay, "signed out everywhere");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[cfg(test)]

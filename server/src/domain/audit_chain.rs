@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::{
     auth::{device::audit_key, Caller},
-    error::{invalid, HttpError},
+    domain::DomainError,
     time::now_ms,
 };
 
@@ -63,9 +63,9 @@ pub fn verify(
     caller: &Caller,
     event: &AuditEventIn,
     link: &AuditLink,
-) -> Result<Verified, HttpError> {
+) -> Result<Verified, DomainError> {
     if link.device_id.is_empty() || link.device_id.len() > DEVICE_ID_MAX {
-        return Err(invalid(format!(
+        return Err(DomainError::invalid(format!(
             "chain.deviceId must be 1 to {DEVICE_ID_MAX} characters"
         )));
     }
@@ -104,7 +104,7 @@ pub fn verify(
 
 /// Moves the head on, in the transaction that stores the event. The head is matched too, so
 /// a second writer that checked against the same head cannot also advance it.
-pub fn advance(conn: &Connection, caller: &Caller, link: &Verified) -> Result<(), HttpError> {
+pub fn advance(conn: &Connection, caller: &Caller, link: &Verified) -> Result<(), DomainError> {
     let moved = conn.execute(
         "UPDATE audit_keys SET head_seq = ?3, head_mac = ?4 \
          WHERE user_id = ?1 AND device_id = ?2 AND head_seq = ?3 - 1",
@@ -114,8 +114,7 @@ pub fn advance(conn: &Connection, caller: &Caller, link: &Verified) -> Result<()
         Ok(())
     } else {
         // Not reachable while one connection serialises writes; refused rather than forked.
-        Err(HttpError::new(
-            422,
+        Err(DomainError::unprocessable(
             ErrorCode::AuditChainBroken,
             "The audit chain moved on while this event was checked.",
         ))
@@ -123,7 +122,7 @@ pub fn advance(conn: &Connection, caller: &Caller, link: &Verified) -> Result<()
 }
 
 /// The refusal, logged without payload, with the tamper alert written after the rollback.
-fn refuse(caller: &Caller, link: &AuditLink, broken: Break) -> HttpError {
+fn refuse(caller: &Caller, link: &AuditLink, broken: Break) -> DomainError {
     tracing::warn!(
         user = %caller.user,
         device = %link.device_id,
@@ -137,8 +136,7 @@ fn refuse(caller: &Caller, link: &AuditLink, broken: Break) -> HttpError {
         link.device_id.clone(),
     );
     let seq = i64::try_from(link.seq).unwrap_or(i64::MAX);
-    HttpError::new(
-        422,
+    DomainError::unprocessable(
         ErrorCode::AuditChainBroken,
         format!("The audit chain is broken: {broken}."),
     )

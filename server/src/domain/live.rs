@@ -21,7 +21,7 @@ use crate::events::Subject;
 use tokio::sync::broadcast;
 
 use crate::{
-    api::registry::BedPlace,
+    domain::registry::BedPlace,
     time::{iso, now_ms},
 };
 

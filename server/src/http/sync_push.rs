@@ -7,15 +7,17 @@ use std::collections::HashSet;
 use axum::{body::Bytes, extract::State, Json};
 use caresync_contract::{
     sync::{
-        SyncCapabilities, SyncPushRequest, SyncPushResponse, SyncResult, MAX_BATCH, SKIPPED_STATUS,
+        SyncCapabilities, SyncMutation, SyncPushRequest, SyncPushResponse, SyncResult, MAX_BATCH,
+        SKIPPED_STATUS,
     },
     ErrorCode,
 };
 
 use crate::{
     auth::Caller,
-    error::{parse_json, HttpError},
-    idempotency::{self, Write},
+    db::{Connection, DbError},
+    http::error::{parse_json, HttpError},
+    http::idempotency::{self, Write},
     AppState,
 };
 
@@ -56,51 +58,57 @@ pub async fn push(
     let results = state
         .db
         .call(move |conn| {
-            // One transaction for the batch (one disk sync), one savepoint per write.
-            let mut tx = conn.transaction()?;
-            let mut blocked: HashSet<String> = HashSet::new();
-            let mut results = Vec::with_capacity(req.mutations.len());
-            for m in req.mutations {
-                if blocked.contains(&m.lane) {
-                    let skipped = HttpError::new(
-                        SKIPPED_STATUS,
-                        ErrorCode::LaneBlocked,
-                        "Not applied: an earlier write of this lane did not succeed.",
-                    );
-                    results.push(SyncResult {
-                        client_mutation_id: m.client_mutation_id,
-                        status: SKIPPED_STATUS,
-                        body: skipped.body(),
-                    });
-                    continue;
-                }
-                let write = Write {
-                    method: &m.method,
-                    path: &m.path,
-                    body: &m.body,
-                    key: Some(&m.client_mutation_id),
-                };
-                let outcome = idempotency::run_nested(&mut tx, &caller, &write, |c| {
-                    super::dispatch(c, &caller, &m.method, &m.path, m.body.clone())
-                });
-                let (status, body) = match outcome {
-                    Ok(ok) => ok,
-                    Err(e) => (e.status(), e.body()),
-                };
-                if !(200..300).contains(&status) {
-                    blocked.insert(m.lane.clone());
-                }
-                results.push(SyncResult {
-                    client_mutation_id: m.client_mutation_id,
-                    status,
-                    body,
-                });
-            }
-            tx.commit()?;
+            let results = apply(conn, &caller, req.mutations)?;
             // The batch's bed changes have committed: to the live stream with them.
             beds.publish_committed(conn);
             Ok(results)
         })
         .await?;
     Ok(Json(SyncPushResponse { results }))
+}
+
+/// One transaction for the batch (one disk sync), one savepoint per write, in order.
+fn apply(
+    conn: &mut Connection,
+    caller: &Caller,
+    mutations: Vec<SyncMutation>,
+) -> Result<Vec<SyncResult>, DbError> {
+    let mut tx = conn.transaction()?;
+    let mut blocked: HashSet<String> = HashSet::new();
+    let mut results = Vec::with_capacity(mutations.len());
+    for m in mutations {
+        if blocked.contains(&m.lane) {
+            let skipped = HttpError::new(
+                SKIPPED_STATUS,
+                ErrorCode::LaneBlocked,
+                "Not applied: an earlier write of this lane did not succeed.",
+            );
+            results.push(SyncResult {
+                client_mutation_id: m.client_mutation_id,
+                status: SKIPPED_STATUS,
+                body: skipped.body(),
+            });
+            continue;
+        }
+        let write = Write {
+            method: &m.method,
+            path: &m.path,
+            body: &m.body,
+            key: Some(&m.client_mutation_id),
+        };
+        let outcome = idempotency::run_nested(&mut tx, caller, &write, |c| {
+            super::routes::dispatch(c, caller, &m.method, &m.path, m.body.clone())
+        });
+        let (status, body) = outcome.unwrap_or_else(|e| (e.status(), e.body()));
+        if !(200..300).contains(&status) {
+            blocked.insert(m.lane.clone());
+        }
+        results.push(SyncResult {
+            client_mutation_id: m.client_mutation_id,
+            status,
+            body,
+        });
+    }
+    tx.commit()?;
+    Ok(results)
 }

@@ -12,14 +12,16 @@ use caresync_contract::{
     },
     ErrorCode,
 };
-use sha2::{Digest, Sha256};
 
 use super::document_binding::{self as binding, ParameterError};
 use crate::{
     auth::{Caller, Keys},
     db::DbError,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
-    idempotency::{self, Deduped},
+    domain::{
+        dedupe::{self, Deduped},
+        error::require_uuid,
+        DomainError,
+    },
     time::{iso, now_ms},
 };
 
@@ -53,7 +55,7 @@ fn fill(body: &str, parameters: &serde_json::Map<String, serde_json::Value>) -> 
         })
 }
 
-pub fn templates(conn: &Connection, caller: &Caller) -> Result<Vec<TemplateDto>, HttpError> {
+pub fn templates(conn: &Connection, caller: &Caller) -> Result<Vec<TemplateDto>, DomainError> {
     let mut stmt = conn.prepare("SELECT id, name, version, body FROM templates WHERE tenant_id = ?1 AND published = 1 ORDER BY name")?;
     let rows = stmt.query_map([&caller.tenant], |r| {
         let body: String = r.get(3)?;
@@ -69,19 +71,12 @@ pub fn templates(conn: &Connection, caller: &Caller) -> Result<Vec<TemplateDto>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// A refused parameter is the request's fault: 400, naming the parameter for the form.
-impl From<ParameterError> for HttpError {
+/// A refused parameter is the request's fault, naming the parameter for the form.
+impl From<ParameterError> for DomainError {
     fn from(err: ParameterError) -> Self {
         let parameter = err.parameter().to_owned();
-        invalid(err.to_string()).with("parameter", parameter)
+        DomainError::invalid(err.to_string()).with("parameter", parameter)
     }
-}
-
-/// A weak ETag over the list: clients revalidate cheaply and get 304 when nothing changed.
-pub fn etag(templates: &[TemplateDto]) -> String {
-    let digest = Sha256::digest(serde_json::to_vec(templates).unwrap_or_default());
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
 }
 
 const JOB_COLUMNS: &str = "id, client_mutation_id, template_id, template_version, status, created_at, completed_at, artifact_id";
@@ -103,7 +98,7 @@ fn job_by_mutation(
     conn: &Connection,
     caller: &Caller,
     cmid: &str,
-) -> Result<Option<RenderJobDto>, HttpError> {
+) -> Result<Option<RenderJobDto>, DomainError> {
     Ok(conn
         .query_row(
             &format!("SELECT {JOB_COLUMNS} FROM render_jobs WHERE tenant_id = ?1 AND client_mutation_id = ?2"),
@@ -114,13 +109,16 @@ fn job_by_mutation(
 }
 
 /// `POST /v1/documents/render-jobs`: queued; a replay returns the existing job as it is now.
-pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
-    let job: RenderJobIn = from_value(body)?;
+pub fn create_job(
+    conn: &Connection,
+    caller: &Caller,
+    job: RenderJobIn,
+) -> Result<RenderJobDto, DomainError> {
     require_uuid("clientMutationId", &job.client_mutation_id)?;
     // Another requester's job is refused, not shown: it may print someone else's record.
-    if idempotency::claim(conn, caller, Deduped::RenderJobs, &job.client_mutation_id)? {
+    if dedupe::claim(conn, caller, Deduped::RenderJobs, &job.client_mutation_id)? {
         if let Some(existing) = job_by_mutation(conn, caller, &job.client_mutation_id)? {
-            return Ok((202, to_json(&existing)?));
+            return Ok(existing);
         }
     }
     let template: Option<(i64, String)> = conn
@@ -131,7 +129,7 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
         )
         .optional()?;
     let Some((version, body)) = template else {
-        return Err(not_found("No such published template."));
+        return Err(DomainError::not_found("No such published template."));
     };
     let names = placeholders(&body);
     let mut parameters = binding::chosen(&names, &job.parameters)?;
@@ -163,19 +161,18 @@ pub fn create_job(conn: &Connection, caller: &Caller, body: serde_json::Value) -
                            "templateVersion": version, "status": "queued",
                            "clientMutationId": job.client_mutation_id}),
     )?;
-    let created = job_by_mutation(conn, caller, &job.client_mutation_id)?
-        .ok_or_else(|| not_found("The job vanished."))?;
-    Ok((202, to_json(&created)?))
+    job_by_mutation(conn, caller, &job.client_mutation_id)?
+        .ok_or_else(|| DomainError::not_found("The job vanished."))
 }
 
-pub fn job(conn: &Connection, caller: &Caller, id: &str) -> Result<RenderJobDto, HttpError> {
+pub fn job(conn: &Connection, caller: &Caller, id: &str) -> Result<RenderJobDto, DomainError> {
     conn.query_row(
         &format!("SELECT {JOB_COLUMNS} FROM render_jobs WHERE id = ?1 AND tenant_id = ?2 AND requester_id = ?3"),
         params![id, caller.tenant, caller.user],
         job_row,
     )
     .optional()?
-    .ok_or_else(|| not_found("No such render job."))
+    .ok_or_else(|| DomainError::not_found("No such render job."))
 }
 
 /// The most render jobs one listing answers with; older ones drop off the end.
@@ -183,7 +180,7 @@ pub const MAX_LISTED_JOBS: i64 = 500;
 
 /// `GET /v1/documents/render-jobs`: the caller's own jobs, newest first. Scoped to tenant and
 /// requester both: a job names what a person asked to have written about them.
-pub fn jobs(conn: &Connection, caller: &Caller) -> Result<Vec<RenderJobDto>, HttpError> {
+pub fn jobs(conn: &Connection, caller: &Caller) -> Result<Vec<RenderJobDto>, DomainError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {JOB_COLUMNS} FROM render_jobs WHERE tenant_id = ?1 AND requester_id = ?2 \
          ORDER BY created_at DESC, id DESC LIMIT ?3"
@@ -216,8 +213,13 @@ pub fn render_queued(conn: &mut Connection) -> Result<usize, DbError> {
     };
     let tx = conn.transaction()?;
     for (job, tenant, owner, parameters, name, body) in &queued {
+        // Stored by `create_job` from a parsed body, so this holds; should it not, the job
+        // renders without parameters and the cause is in the log.
         let parameters: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(parameters).unwrap_or_default();
+            serde_json::from_str(parameters).unwrap_or_else(|err| {
+                tracing::error!(%err, job, "stored render parameters do not parse");
+                serde_json::Map::new()
+            });
         match crate::pdf::render(name, &fill(body, &parameters)) {
             Ok(pdf) => store_artifact(&tx, job, tenant, owner, &pdf)?,
             Err(err) => {
@@ -289,7 +291,7 @@ pub fn link(
     caller: &Caller,
     keys: &Keys,
     id: &str,
-) -> Result<ArtifactLinkDto, HttpError> {
+) -> Result<ArtifactLinkDto, DomainError> {
     let owned: bool = conn
         .query_row(
             "SELECT 1 FROM artifacts WHERE id = ?1 AND tenant_id = ?2 AND owner_id = ?3",
@@ -299,7 +301,7 @@ pub fn link(
         .optional()?
         .unwrap_or(false);
     if !owned {
-        return Err(not_found("No such artifact."));
+        return Err(DomainError::not_found("No such artifact."));
     }
     let expires = now_ms() + ARTIFACT_URL_TTL_SECONDS * 1000;
     let signature = keys.sign_url(id, expires);
@@ -317,10 +319,9 @@ pub fn pdf(
     id: &str,
     expires: i64,
     signature: &str,
-) -> Result<Vec<u8>, HttpError> {
+) -> Result<Vec<u8>, DomainError> {
     if !keys.verify_url(id, expires, signature) {
-        return Err(HttpError::new(
-            403,
+        return Err(DomainError::forbidden_as(
             ErrorCode::Forbidden,
             "This link is invalid or has expired; ask for a new one.",
         ));
@@ -329,7 +330,7 @@ pub fn pdf(
         r.get(0)
     })
     .optional()?
-    .ok_or_else(|| not_found("No such artifact."))
+    .ok_or_else(|| DomainError::not_found("No such artifact."))
 }
 
 #[cfg(test)]

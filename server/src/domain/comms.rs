@@ -14,11 +14,14 @@ use caresync_contract::{
 
 use serde_json::json;
 
+use super::{
+    dedupe::{self, Deduped},
+    error::require_uuid,
+    DomainError,
+};
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
     events::{self, Subject},
-    idempotency::{self, Deduped},
     time::{iso, now_ms, parse_iso},
 };
 
@@ -64,7 +67,7 @@ fn visible_thread(
     conn: &Connection,
     caller: &Caller,
     thread_id: &str,
-) -> Result<ThreadDto, HttpError> {
+) -> Result<ThreadDto, DomainError> {
     conn.query_row(
         &format!(
             "SELECT {THREAD_COLUMNS} FROM threads t JOIN thread_members tm ON tm.thread_id = t.id \
@@ -74,7 +77,7 @@ fn visible_thread(
         thread_row,
     )
     .optional()?
-    .ok_or_else(|| not_found("No such thread."))
+    .ok_or_else(|| DomainError::not_found("No such thread."))
 }
 
 /// Just the status, for the write path (no per-thread counts).
@@ -82,7 +85,7 @@ fn thread_status(
     conn: &Connection,
     caller: &Caller,
     thread_id: &str,
-) -> Result<ThreadStatus, HttpError> {
+) -> Result<ThreadStatus, DomainError> {
     let status: String = conn
         .query_row(
             "SELECT t.status FROM threads t JOIN thread_members tm ON tm.thread_id = t.id \
@@ -91,7 +94,7 @@ fn thread_status(
             |r| r.get(0),
         )
         .optional()?
-        .ok_or_else(|| not_found("No such thread."))?;
+        .ok_or_else(|| DomainError::not_found("No such thread."))?;
     Ok(if status == "archived" {
         ThreadStatus::Archived
     } else {
@@ -99,7 +102,7 @@ fn thread_status(
     })
 }
 
-pub fn list_threads(conn: &Connection, caller: &Caller) -> Result<Vec<ThreadDto>, HttpError> {
+pub fn list_threads(conn: &Connection, caller: &Caller) -> Result<Vec<ThreadDto>, DomainError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {THREAD_COLUMNS} FROM threads t JOIN thread_members tm ON tm.thread_id = t.id \
          WHERE tm.user_id = ?2 AND t.tenant_id = ?1 ORDER BY t.updated_at DESC, t.id"
@@ -114,7 +117,7 @@ pub fn list_messages(
     caller: &Caller,
     thread_id: &str,
     after: Option<&str>,
-) -> Result<Vec<MessageDto>, HttpError> {
+) -> Result<Vec<MessageDto>, DomainError> {
     visible_thread(conn, caller, thread_id)?;
     let cursor: Option<(i64, String)> = match after {
         None => None,
@@ -125,7 +128,7 @@ pub fn list_messages(
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
-            .ok_or_else(|| invalid("`after` names no message of this thread"))?,
+            .ok_or_else(|| DomainError::invalid("`after` names no message of this thread"))?,
         ),
     };
     let (at, id) = cursor.unwrap_or((i64::MIN, String::new()));
@@ -141,7 +144,7 @@ fn message_by_mutation(
     conn: &Connection,
     caller: &Caller,
     cmid: &str,
-) -> Result<Option<MessageDto>, HttpError> {
+) -> Result<Option<MessageDto>, DomainError> {
     Ok(conn
         .query_row(
             &format!(
@@ -159,29 +162,27 @@ pub fn post_message(
     conn: &Connection,
     caller: &Caller,
     thread_id: &str,
-    body: serde_json::Value,
-) -> Outcome {
-    let req: PostMessage = from_value(body)?;
+    req: PostMessage,
+) -> Result<MessageDto, DomainError> {
     require_uuid("clientMutationId", &req.client_mutation_id)?;
     if req.body.trim().is_empty() {
-        return Err(invalid("A message cannot be empty."));
+        return Err(DomainError::invalid("A message cannot be empty."));
     }
     if req.body.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(invalid(format!(
+        return Err(DomainError::invalid(format!(
             "A message can be at most {MAX_MESSAGE_CHARS} characters."
         )));
     }
     let status = thread_status(conn, caller, thread_id)?;
     // The first submission wins; a retry gets the same message and the same status. Only
     // its sender's, though: another user's message is refused, not shown.
-    if idempotency::claim(conn, caller, Deduped::Messages, &req.client_mutation_id)? {
+    if dedupe::claim(conn, caller, Deduped::Messages, &req.client_mutation_id)? {
         if let Some(existing) = message_by_mutation(conn, caller, &req.client_mutation_id)? {
-            return Ok((201, to_json(&existing)?));
+            return Ok(existing);
         }
     }
     if status == ThreadStatus::Archived {
-        return Err(HttpError::new(
-            409,
+        return Err(DomainError::conflict(
             ErrorCode::ThreadArchived,
             "This conversation is archived.",
         ));
@@ -204,71 +205,90 @@ pub fn post_message(
         json!({"messageId": id, "threadId": thread_id, "senderId": caller.user,
                "clientMutationId": req.client_mutation_id, "sentAt": iso(now)}),
     )?;
-    let created = message_by_mutation(conn, caller, &req.client_mutation_id)?
-        .ok_or_else(|| not_found("The message vanished after insert."))?;
-    Ok((201, to_json(&created)?))
+    message_by_mutation(conn, caller, &req.client_mutation_id)?
+        .ok_or_else(|| DomainError::not_found("The message vanished after insert."))
 }
 
 /// `POST /api/v1/read`: per `(messageId, userId)` the latest `readAt` wins.
-pub fn mark_read(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
-    let req: ReadRequest = from_value(body)?;
+pub fn mark_read(
+    conn: &Connection,
+    caller: &Caller,
+    req: ReadRequest,
+) -> Result<Vec<ReadReceiptDto>, DomainError> {
     if let Some(id) = &req.client_mutation_id {
         require_uuid("clientMutationId", id)?;
     }
-    let read_at =
-        parse_iso(&req.read_at).ok_or_else(|| invalid("readAt must be an RFC 3339 time"))?;
+    let read_at = parse_iso(&req.read_at)
+        .ok_or_else(|| DomainError::invalid("readAt must be an RFC 3339 time"))?;
     if req.message_ids.is_empty() || req.message_ids.len() > 500 {
-        return Err(invalid("messageIds must name 1 to 500 messages"));
+        return Err(DomainError::invalid(
+            "messageIds must name 1 to 500 messages",
+        ));
     }
-    let mut out = Vec::with_capacity(req.message_ids.len());
-    for message_id in &req.message_ids {
-        let visible: bool = conn
-            .query_row(
-                "SELECT 1 FROM messages m JOIN thread_members tm ON tm.thread_id = m.thread_id \
-                 WHERE m.id = ?1 AND m.tenant_id = ?2 AND tm.user_id = ?3",
-                params![message_id, caller.tenant, caller.user],
-                |_| Ok(true),
-            )
-            .optional()?
-            .unwrap_or(false);
-        if !visible {
-            return Err(not_found(format!("No such message: {message_id}")));
-        }
-        let before: Option<i64> = conn
-            .query_row(
-                "SELECT read_at FROM read_receipts WHERE message_id = ?1 AND user_id = ?2",
-                params![message_id, caller.user],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let winner: i64 = conn.query_row(
-            "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
-             CASE WHEN excluded.read_at > read_receipts.read_at THEN excluded.read_at ELSE read_receipts.read_at END \
-             RETURNING read_at",
-            params![message_id, caller.user, read_at],
+    req.message_ids
+        .iter()
+        .map(|message_id| read_one(conn, caller, message_id, read_at))
+        .collect()
+}
+
+/// One receipt: the message must be visible to the caller; the later `readAt` wins.
+fn read_one(
+    conn: &Connection,
+    caller: &Caller,
+    message_id: &str,
+    read_at: i64,
+) -> Result<ReadReceiptDto, DomainError> {
+    let visible: bool = conn
+        .query_row(
+            "SELECT 1 FROM messages m JOIN thread_members tm ON tm.thread_id = m.thread_id \
+             WHERE m.id = ?1 AND m.tenant_id = ?2 AND tm.user_id = ?3",
+            params![message_id, caller.tenant, caller.user],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if !visible {
+        return Err(DomainError::not_found(format!(
+            "No such message: {message_id}"
+        )));
+    }
+    let before: Option<i64> = conn
+        .query_row(
+            "SELECT read_at FROM read_receipts WHERE message_id = ?1 AND user_id = ?2",
+            params![message_id, caller.user],
             |r| r.get(0),
+        )
+        .optional()?;
+    let winner: i64 = conn.query_row(
+        "INSERT INTO read_receipts (message_id, user_id, read_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (message_id, user_id) DO UPDATE SET read_at = \
+         CASE WHEN excluded.read_at > read_receipts.read_at THEN excluded.read_at ELSE read_receipts.read_at END \
+         RETURNING read_at",
+        params![message_id, caller.user, read_at],
+        |r| r.get(0),
+    )?;
+    // Only a receipt that moved is news: a repeat or an older readAt changes nothing.
+    if before.is_none_or(|at| winner > at) {
+        events::record(
+            conn,
+            &caller.tenant,
+            Subject::ReadReceiptRecorded,
+            json!({"messageId": message_id, "userId": caller.user, "readAt": iso(winner)}),
         )?;
-        // Only a receipt that moved is news: a repeat or an older readAt changes nothing.
-        if before.is_none_or(|at| winner > at) {
-            events::record(
-                conn,
-                &caller.tenant,
-                Subject::ReadReceiptRecorded,
-                json!({"messageId": message_id, "userId": caller.user, "readAt": iso(winner)}),
-            )?;
-        }
-        out.push(ReadReceiptDto {
-            message_id: message_id.clone(),
-            user_id: caller.user.clone(),
-            read_at: iso(winner),
-        });
     }
-    Ok((200, to_json(&out)?))
+    Ok(ReadReceiptDto {
+        message_id: message_id.to_owned(),
+        user_id: caller.user.clone(),
+        read_at: iso(winner),
+    })
 }
 
 /// `POST /api/v1/threads/{threadId}/reopen`: an online request; the thread is open again.
-pub fn reopen(conn: &Connection, caller: &Caller, thread_id: &str) -> Result<ThreadDto, HttpError> {
+pub fn reopen(
+    conn: &Connection,
+    caller: &Caller,
+    thread_id: &str,
+) -> Result<ThreadDto, DomainError> {
     visible_thread(conn, caller, thread_id)?;
     conn.execute(
         "UPDATE threads SET status = 'open', updated_at = ?1 WHERE id = ?2",

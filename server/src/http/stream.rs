@@ -15,10 +15,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{
-    db::{Connection, OptionalExtension as _},
-    params,
-};
+use crate::db::Connection;
 use axum::{
     extract::{Query, State},
     http::HeaderMap,
@@ -28,28 +25,21 @@ use axum::{
     },
     Json,
 };
-use caresync_contract::{
-    auth::Role,
-    facility::{
-        BedChangeEvent, StreamMark, StreamTicket, STREAM_KEEP_ALIVE_SECONDS, STREAM_TICKET_SECONDS,
-    },
-    ErrorCode,
+use caresync_contract::facility::{
+    BedChangeEvent, StreamMark, StreamTicket, STREAM_KEEP_ALIVE_SECONDS,
 };
-use rand::{rngs::OsRng, RngCore as _};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::{
     sync::broadcast::{error::RecvError, Receiver},
     time::Instant,
 };
 
-use super::{facility, registry};
+use crate::domain::{facility, registry};
 use crate::{
-    auth::{self, hex, Caller},
+    auth::{ticket, Caller},
     db::Db,
-    error::{not_found, HttpError},
-    live::{self, Change},
-    time::{iso, now_ms},
+    domain::live::{self, Change},
+    http::error::{not_found, HttpError},
     AppState,
 };
 
@@ -57,32 +47,6 @@ use crate::{
 const MAX_REPLAY: i64 = 1000;
 /// How soon a browser reconnects a dropped stream.
 const RETRY: Duration = Duration::from_secs(3);
-
-fn staff_only(caller: &Caller) -> Result<(), HttpError> {
-    if caller.role == Role::Patient {
-        Err(HttpError::new(
-            403,
-            ErrorCode::Forbidden,
-            "The ward board is for staff.",
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-fn ticket_refused() -> HttpError {
-    HttpError::new(
-        401,
-        ErrorCode::Unauthorized,
-        "This stream ticket is unknown, used or expired: ask for a new one.",
-    )
-}
-
-fn ticket_hash(ticket: &str) -> String {
-    hex(&Sha256::digest(
-        format!("stream-ticket:{ticket}").as_bytes(),
-    ))
-}
 
 #[utoipa::path(post, path = "/internal/edge/stream-ticket", tag = "facility",
     responses((status = 200, description = "Opens one live stream, once, within 60 s", body = StreamTicket),
@@ -92,56 +56,12 @@ pub async fn ticket(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<StreamTicket>, HttpError> {
-    staff_only(&caller)?;
-    let ticket = state.db.call(move |c| Ok(issue(c, &caller))).await??;
+    ticket::staff_only(&caller)?;
+    let ticket = state
+        .db
+        .call(move |c| Ok(ticket::issue(c, &caller)))
+        .await??;
     Ok(Json(ticket))
-}
-
-fn issue(conn: &Connection, caller: &Caller) -> Result<StreamTicket, HttpError> {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let ticket = hex(&bytes);
-    let now = now_ms();
-    let expires_at = now + STREAM_TICKET_SECONDS * 1000;
-    conn.execute(
-        "DELETE FROM stream_tickets WHERE expires_at <= ?1",
-        params![now],
-    )?;
-    conn.execute(
-        "INSERT INTO stream_tickets (ticket_hash, tenant_id, user_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![ticket_hash(&ticket), caller.tenant, caller.user, expires_at],
-    )?;
-    Ok(StreamTicket {
-        ticket,
-        expires_at: iso(expires_at),
-    })
-}
-
-/// Uses a ticket up (even a late one) and answers who it was issued to, with their role now.
-fn redeem(conn: &Connection, ticket: &str) -> Result<Caller, HttpError> {
-    let row: Option<(String, String, i64)> = conn
-        .query_row(
-            "DELETE FROM stream_tickets WHERE ticket_hash = ?1 RETURNING tenant_id, user_id, expires_at",
-            params![ticket_hash(ticket)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let (tenant, user) = match row {
-        Some((tenant, user, expires_at)) if expires_at > now_ms() => (tenant, user),
-        _ => return Err(ticket_refused()),
-    };
-    let role: Option<String> = conn
-        .query_row(
-            "SELECT role FROM users WHERE id = ?1 AND tenant_id = ?2",
-            params![user, tenant],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let role = role
-        .as_deref()
-        .and_then(Role::parse)
-        .ok_or_else(ticket_refused)?;
-    Ok(Caller { tenant, user, role })
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,10 +88,15 @@ pub async fn stream(
     Query(q): Query<StreamQuery>,
 ) -> Result<Response, HttpError> {
     let caller = match q.ticket {
-        Some(ticket) => state.db.call(move |c| Ok(redeem(c, &ticket))).await??,
-        None => auth::bearer_caller(&headers, &state.keys)?,
+        Some(given) => {
+            state
+                .db
+                .call(move |c| Ok(ticket::redeem(c, &given)))
+                .await??
+        }
+        None => super::auth::bearer_caller(&headers, &state.keys)?,
     };
-    staff_only(&caller)?;
+    ticket::staff_only(&caller)?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -10,8 +10,8 @@ use caresync_contract::audit::{AuditEventDto, AuditEventIn};
 use super::audit_chain;
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, require_uuid, to_json, HttpError, Outcome},
-    idempotency::{self, Deduped},
+    domain::dedupe::{self, Deduped},
+    domain::{error::require_uuid, DomainError},
     time::{iso, now_ms, parse_iso},
 };
 
@@ -19,7 +19,7 @@ fn by_mutation(
     conn: &Connection,
     caller: &Caller,
     cmid: &str,
-) -> Result<Option<AuditEventDto>, HttpError> {
+) -> Result<Option<AuditEventDto>, DomainError> {
     Ok(conn
         .query_row(
             "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
@@ -40,7 +40,7 @@ fn by_mutation(
 }
 
 /// Refuses an event whose fields are malformed, before any lookup.
-fn validate(event: &AuditEventIn) -> Result<i64, HttpError> {
+fn validate(event: &AuditEventIn) -> Result<i64, DomainError> {
     require_uuid("clientMutationId", &event.client_mutation_id)?;
     let valid_type = !event.kind.is_empty()
         && event.kind.len() <= 100
@@ -49,32 +49,35 @@ fn validate(event: &AuditEventIn) -> Result<i64, HttpError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if !valid_type {
-        return Err(invalid(
+        return Err(DomainError::invalid(
             "type must be 1 to 100 characters of a-z, 0-9, '.', '_' or '-'",
         ));
     }
     let occurred_at = parse_iso(&event.occurred_at)
-        .ok_or_else(|| invalid("occurredAt must be an RFC 3339 time"))?;
+        .ok_or_else(|| DomainError::invalid("occurredAt must be an RFC 3339 time"))?;
     if !event.payload.is_object() {
-        return Err(invalid("payload must be a JSON object"));
+        return Err(DomainError::invalid("payload must be a JSON object"));
     }
     Ok(occurred_at)
 }
 
 /// `POST /api/v1/audit-events`. A duplicate gets the original answer before any chain check,
 /// so a retry of an acknowledged event is never taken for a replay.
-pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
-    let event: AuditEventIn = from_value(body)?;
+pub fn record(
+    conn: &Connection,
+    caller: &Caller,
+    event: AuditEventIn,
+) -> Result<AuditEventDto, DomainError> {
     let occurred_at = validate(&event)?;
     // Only the event's own actor gets it back; another user's trail is not theirs to read.
-    if idempotency::claim(
+    if dedupe::claim(
         conn,
         caller,
         Deduped::AuditEvents,
         &event.client_mutation_id,
     )? {
         if let Some(existing) = by_mutation(conn, caller, &event.client_mutation_id)? {
-            return Ok((201, to_json(&existing)?));
+            return Ok(existing);
         }
     }
     // The MAC covers the event as sent, so it is checked before the payload is touched.
@@ -117,9 +120,8 @@ pub fn record(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Ou
         serde_json::json!({"auditEventId": event_id, "type": event.kind, "actorId": caller.user,
                            "clientMutationId": event.client_mutation_id}),
     )?;
-    let created = by_mutation(conn, caller, &event.client_mutation_id)?
-        .ok_or_else(|| invalid("the audit event vanished after insert"))?;
-    Ok((201, to_json(&created)?))
+    by_mutation(conn, caller, &event.client_mutation_id)?
+        .ok_or_else(|| DomainError::invalid("the audit event vanished after insert"))
 }
 
 /// The caller's own events, oldest first, optionally of one `type`: what a user (or a test)
@@ -128,7 +130,7 @@ pub fn list_own(
     conn: &Connection,
     caller: &Caller,
     kind: Option<&str>,
-) -> Result<Vec<AuditEventDto>, HttpError> {
+) -> Result<Vec<AuditEventDto>, DomainError> {
     let mut stmt = conn.prepare(
         "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
          WHERE tenant_id = ?1 AND actor_id = ?2 AND (CAST(?3 AS TEXT) IS NULL OR type = ?3) \

@@ -1,37 +1,38 @@
-//! The `/api` surface: reads per service, and every write through one [`dispatch`], whether it
-//! arrives per resource or inside a sync push — same dedupe, same rules, same answer.
+//! The HTTP edge: axum routers and handlers. Reads are routed here per service; every write is
+//! routed from the one table in [`routes`], whether it arrives per resource or inside a sync
+//! push — same dedupe, same rules, same answer.
 
-pub mod audit;
-pub mod audit_chain;
-pub mod comms;
+pub mod app;
+pub mod auth;
 pub mod device_policy;
-pub mod document_binding;
-pub mod documents;
+pub mod error;
+pub mod etag;
 pub mod facility;
+pub mod faults;
+pub mod fixtures;
+pub mod idempotency;
 pub mod openapi;
-pub mod registry;
-pub mod reviews;
+pub mod routes;
 pub mod sealed;
-pub mod sessions;
+pub mod shell;
 pub mod stream;
 pub mod sync_push;
-pub mod virtual_care;
 mod writes;
 
 use crate::db::Connection;
 use axum::{
     extract::{DefaultBodyLimit, Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::{IntoResponse, Response},
-    routing::{get, post, put},
+    routing::{get, post},
     Json, Router,
 };
-use caresync_contract::ErrorCode;
 use serde::Deserialize;
 
 use crate::{
-    auth::{self, Caller},
-    error::{not_found, HttpError, Outcome},
+    auth::Caller,
+    domain::{audit, comms, documents, sessions, virtual_care},
+    http::error::{not_found, HttpError},
     AppState,
 };
 
@@ -45,64 +46,31 @@ pub const MAX_SEALED_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Routes relative to `/api`.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let reads = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/v1/auth/login", post(auth::login))
-        .route("/v1/auth/refresh", post(auth::session::refresh))
-        .route("/v1/auth/logout", post(auth::session::logout))
-        .route("/v1/auth/sessions/revoke", post(auth::session::revoke_all))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/sessions/revoke", post(auth::revoke_all))
         .route(
             "/v1/auth/replay-credentials/revoke",
-            post(auth::replay::revoke_route),
+            post(auth::revoke_replay),
         )
         .route("/v1/config", get(device_policy::device_config))
         .route("/v1/threads", get(threads))
+        .route("/v1/threads/{threadId}/messages", get(messages))
+        .route("/v1/threads/{threadId}/reopen", post(reopen))
+        .route("/v1/audit-events", get(audit_events))
+        .route("/v1/virtual-care/async-visits", get(visits))
         .route(
-            "/v1/threads/{thread_id}/messages",
-            get(messages).post(writes::post_message),
-        )
-        .route("/v1/threads/{thread_id}/reopen", post(reopen))
-        .route("/v1/read", post(writes::mark_read))
-        .route(
-            "/v1/audit-events",
-            get(audit_events).post(writes::record_audit),
-        )
-        .route(
-            "/v1/virtual-care/async-visits",
-            get(visits)
-                .post(writes::submit_visit)
-                .layer(DefaultBodyLimit::max(MAX_VISIT_BODY_BYTES)),
-        )
-        .route(
-            "/v1/virtual-care/async-visits/{visit_id}/attachments/{attachment_id}",
+            "/v1/virtual-care/async-visits/{visitId}/attachments/{attachmentId}",
             get(attachment),
         )
         .route("/v1/virtual-care/sessions", get(list_sessions))
-        .route("/v1/virtual-care/sessions/{session_id}", get(session))
+        .route("/v1/virtual-care/sessions/{sessionId}", get(session))
         .route(
-            "/v1/virtual-care/sessions/{session_id}/cancel",
-            post(writes::cancel_session),
-        )
-        .route(
-            "/v1/virtual-care/sessions/{session_id}/end",
-            post(writes::end_session),
-        )
-        .route(
-            "/v1/virtual-care/sessions/{session_id}/admit",
-            post(writes::admit_session),
-        )
-        .route(
-            "/v1/virtual-care/sessions/{session_id}/reschedule",
-            post(writes::reschedule_session),
-        )
-        .route(
-            "/v1/virtual-care/sessions/{session_id}/fallback",
+            "/v1/virtual-care/sessions/{sessionId}/fallback",
             post(fallback),
-        )
-        .route("/v1/facility/beds/{bed_id}/status", put(writes::bed_status))
-        .route(
-            "/v1/facility/beds/{bed_id}/housekeeping-status",
-            put(writes::bed_housekeeping),
         )
         .route(
             "/v1/sync/push",
@@ -112,47 +80,8 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/sync/sealed",
             post(sealed::push_sealed).layer(DefaultBodyLimit::max(MAX_SEALED_BODY_BYTES)),
-        )
-        .fallback(|| async { not_found("No such API route.") })
-}
-
-/// Every queued write the platform accepts, by method and path.
-pub fn dispatch(
-    conn: &Connection,
-    caller: &Caller,
-    method: &str,
-    path: &str,
-    body: serde_json::Value,
-) -> Outcome {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        ("POST", ["api", "v1", "threads", thread_id, "messages"]) => {
-            comms::post_message(conn, caller, thread_id, body)
-        }
-        ("POST", ["api", "v1", "read"]) => comms::mark_read(conn, caller, body),
-        ("POST", ["api", "v1", "audit-events"]) => audit::record(conn, caller, body),
-        ("POST", ["v1", "documents", "render-jobs"]) => documents::create_job(conn, caller, body),
-        ("POST", ["api", "v1", "virtual-care", "async-visits"]) => {
-            virtual_care::submit_visit(conn, caller, body)
-        }
-        (
-            "POST",
-            ["api", "v1", "virtual-care", "sessions", id, action @ ("cancel" | "end" | "admit")],
-        ) => sessions::act(conn, caller, id, action, body),
-        ("POST", ["api", "v1", "virtual-care", "sessions", id, "reschedule"]) => {
-            sessions::reschedule(conn, caller, id, body)
-        }
-        ("PUT", ["api", "v1", "facility", "beds", bed_id, "status"]) => {
-            facility::write_bed(conn, caller, bed_id, facility::BedField::Status, body)
-        }
-        ("PUT", ["api", "v1", "facility", "beds", bed_id, "housekeeping-status"]) => {
-            facility::write_bed(conn, caller, bed_id, facility::BedField::Housekeeping, body)
-        }
-        ("POST", ["internal", "edge", "reviews", id, action @ ("accept" | "reject")]) => {
-            reviews::decide(conn, caller, id, *action == "accept", body)
-        }
-        _ => Err(not_found(format!("No write route {method} {path}."))),
-    }
+        );
+    routes::with_write_routes(reads, "/api").fallback(|| async { not_found("No such API route.") })
 }
 
 #[utoipa::path(get, path = "/api/v1/threads", tag = "communication", responses((status = 200, body = [caresync_contract::comms::ThreadDto])), security(("bearer" = [])))]
@@ -162,16 +91,13 @@ async fn threads(State(state): State<AppState>, caller: Caller) -> Result<Respon
 
 /// Routes relative to `/v1`: the document service, at the seed's paths.
 pub fn document_routes() -> Router<AppState> {
-    Router::new()
+    let reads = Router::new()
         .route("/documents/templates", get(templates))
-        .route(
-            "/documents/render-jobs",
-            get(render_jobs).post(writes::create_render_job),
-        )
-        .route("/documents/render-jobs/{job_id}", get(render_job))
-        .route("/documents/artifacts/{artifact_id}", get(artifact_link))
-        .route("/documents/artifacts/{artifact_id}/pdf", get(artifact_pdf))
-        .fallback(|| async { not_found("No such route.") })
+        .route("/documents/render-jobs", get(render_jobs))
+        .route("/documents/render-jobs/{jobId}", get(render_job))
+        .route("/documents/artifacts/{artifactId}", get(artifact_link))
+        .route("/documents/artifacts/{artifactId}/pdf", get(artifact_pdf));
+    routes::with_write_routes(reads, "/v1").fallback(|| async { not_found("No such route.") })
 }
 
 #[utoipa::path(get, path = "/v1/documents/templates", tag = "documents", params(("If-None-Match" = Option<String>, Header)), responses((status = 200, description = "Published templates, with an ETag", body = [caresync_contract::documents::TemplateDto]), (status = 304, description = "Unchanged")), security(("bearer" = [])))]
@@ -184,17 +110,8 @@ async fn templates(
         .db
         .call(move |conn| Ok(documents::templates(conn, &caller)))
         .await??;
-    let tag = documents::etag(&list);
-    let fresh = headers
-        .get(axum::http::header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    let etag = [(axum::http::header::ETAG, tag)];
-    Ok(if fresh {
-        (StatusCode::NOT_MODIFIED, etag).into_response()
-    } else {
-        (etag, Json(list)).into_response()
-    })
+    let tag = etag::digest_tag(&list)?;
+    Ok(etag::respond(&headers, tag, list))
 }
 
 #[utoipa::path(get, path = "/v1/documents/render-jobs", tag = "documents", responses((status = 200, description = "The caller's own render jobs, newest first (at most 500)", body = [caresync_contract::documents::RenderJobDto])), security(("bearer" = [])))]
@@ -254,51 +171,12 @@ async fn artifact_pdf(
 
 /// Routes relative to `/internal`: what edge devices pull.
 pub fn internal_routes() -> Router<AppState> {
-    Router::new()
-        .route("/edge/snapshot", get(snapshot))
-        .route("/edge/reviews", get(reviews::list_route))
-        .route(
-            "/edge/reviews/{review_id}/accept",
-            post(writes::review_accept),
-        )
-        .route(
-            "/edge/reviews/{review_id}/reject",
-            post(writes::review_reject),
-        )
+    let reads = Router::new()
+        .route("/edge/snapshot", get(facility::snapshot))
+        .route("/edge/reviews", get(facility::held_reviews))
         .route("/edge/stream-ticket", post(stream::ticket))
-        .route("/edge/stream", get(stream::stream))
-        .fallback(|| async { not_found("No such route.") })
-}
-
-#[derive(Deserialize)]
-struct SnapshotQuery {
-    #[serde(rename = "nodeId")]
-    node_id: Option<String>,
-}
-
-#[utoipa::path(get, path = "/internal/edge/snapshot", tag = "facility", params(("nodeId" = Option<String>, Query, description = "Defaults to the caller's own node")), responses((status = 200, body = caresync_contract::facility::SnapshotDto), (status = 403, body = caresync_contract::ApiError), (status = 404, body = caresync_contract::ApiError)), security(("bearer" = [])))]
-async fn snapshot(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<SnapshotQuery>,
-) -> Result<Response, HttpError> {
-    if caller.role == caresync_contract::auth::Role::Patient {
-        return Err(HttpError::new(
-            403,
-            ErrorCode::Forbidden,
-            "The facility registry is for staff.",
-        ));
-    }
-    // Without a node, the caller's own: a ward tablet knows who signed in, not where.
-    let node = q.node_id.filter(|n| !n.is_empty());
-    answer(&state, move |c| {
-        let node = match node {
-            Some(n) => n,
-            None => facility::home_node(c, &caller)?,
-        };
-        facility::snapshot(c, &caller, &node)
-    })
-    .await
+        .route("/edge/stream", get(stream::stream));
+    routes::with_write_routes(reads, "/internal").fallback(|| async { not_found("No such route.") })
 }
 
 #[utoipa::path(get, path = "/api/v1/virtual-care/async-visits", tag = "virtual-care", responses((status = 200, body = [caresync_contract::virtual_care::AsyncVisitDto])), security(("bearer" = [])))]
@@ -346,11 +224,15 @@ async fn fallback(
 }
 
 /// Runs a read (or an online action) on the database and answers with its JSON.
-async fn answer<T: serde::Serialize + Send + 'static>(
+async fn answer<T: serde::Serialize + Send + 'static, E: Into<HttpError> + Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut Connection) -> Result<T, HttpError> + Send + 'static,
+    f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
 ) -> Result<Response, HttpError> {
-    let value = state.db.call(move |conn| Ok(f(conn))).await??;
+    let value = state
+        .db
+        .call(move |conn| Ok(f(conn)))
+        .await?
+        .map_err(Into::into)?;
     Ok(Json(value).into_response())
 }
 

@@ -21,9 +21,9 @@ use caresync_contract::{facility::BedDto, virtual_care::SessionDto};
 use serde::Deserialize;
 
 use crate::{
-    api::{facility, sessions},
-    error::{invalid, not_found, parse_json, HttpError},
-    faults::loopback_only,
+    domain::{facility, sessions},
+    http::error::{invalid, not_found, parse_json, HttpError},
+    http::faults::loopback_only,
     seed,
     time::{now_ms, parse_iso},
     AppState,
@@ -81,7 +81,7 @@ fn insert(conn: &Connection, req: &NewSession, at: i64) -> Result<SessionDto, Ht
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
         params![id, req.tenant_id, patient, provider, req.status, at, now_ms()],
     )?;
-    sessions::session_in_tenant(conn, &req.tenant_id, &id)
+    Ok(sessions::session_in_tenant(conn, &req.tenant_id, &id)?)
 }
 
 fn user_id(

@@ -14,7 +14,7 @@ use caresync_contract::{
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, to_json, HttpError, Outcome},
+    domain::DomainError,
     time::{iso, now_ms, parse_iso},
 };
 
@@ -47,14 +47,14 @@ fn session_row(r: &Row<'_>) -> crate::db::Result<SessionDto> {
 }
 
 /// A session the caller takes part in; any other does not exist for them.
-pub fn session(conn: &Connection, caller: &Caller, id: &str) -> Result<SessionDto, HttpError> {
+pub fn session(conn: &Connection, caller: &Caller, id: &str) -> Result<SessionDto, DomainError> {
     conn.query_row(
         &format!("{SESSION_SELECT} WHERE s.id = ?1 AND s.tenant_id = ?2 AND (s.patient_id = ?3 OR s.provider_id = ?3)"),
         params![id, caller.tenant, caller.user],
         session_row,
     )
     .optional()?
-    .ok_or_else(|| not_found("No such session."))
+    .ok_or_else(|| DomainError::not_found("No such session."))
 }
 
 /// A session by id in a tenant, whoever asks: for set-up that has no caller (test fixtures).
@@ -62,18 +62,18 @@ pub fn session_in_tenant(
     conn: &Connection,
     tenant: &str,
     id: &str,
-) -> Result<SessionDto, HttpError> {
+) -> Result<SessionDto, DomainError> {
     conn.query_row(
         &format!("{SESSION_SELECT} WHERE s.id = ?1 AND s.tenant_id = ?2"),
         params![id, tenant],
         session_row,
     )
     .optional()?
-    .ok_or_else(|| not_found("No such session."))
+    .ok_or_else(|| DomainError::not_found("No such session."))
 }
 
 /// The caller's sessions as patient or as provider, soonest first.
-pub fn list_sessions(conn: &Connection, caller: &Caller) -> Result<Vec<SessionDto>, HttpError> {
+pub fn list_sessions(conn: &Connection, caller: &Caller) -> Result<Vec<SessionDto>, DomainError> {
     let mut stmt = conn.prepare(&format!(
         "{SESSION_SELECT} WHERE s.tenant_id = ?1 AND (s.patient_id = ?2 OR s.provider_id = ?2) \
          ORDER BY s.scheduled_at, s.id"
@@ -83,9 +83,9 @@ pub fn list_sessions(conn: &Connection, caller: &Caller) -> Result<Vec<SessionDt
 }
 
 /// The version the client acted on must still be current.
-fn check_version(current: &SessionDto, version: Option<i64>) -> Result<(), HttpError> {
-    let version =
-        version.ok_or_else(|| invalid("version is required (in the body or as If-Match)"))?;
+fn check_version(current: &SessionDto, version: Option<i64>) -> Result<(), DomainError> {
+    let version = version
+        .ok_or_else(|| DomainError::invalid("version is required (in the body or as If-Match)"))?;
     if version == current.version {
         Ok(())
     } else {
@@ -95,9 +95,8 @@ fn check_version(current: &SessionDto, version: Option<i64>) -> Result<(), HttpE
 
 /// The conflict names the current version and status, so a client can tell "reapply" from
 /// "no longer applies" without waiting for its refetch.
-fn conflict(current: &SessionDto) -> HttpError {
-    HttpError::new(
-        409,
+fn conflict(current: &SessionDto) -> DomainError {
+    DomainError::conflict(
         ErrorCode::OptimisticLockConflict,
         "The session changed since you saw it.",
     )
@@ -105,18 +104,24 @@ fn conflict(current: &SessionDto) -> HttpError {
     .with("status", current.status.clone())
 }
 
-fn illegal(current: &SessionDto, message: String) -> HttpError {
-    HttpError::new(409, ErrorCode::IllegalTransition, message)
+fn illegal(current: &SessionDto, message: String) -> DomainError {
+    DomainError::conflict(ErrorCode::IllegalTransition, message)
         .with("status", current.status.clone())
 }
 
-fn forbidden(message: &str) -> HttpError {
-    HttpError::new(403, ErrorCode::Forbidden, message)
+fn forbidden(message: &str) -> DomainError {
+    DomainError::forbidden_as(ErrorCode::Forbidden, message)
 }
 
 /// Applies a change checked at `version`. The `version = ?` guard keeps the lock honest
 /// even if two writers ever got past the check together.
-fn bump(conn: &Connection, caller: &Caller, id: &str, version: i64, set: Change) -> Outcome {
+fn bump(
+    conn: &Connection,
+    caller: &Caller,
+    id: &str,
+    version: i64,
+    set: Change,
+) -> Result<SessionDto, DomainError> {
     let now = now_ms();
     let changed = match set {
         Change::Status(next) => conn.execute(
@@ -147,7 +152,7 @@ fn bump(conn: &Connection, caller: &Caller, id: &str, version: i64, set: Change)
                                "actorId": caller.user}),
         )?;
     }
-    Ok((200, to_json(&after)?))
+    Ok(after)
 }
 
 #[derive(Clone, Copy)]
@@ -163,9 +168,8 @@ pub fn act(
     caller: &Caller,
     id: &str,
     action: &str,
-    body: serde_json::Value,
-) -> Outcome {
-    let req: SessionAction = from_value(body)?;
+    req: SessionAction,
+) -> Result<SessionDto, DomainError> {
     let current = session(conn, caller, id)?;
     if action == "admit" && caller.role != Role::Provider {
         return Err(forbidden("Only providers admit patients."));
@@ -195,11 +199,10 @@ pub fn reschedule(
     conn: &Connection,
     caller: &Caller,
     id: &str,
-    body: serde_json::Value,
-) -> Outcome {
-    let req: RescheduleSession = from_value(body)?;
+    req: RescheduleSession,
+) -> Result<SessionDto, DomainError> {
     let at = parse_iso(&req.scheduled_at)
-        .ok_or_else(|| invalid("scheduledAt must be an RFC 3339 date-time"))?;
+        .ok_or_else(|| DomainError::invalid("scheduledAt must be an RFC 3339 date-time"))?;
     let current = session(conn, caller, id)?;
     if caller.role != Role::Provider || current.provider_id != caller.user {
         return Err(forbidden("Only the session's provider reschedules it."));
@@ -214,7 +217,11 @@ pub fn reschedule(
 
 /// `POST .../sessions/{id}/fallback` (InitiateFallbackUseCase): a failed video visit
 /// continues as an async messaging thread; asking twice gives the same thread.
-pub fn fallback(conn: &mut Connection, caller: &Caller, id: &str) -> Result<SessionDto, HttpError> {
+pub fn fallback(
+    conn: &mut Connection,
+    caller: &Caller,
+    id: &str,
+) -> Result<SessionDto, DomainError> {
     let current = session(conn, caller, id)?;
     if current.status != "failed" {
         return Err(illegal(
@@ -237,7 +244,7 @@ fn open_fallback_thread(
     conn: &Connection,
     caller: &Caller,
     current: &SessionDto,
-) -> Result<(), HttpError> {
+) -> Result<(), DomainError> {
     let now = now_ms();
     let thread = uuid::Uuid::now_v7().to_string();
     conn.execute(

@@ -4,21 +4,17 @@
 //! screen needs it before anyone signs in) and free of PHI, so the app may keep it and
 //! revalidate it (`Cache-Control: no-cache` with an `ETag`).
 
-use crate::{
-    db::{Connection, OptionalExtension as _},
-    params,
-};
 use axum::{
     extract::{Query, State},
-    http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    http::HeaderMap,
+    response::Response,
 };
-use caresync_contract::auth::{DeviceClass, DeviceConfig};
+use caresync_contract::auth::DeviceConfig;
 use serde::Deserialize;
 
 use crate::{
-    error::{invalid, not_found, HttpError},
+    domain::device_policy::{class_name, device_class},
+    http::error::{invalid, not_found, HttpError},
     AppState,
 };
 
@@ -26,48 +22,6 @@ use crate::{
 pub(super) struct ConfigQuery {
     #[serde(rename = "tenantId")]
     tenant_id: Option<String>,
-}
-
-fn class_name(class: DeviceClass) -> &'static str {
-    match class {
-        DeviceClass::Personal => "personal",
-        DeviceClass::Shared => "shared",
-        DeviceClass::Either => "either",
-    }
-}
-
-fn parse_class(name: &str) -> DeviceClass {
-    match name {
-        "personal" => DeviceClass::Personal,
-        "shared" => DeviceClass::Shared,
-        // The column's CHECK allows nothing else; the lenient answer is to let users choose.
-        _ => DeviceClass::Either,
-    }
-}
-
-/// A tenant's device class, or `None` for an unknown tenant.
-pub fn device_class(conn: &Connection, tenant: &str) -> crate::db::Result<Option<DeviceClass>> {
-    conn.query_row(
-        "SELECT device_class FROM tenants WHERE id = ?1",
-        [tenant],
-        |r| r.get::<String>(0),
-    )
-    .optional()
-    .map(|name| name.as_deref().map(parse_class))
-}
-
-/// Sets a tenant's device class (an operator's setting; tests use it to force one). Answers
-/// whether the tenant exists.
-pub fn set_device_class(
-    conn: &Connection,
-    tenant: &str,
-    class: DeviceClass,
-) -> crate::db::Result<bool> {
-    let changed = conn.execute(
-        "UPDATE tenants SET device_class = ?2 WHERE id = ?1",
-        params![tenant, class_name(class)],
-    )?;
-    Ok(changed == 1)
 }
 
 #[utoipa::path(get, path = "/api/v1/config", tag = "auth",
@@ -103,15 +57,5 @@ pub(super) async fn device_config(
         config.idle_lock_seconds,
         config.document_cache_ttl_seconds
     );
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    // The shell's header layer sets Cache-Control for every path; see `shell::cache_rule`.
-    let etag = [(header::ETAG, tag)];
-    Ok(if fresh {
-        (StatusCode::NOT_MODIFIED, etag).into_response()
-    } else {
-        (etag, Json(config)).into_response()
-    })
+    Ok(super::etag::respond(&headers, tag, config))
 }

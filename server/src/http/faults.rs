@@ -22,7 +22,7 @@ use axum::{
 use caresync_contract::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{parse_json, HttpError};
+use crate::http::error::{parse_json, HttpError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,6 +1,8 @@
-//! Turning failures into the documented error body `{statusCode, code, message}`.
+//! The one place failures become the documented error body `{statusCode, code, message}`: a
+//! [`DomainError`] gets its status code here, and nowhere else.
 
 use crate::db::Connection;
+use crate::domain::{error::Aftermath, DomainError};
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -9,10 +11,6 @@ use axum::{
 use caresync_contract::{ApiError, ErrorCode};
 
 use crate::db::DbError;
-
-/// A record that must outlive the refusal it explains: the refused write's savepoint rolls
-/// back, and this is written after it (a tamper alert, for one).
-pub type Aftermath = Box<dyn FnOnce(&Connection) -> crate::db::Result<()> + Send>;
 
 /// An error a handler returns; it renders as the documented JSON body.
 /// The flag marks a write that lost a race for a UNIQUE key (see [`HttpError::lost_race`]).
@@ -43,7 +41,7 @@ impl HttpError {
         self,
         write: impl FnOnce(&Connection) -> crate::db::Result<()> + Send + 'static,
     ) -> Self {
-        HttpError(self.0, Some(Box::new(write)), self.2)
+        HttpError(self.0, Some(Aftermath(Box::new(write))), self.2)
     }
 
     /// Takes the attached write, if any, to run on the connection the refusal rolled back on.
@@ -82,6 +80,18 @@ impl IntoResponse for HttpError {
     }
 }
 
+/// A write's answer as a response: its status and JSON body, or the error body.
+pub fn respond(outcome: Outcome) -> Response {
+    match outcome {
+        Ok((status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(body),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 const INTERNAL_MESSAGE: &str = "The server could not complete the request.";
 
 /// The server's own failure; its cause is logged where it happened, not sent.
@@ -107,6 +117,76 @@ impl From<DbError> for HttpError {
         }
         tracing::error!(%err, "database failure");
         internal()
+    }
+}
+
+impl From<DomainError> for HttpError {
+    fn from(err: DomainError) -> Self {
+        let (status, code, message, details) = match err {
+            DomainError::Db(err) => return err.into(),
+            DomainError::Serialise(err) => {
+                tracing::error!(%err, "could not serialise part of an answer");
+                return internal();
+            }
+            DomainError::Internal(what) => {
+                tracing::error!(what, "a broken invariant refused a request");
+                return internal();
+            }
+            DomainError::WithAftermath { error, aftermath } => {
+                let HttpError(body, _, race) = HttpError::from(*error);
+                return HttpError(body, Some(aftermath), race);
+            }
+            DomainError::NotFound { message } => {
+                return HttpError::new(404, ErrorCode::NotFound, message)
+            }
+            DomainError::Forbidden { code, message } => return HttpError::new(403, code, message),
+            DomainError::Invalid {
+                code,
+                message,
+                details,
+            } => (400, code, message, details),
+            DomainError::Conflict {
+                code,
+                message,
+                details,
+            } => (409, code, message, details),
+            DomainError::TooLarge {
+                code,
+                message,
+                details,
+            } => (413, code, message, details),
+            DomainError::Unsupported {
+                code,
+                message,
+                details,
+            } => (415, code, message, details),
+            DomainError::Unprocessable {
+                code,
+                message,
+                details,
+            } => (422, code, message, details),
+        };
+        details
+            .into_iter()
+            .fold(HttpError::new(status, code, message), |e, (k, v)| {
+                e.with(&k, v)
+            })
+    }
+}
+
+impl From<crate::auth::AuthError> for HttpError {
+    fn from(err: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match err {
+            AuthError::Unauthorized { code, message } => HttpError::new(401, code, message),
+            AuthError::Forbidden { code, message } => HttpError::new(403, code, message),
+            AuthError::Invalid { code, message } => HttpError::new(400, code, message),
+            AuthError::Db(err) => err.into(),
+            AuthError::Internal(what) => {
+                tracing::error!(what, "auth failed on the server's side");
+                internal()
+            }
+        }
     }
 }
 
@@ -161,5 +241,51 @@ mod tests {
             )
         );
         assert_eq!(to_json(&[1, 2]).ok(), Some(serde_json::json!([1, 2])));
+    }
+
+    #[test]
+    fn each_domain_refusal_has_one_status_and_keeps_its_details() {
+        let cases = [
+            (DomainError::not_found("gone"), 404, "NOT_FOUND"),
+            (DomainError::invalid("bad"), 400, "INVALID_BODY"),
+            (DomainError::forbidden("no"), 403, "FORBIDDEN"),
+            (
+                DomainError::conflict(ErrorCode::ThreadArchived, "archived"),
+                409,
+                "THREAD_ARCHIVED",
+            ),
+            (
+                DomainError::too_large(ErrorCode::PayloadTooLarge, "big"),
+                413,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                DomainError::unsupported(ErrorCode::UnsupportedAttachment, "gif"),
+                415,
+                "UNSUPPORTED_ATTACHMENT",
+            ),
+            (
+                DomainError::unprocessable(ErrorCode::AuditChainBroken, "fork"),
+                422,
+                "AUDIT_CHAIN_BROKEN",
+            ),
+            (DomainError::Internal("broken"), 500, "INTERNAL"),
+        ];
+        for (err, status, code) in cases {
+            let body = HttpError::from(err).body();
+            assert_eq!(
+                (body["statusCode"].as_u64(), body["code"].as_str()),
+                (Some(status), Some(code))
+            );
+        }
+        let detailed = HttpError::from(
+            DomainError::conflict(ErrorCode::OptimisticLockConflict, "moved")
+                .with("currentVersion", 3),
+        );
+        assert_eq!(detailed.body()["currentVersion"], 3);
+        // A domain-side serialisation failure is the server's, never a null body.
+        let unwritable = std::collections::BTreeMap::from([((1, 2), "x")]);
+        let err = serde_json::to_value(unwritable).expect_err("pairs are not JSON keys");
+        assert_eq!(HttpError::from(DomainError::from(err)).status(), 500);
     }
 }

@@ -8,9 +8,8 @@ use crate::db::Connection;
 use axum::{
     body::Bytes,
     extract::State,
-    http::{header::AUTHORIZATION, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    http::{header::AUTHORIZATION, HeaderMap},
+    response::Response,
 };
 use caresync_contract::{
     sync::{SealedEnvelope, SealedWrite},
@@ -19,8 +18,8 @@ use caresync_contract::{
 
 use crate::{
     auth::replay::{self, ReplayHolder},
-    error::{parse_json, HttpError, Outcome},
-    idempotency::{self, Write},
+    http::error::{parse_json, respond, HttpError, Outcome},
+    http::idempotency::{self, Write},
     sealing, AppState,
 };
 
@@ -32,7 +31,7 @@ fn replay_token(headers: &HeaderMap) -> Result<String, HttpError> {
         .and_then(|v| v.strip_prefix("Replay "))
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
-        .ok_or_else(replay::refused)
+        .ok_or_else(|| replay::refused().into())
 }
 
 fn unreadable(why: &str) -> HttpError {
@@ -72,14 +71,7 @@ pub async fn push_sealed(
         }
         Err(e) => Err(e),
     };
-    match outcome {
-        Ok((status, body)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            Json(body),
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(outcome)
 }
 
 /// Credential first (a stranger learns nothing about keys or envelopes), then the envelope,
@@ -128,6 +120,6 @@ fn dispatch(conn: &mut Connection, holder: &ReplayHolder, write: &SealedWrite) -
         key: Some(&write.client_mutation_id),
     };
     idempotency::run(conn, caller, &request, |c| {
-        super::dispatch(c, caller, &write.method, &write.path, write.body.clone())
+        super::routes::dispatch(c, caller, &write.method, &write.path, write.body.clone())
     })
 }

@@ -18,8 +18,7 @@ use caresync_contract::{
 
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
-    idempotency,
+    domain::{dedupe, error::require_uuid, DomainError},
     time::{iso, now_ms},
 };
 
@@ -40,15 +39,18 @@ enum PhotoRefusal {
 }
 
 impl PhotoRefusal {
-    fn into_http(self, index: usize, file_name: &str) -> HttpError {
-        let (status, code) = match &self {
-            PhotoRefusal::BadName | PhotoRefusal::NotBase64 => (400, ErrorCode::InvalidBody),
-            PhotoRefusal::TooLarge { .. } => (413, ErrorCode::PayloadTooLarge),
+    fn into_domain(self, index: usize, file_name: &str) -> DomainError {
+        let message = format!("Photo {}: {self}.", index + 1);
+        let err = match &self {
+            PhotoRefusal::BadName | PhotoRefusal::NotBase64 => DomainError::invalid(message),
+            PhotoRefusal::TooLarge { .. } => {
+                DomainError::too_large(ErrorCode::PayloadTooLarge, message)
+            }
             PhotoRefusal::UnsupportedType(_) | PhotoRefusal::NotThatImage(_) => {
-                (415, ErrorCode::UnsupportedAttachment)
+                DomainError::unsupported(ErrorCode::UnsupportedAttachment, message)
             }
         };
-        let mut err = HttpError::new(status, code, format!("Photo {}: {self}.", index + 1))
+        let mut err = err
             .with("attachmentIndex", index)
             .with("fileName", file_name);
         if let PhotoRefusal::TooLarge { size } = self {
@@ -90,7 +92,7 @@ fn visit_by_mutation(
     conn: &Connection,
     caller: &Caller,
     cmid: &str,
-) -> Result<Option<AsyncVisitDto>, HttpError> {
+) -> Result<Option<AsyncVisitDto>, DomainError> {
     let found: Option<(VisitRow, String)> = conn
         .query_row(
             "SELECT id, client_mutation_id, chief_complaint, status, created_at, patient_id \
@@ -107,14 +109,14 @@ fn visit_by_mutation(
     match found {
         None => Ok(None),
         Some((row, patient)) if patient == caller.user => visit_dto(conn, row).map(Some),
-        Some(_) => Err(idempotency::mutation_id_conflict()),
+        Some(_) => Err(dedupe::mutation_id_conflict()),
     }
 }
 
 fn visit_dto(
     conn: &Connection,
     (id, cmid, complaint, status, at): VisitRow,
-) -> Result<AsyncVisitDto, HttpError> {
+) -> Result<AsyncVisitDto, DomainError> {
     let mut stmt = conn.prepare("SELECT id, file_name, content_type, length(bytes) FROM visit_attachments WHERE visit_id = ?1 ORDER BY id")?;
     let attachments = stmt
         .query_map([&id], |r| {
@@ -137,31 +139,37 @@ fn visit_dto(
 }
 
 /// `POST /api/v1/virtual-care/async-visits`: the first submission wins; a retry gets it back.
-pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value) -> Outcome {
-    let visit: AsyncVisitIn = from_value(body)?;
+pub fn submit_visit(
+    conn: &Connection,
+    caller: &Caller,
+    visit: AsyncVisitIn,
+) -> Result<AsyncVisitDto, DomainError> {
     require_uuid("clientMutationId", &visit.client_mutation_id)?;
     if caller.role != Role::Patient {
-        return Err(HttpError::new(
-            403,
+        return Err(DomainError::forbidden_as(
             ErrorCode::Forbidden,
             "Async visits are submitted by patients.",
         ));
     }
     let complaint = visit.chief_complaint.trim();
     if complaint.is_empty() || complaint.chars().count() > 4_000 {
-        return Err(invalid("chiefComplaint must be 1 to 4000 characters"));
+        return Err(DomainError::invalid(
+            "chiefComplaint must be 1 to 4000 characters",
+        ));
     }
     if visit.attachments.len() > MAX_ATTACHMENTS {
-        return Err(invalid(format!("at most {MAX_ATTACHMENTS} attachments")));
+        return Err(DomainError::invalid(format!(
+            "at most {MAX_ATTACHMENTS} attachments"
+        )));
     }
     // Before the photos are checked: a retry of a visit already taken is answered as it was,
     // whatever the rules were then.
     if let Some(existing) = visit_by_mutation(conn, caller, &visit.client_mutation_id)? {
-        return Ok((201, to_json(&existing)?));
+        return Ok(existing);
     }
     let mut images = Vec::with_capacity(visit.attachments.len());
     for (index, a) in visit.attachments.iter().enumerate() {
-        images.push(decode_image(a).map_err(|why| why.into_http(index, &a.file_name))?);
+        images.push(decode_image(a).map_err(|why| why.into_domain(index, &a.file_name))?);
     }
     let id = uuid::Uuid::now_v7().to_string();
     conn.execute(
@@ -183,13 +191,12 @@ pub fn submit_visit(conn: &Connection, caller: &Caller, body: serde_json::Value)
                            "clientMutationId": visit.client_mutation_id,
                            "attachments": visit.attachments.len()}),
     )?;
-    let created = visit_by_mutation(conn, caller, &visit.client_mutation_id)?
-        .ok_or_else(|| not_found("The visit vanished."))?;
-    Ok((201, to_json(&created)?))
+    visit_by_mutation(conn, caller, &visit.client_mutation_id)?
+        .ok_or_else(|| DomainError::not_found("The visit vanished."))
 }
 
 /// The caller's own visits, newest first.
-pub fn list_visits(conn: &Connection, caller: &Caller) -> Result<Vec<AsyncVisitDto>, HttpError> {
+pub fn list_visits(conn: &Connection, caller: &Caller) -> Result<Vec<AsyncVisitDto>, DomainError> {
     let mut stmt = conn.prepare(
         "SELECT id, client_mutation_id, chief_complaint, status, created_at FROM async_visits \
          WHERE tenant_id = ?1 AND patient_id = ?2 ORDER BY created_at DESC, id DESC",
@@ -208,7 +215,7 @@ pub fn attachment(
     caller: &Caller,
     visit: &str,
     attachment: &str,
-) -> Result<(String, Vec<u8>), HttpError> {
+) -> Result<(String, Vec<u8>), DomainError> {
     conn.query_row(
         "SELECT a.content_type, a.bytes FROM visit_attachments a JOIN async_visits v ON v.id = a.visit_id \
          WHERE a.id = ?1 AND v.id = ?2 AND v.tenant_id = ?3 AND v.patient_id = ?4",
@@ -216,5 +223,5 @@ pub fn attachment(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()?
-    .ok_or_else(|| not_found("No such attachment."))
+    .ok_or_else(|| DomainError::not_found("No such attachment."))
 }

@@ -17,9 +17,11 @@ use caresync_contract::{
 use super::registry::{self, BedPlace};
 use crate::{
     auth::Caller,
-    error::{from_value, invalid, not_found, require_uuid, to_json, HttpError, Outcome},
-    idempotency::{self, Deduped},
-    live,
+    domain::{
+        dedupe::{self, Deduped},
+        error::require_uuid,
+        live, DomainError,
+    },
     time::{iso, now_ms, parse_iso},
 };
 
@@ -105,7 +107,7 @@ pub(crate) fn bed(
     conn: &Connection,
     tenant: &str,
     bed_id: &str,
-) -> Result<Option<BedDto>, HttpError> {
+) -> Result<Option<BedDto>, DomainError> {
     Ok(conn
         .query_row(
             &format!("SELECT {BED_COLUMNS} FROM beds WHERE id = ?1 AND tenant_id = ?2"),
@@ -115,12 +117,12 @@ pub(crate) fn bed(
         .optional()?)
 }
 
-fn ward_staff_only(caller: &Caller) -> Result<(), HttpError> {
+/// Checked before the body is even read: a write from anyone else is refused whatever it says.
+pub fn ward_staff_only(caller: &Caller) -> Result<(), DomainError> {
     if caller.role == Role::WardStaff {
         Ok(())
     } else {
-        Err(HttpError::new(
-            403,
+        Err(DomainError::forbidden_as(
             ErrorCode::Forbidden,
             "Only ward staff set bed status.",
         ))
@@ -133,19 +135,10 @@ pub fn write_bed(
     caller: &Caller,
     bed_id: &str,
     field: BedField,
-    body: serde_json::Value,
-) -> Outcome {
+    write: BedStatusWrite,
+) -> Result<BedWriteResult, DomainError> {
     ward_staff_only(caller)?;
-    let write: BedStatusWrite = from_value(body)?;
-    require_uuid("clientMutationId", &write.client_mutation_id)?;
-    if !field.allowed().contains(&write.status.as_str()) {
-        return Err(invalid(format!(
-            "status must be one of {}",
-            field.allowed().join(", ")
-        )));
-    }
-    let updated_at = parse_iso(&write.updated_at)
-        .ok_or_else(|| invalid("updatedAt must be an RFC 3339 time"))?;
+    let updated_at = validate(field, &write)?;
     // An edge write naming a bed, location or node the registry no longer has (or that no
     // longer holds the bed): the client must refetch.
     let place = registry::check_references(
@@ -155,9 +148,10 @@ pub fn write_bed(
         write.node_id.as_deref(),
         write.location_id.as_deref(),
     )?;
-    let current = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
+    let current =
+        bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| DomainError::not_found("No such bed."))?;
     // A retry is answered with how the write went; another user's write is refused instead.
-    if idempotency::claim(conn, caller, Deduped::BedUpdates, &write.client_mutation_id)? {
+    if dedupe::claim(conn, caller, Deduped::BedUpdates, &write.client_mutation_id)? {
         let outcome: String = conn.query_row(
             "SELECT outcome FROM bed_updates WHERE tenant_id = ?1 AND client_mutation_id = ?2",
             params![caller.tenant, write.client_mutation_id],
@@ -166,32 +160,7 @@ pub fn write_bed(
         return result(outcome, current);
     }
     let now = now_ms();
-    let (winner_at, winner): (i64, String) = conn.query_row(
-        &format!(
-            "SELECT {}, {} FROM beds WHERE id = ?1",
-            field.stamp_column(),
-            field.column()
-        ),
-        params![bed_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let outcome = if updated_at < now - BED_WINDOW_SECONDS * 1000 {
-        "manual_review"
-    } else if updated_at <= winner_at {
-        "superseded"
-    } else if !field.may_move(&winner, &write.status) {
-        return Err(HttpError::new(
-            409,
-            ErrorCode::IllegalTransition,
-            format!(
-                "A bed cannot go from {winner} to {} directly.",
-                write.status
-            ),
-        ));
-    } else {
-        apply_field(conn, caller, &place, field, &write.status, updated_at)?;
-        "applied"
-    };
+    let outcome = decide(conn, caller, &place, field, &write.status, updated_at, now)?;
     conn.execute(
         "INSERT INTO bed_updates (id, tenant_id, bed_id, field, value, updated_at, client_mutation_id, actor_id, outcome, recorded_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -208,7 +177,8 @@ pub fn write_bed(
             now
         ],
     )?;
-    let bed = bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
+    let bed =
+        bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| DomainError::not_found("No such bed."))?;
     result(outcome.to_owned(), bed)
 }
 
@@ -221,7 +191,7 @@ pub(crate) fn apply_field(
     field: BedField,
     value: &str,
     updated_at: i64,
-) -> Result<BedDto, HttpError> {
+) -> Result<BedDto, DomainError> {
     conn.execute(
         &format!(
             "UPDATE beds SET {} = ?1, {} = ?2 WHERE id = ?3 AND tenant_id = ?4",
@@ -230,7 +200,8 @@ pub(crate) fn apply_field(
         ),
         params![value, updated_at, place.bed_id, caller.tenant],
     )?;
-    let bed = bed(conn, &caller.tenant, &place.bed_id)?.ok_or_else(|| not_found("No such bed."))?;
+    let bed = bed(conn, &caller.tenant, &place.bed_id)?
+        .ok_or_else(|| DomainError::not_found("No such bed."))?;
     live::record(
         conn,
         &caller.tenant,
@@ -243,28 +214,75 @@ pub(crate) fn apply_field(
     Ok(bed)
 }
 
-fn result(outcome: String, bed: BedDto) -> Outcome {
-    let (status, message) = match outcome.as_str() {
-        "applied" => (200, "Applied."),
-        "superseded" => (
-            200,
-            "A newer change had already won; this is the bed's current state.",
+/// Refuses a malformed write before any lookup; answers its `updatedAt` in milliseconds.
+fn validate(field: BedField, write: &BedStatusWrite) -> Result<i64, DomainError> {
+    require_uuid("clientMutationId", &write.client_mutation_id)?;
+    if !field.allowed().contains(&write.status.as_str()) {
+        return Err(DomainError::invalid(format!(
+            "status must be one of {}",
+            field.allowed().join(", ")
+        )));
+    }
+    parse_iso(&write.updated_at)
+        .ok_or_else(|| DomainError::invalid("updatedAt must be an RFC 3339 time"))
+}
+
+/// Last writer wins by `updatedAt` within the window: applies the value when it is newer
+/// than the field's and a legal move; older than the window, it is held for review.
+fn decide(
+    conn: &Connection,
+    caller: &Caller,
+    place: &BedPlace,
+    field: BedField,
+    value: &str,
+    updated_at: i64,
+    now: i64,
+) -> Result<&'static str, DomainError> {
+    let (winner_at, winner): (i64, String) = conn.query_row(
+        &format!(
+            "SELECT {}, {} FROM beds WHERE id = ?1",
+            field.stamp_column(),
+            field.column()
         ),
-        _ => (
-            202,
-            "Older than the one-hour window: not applied, kept for manual review.",
-        ),
+        params![place.bed_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if updated_at < now - BED_WINDOW_SECONDS * 1000 {
+        return Ok("manual_review");
+    }
+    if updated_at <= winner_at {
+        return Ok("superseded");
+    }
+    if !field.may_move(&winner, value) {
+        return Err(DomainError::conflict(
+            ErrorCode::IllegalTransition,
+            format!("A bed cannot go from {winner} to {value} directly."),
+        ));
+    }
+    apply_field(conn, caller, place, field, value, updated_at)?;
+    Ok("applied")
+}
+
+/// Whether a bed write was held for manual review rather than decided now.
+pub fn is_held(result: &BedWriteResult) -> bool {
+    !matches!(result.outcome.as_str(), "applied" | "superseded")
+}
+
+fn result(outcome: String, bed: BedDto) -> Result<BedWriteResult, DomainError> {
+    let message = match outcome.as_str() {
+        "applied" => "Applied.",
+        "superseded" => "A newer change had already won; this is the bed's current state.",
+        _ => "Older than the one-hour window: not applied, kept for manual review.",
     };
-    let body = BedWriteResult {
+    Ok(BedWriteResult {
         outcome,
         message: message.into(),
         bed,
-    };
-    Ok((status, to_json(&body)?))
+    })
 }
 
 /// The node the caller belongs to (their membership), for a snapshot asked without one.
-pub fn home_node(conn: &Connection, caller: &Caller) -> Result<String, HttpError> {
+pub fn home_node(conn: &Connection, caller: &Caller) -> Result<String, DomainError> {
     conn.query_row(
         "SELECT m.node_id FROM memberships m JOIN facility_nodes n ON n.id = m.node_id \
          WHERE m.user_id = ?1 AND n.tenant_id = ?2 ORDER BY m.node_id LIMIT 1",
@@ -272,7 +290,25 @@ pub fn home_node(conn: &Connection, caller: &Caller) -> Result<String, HttpError
         |r| r.get(0),
     )
     .optional()?
-    .ok_or_else(|| not_found("You belong to no facility node: ask for nodeId."))
+    .ok_or_else(|| DomainError::not_found("You belong to no facility node: ask for nodeId."))
+}
+
+/// The snapshot a staff member asks for: of `node`, or without one of their own node (a ward
+/// tablet knows who signed in, not where).
+pub fn snapshot_of(
+    conn: &Connection,
+    caller: &Caller,
+    node: Option<&str>,
+) -> Result<SnapshotDto, DomainError> {
+    if caller.role == Role::Patient {
+        return Err(DomainError::forbidden(
+            "The facility registry is for staff.",
+        ));
+    }
+    match node {
+        Some(node) => snapshot(conn, caller, node),
+        None => snapshot(conn, caller, &home_node(conn, caller)?),
+    }
 }
 
 /// `GET /internal/edge/snapshot?nodeId=`: the node's subtree with its locations, beds and
@@ -281,7 +317,7 @@ pub fn snapshot(
     conn: &Connection,
     caller: &Caller,
     node_id: &str,
-) -> Result<SnapshotDto, HttpError> {
+) -> Result<SnapshotDto, DomainError> {
     let mut stmt = conn.prepare(
         "WITH RECURSIVE sub(id) AS ( \
              SELECT id FROM facility_nodes WHERE id = ?1 AND tenant_id = ?2 \
@@ -299,7 +335,7 @@ pub fn snapshot(
         })?
         .collect::<Result<_, _>>()?;
     if nodes.is_empty() {
-        return Err(not_found("No such facility node."));
+        return Err(DomainError::not_found("No such facility node."));
     }
     let ids: Vec<String> = nodes.iter().map(|n| n.node_id.clone()).collect();
     let placeholders = vec!["?"; ids.len()].join(",");

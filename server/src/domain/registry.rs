@@ -10,7 +10,7 @@ use caresync_contract::{
     ErrorCode,
 };
 
-use crate::error::{to_json, HttpError};
+use super::DomainError;
 
 /// A bed's place in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,15 +117,18 @@ impl Stale {
     }
 }
 
-impl From<Stale> for HttpError {
+impl From<Stale> for DomainError {
     fn from(stale: Stale) -> Self {
         let (reference, reason) = stale.reference();
         // A refusal that cannot say which reference is stale is the server's failure instead.
-        let (reference, reason) = match (to_json(&reference), to_json(&reason)) {
+        let (reference, reason) = match (
+            serde_json::to_value(reference),
+            serde_json::to_value(reason),
+        ) {
             (Ok(reference), Ok(reason)) => (reference, reason),
-            (Err(err), _) | (_, Err(err)) => return err,
+            (Err(err), _) | (_, Err(err)) => return err.into(),
         };
-        let mut err = HttpError::new(409, ErrorCode::StaleReference, stale.to_string())
+        let mut err = DomainError::conflict(ErrorCode::StaleReference, stale.to_string())
             .with("reference", reference)
             .with("reason", reason);
         for (key, id) in stale.ids() {
@@ -135,7 +138,7 @@ impl From<Stale> for HttpError {
     }
 }
 
-impl From<ReferenceError> for HttpError {
+impl From<ReferenceError> for DomainError {
     fn from(err: ReferenceError) -> Self {
         match err {
             ReferenceError::Stale(stale) => stale.into(),

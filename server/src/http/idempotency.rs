@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: the same key and request within 24 h get the first success again; the
 //! same key with a different request is refused. Each write runs inside its own savepoint, so
-//! the effect and the remembered answer commit together or not at all. A clientMutationId is
-//! unique per tenant, but only its author is answered with what it created ([`claim`]).
+//! the effect and the remembered answer commit together or not at all. (A clientMutationId's
+//! dedupe is the domain's: `crate::domain::dedupe`.)
 
 use crate::{
     db::{Connection, OptionalExtension as _, Savepoint, Transaction},
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::Caller,
-    error::{HttpError, Outcome},
+    http::error::{HttpError, Outcome},
     time::now_ms,
 };
 
@@ -21,66 +21,6 @@ const WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// this only bounds how long its stored body (which may carry PHI) outlives the window.
 pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 const MAX_KEY_LEN: usize = 200;
-
-/// The tables whose rows are deduplicated by `(tenant_id, client_mutation_id)`, with the
-/// column naming who wrote each row. A closed set, so no caller-chosen name reaches SQL.
-#[derive(Debug, Clone, Copy)]
-pub enum Deduped {
-    Messages,
-    AsyncVisits,
-    RenderJobs,
-    AuditEvents,
-    BedUpdates,
-}
-
-impl Deduped {
-    fn table_and_author(self) -> (&'static str, &'static str) {
-        match self {
-            Deduped::Messages => ("messages", "sender_id"),
-            Deduped::AsyncVisits => ("async_visits", "patient_id"),
-            Deduped::RenderJobs => ("render_jobs", "requester_id"),
-            Deduped::AuditEvents => ("audit_events", "actor_id"),
-            Deduped::BedUpdates => ("bed_updates", "actor_id"),
-        }
-    }
-}
-
-/// The refusal for a clientMutationId another user already wrote. It says nothing of that
-/// write: the row may belong to a thread, patient or bed the caller cannot see.
-pub fn mutation_id_conflict() -> HttpError {
-    HttpError::new(
-        409,
-        ErrorCode::ClientMutationIdConflict,
-        "This clientMutationId was already used by another user; send the write with a new one.",
-    )
-}
-
-/// Checks a clientMutationId before its row is looked up: `Ok(false)` when the tenant has no
-/// row with it, `Ok(true)` when the caller wrote it (a retry, to be answered as before), and
-/// 409 `CLIENT_MUTATION_ID_CONFLICT` when someone else did. Dedupe is per tenant, so without
-/// this a colliding (or guessed) id would hand one user another user's record.
-pub fn claim(
-    conn: &Connection,
-    caller: &Caller,
-    table: Deduped,
-    cmid: &str,
-) -> Result<bool, HttpError> {
-    let (table, author) = table.table_and_author();
-    let found: Option<String> = conn
-        .query_row(
-            &format!(
-                "SELECT {author} FROM {table} WHERE tenant_id = ?1 AND client_mutation_id = ?2"
-            ),
-            params![caller.tenant, cmid],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match found {
-        None => Ok(false),
-        Some(author) if author == caller.user => Ok(true),
-        Some(_) => Err(mutation_id_conflict()),
-    }
-}
 
 /// One write as it arrives, per resource or inside a sync push.
 pub struct Write<'a> {
@@ -141,7 +81,7 @@ pub fn run_nested(
 /// not take with it: written here, after the rollback, on the same connection.
 fn after_refusal(conn: &Connection, mut outcome: Outcome) -> Outcome {
     if let Some(write) = outcome.as_mut().err().and_then(HttpError::take_aftermath) {
-        if let Err(err) = write(conn) {
+        if let Err(err) = (write.0)(conn) {
             // The refusal itself still stands; losing its record is logged loudly.
             tracing::error!(%err, "could not record what a refused write leaves behind");
         }
@@ -199,7 +139,7 @@ fn run_in(
         }
         let answer = serde_json::from_str(&body).map_err(|err| {
             tracing::error!(%err, "a remembered answer does not parse");
-            crate::error::internal()
+            crate::http::error::internal()
         })?;
         return Ok((status, answer));
     }

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    error::{from_value, not_found, require_uuid, to_json, HttpError, Outcome},
+    domain::{error::require_uuid, DomainError},
     time::{iso, now_ms},
 };
 
@@ -30,9 +30,8 @@ pub const WARD_MANAGER: &str = "ward_manager";
 /// The most held writes one list answers with, oldest first.
 const MAX_LISTED: i64 = 500;
 
-fn forbidden() -> HttpError {
-    HttpError::new(
-        403,
+fn forbidden() -> DomainError {
+    DomainError::forbidden_as(
         ErrorCode::Forbidden,
         "Only ward managers and providers of this node review held bed changes.",
     )
@@ -40,7 +39,7 @@ fn forbidden() -> HttpError {
 
 /// Whether the caller could review anything at all: checked before any lookup, so a nurse or
 /// a patient learns nothing about which reviews exist.
-fn may_review_somewhere(conn: &Connection, caller: &Caller) -> Result<(), HttpError> {
+fn may_review_somewhere(conn: &Connection, caller: &Caller) -> Result<(), DomainError> {
     let manager: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM memberships m JOIN facility_nodes n ON n.id = m.node_id \
          WHERE m.user_id = ?1 AND n.tenant_id = ?2 AND m.role = ?3)",
@@ -55,7 +54,7 @@ fn may_review_somewhere(conn: &Connection, caller: &Caller) -> Result<(), HttpEr
 }
 
 /// Whether the caller reviews at `node`: a membership there or above that makes them one.
-fn may_review(conn: &Connection, caller: &Caller, node: &str) -> Result<(), HttpError> {
+fn may_review(conn: &Connection, caller: &Caller, node: &str) -> Result<(), DomainError> {
     let ancestry = registry::ancestry(conn, &caller.tenant, node)?;
     let mut stmt = conn.prepare("SELECT node_id, role FROM memberships WHERE user_id = ?1")?;
     let roles: Vec<(String, String)> = stmt
@@ -77,14 +76,14 @@ pub fn list(
     conn: &Connection,
     caller: &Caller,
     node: Option<&str>,
-) -> Result<Vec<BedReviewDto>, HttpError> {
+) -> Result<Vec<BedReviewDto>, DomainError> {
     may_review_somewhere(conn, caller)?;
     let node = match node.filter(|n| !n.is_empty()) {
         Some(n) => n.to_owned(),
         None => facility::home_node(conn, caller)?,
     };
     if registry::ancestry(conn, &caller.tenant, &node)?.is_empty() {
-        return Err(not_found("No such facility node."));
+        return Err(DomainError::not_found("No such facility node."));
     }
     may_review(conn, caller, &node)?;
     let mut stmt = conn.prepare(
@@ -158,14 +157,14 @@ pub fn decide(
     caller: &Caller,
     review_id: &str,
     accept: bool,
-    body: serde_json::Value,
-) -> Outcome {
-    let req: ReviewDecisionIn = from_value(body)?;
+    req: ReviewDecisionIn,
+) -> Result<ReviewDecisionResult, DomainError> {
     if let Some(id) = &req.client_mutation_id {
         require_uuid("clientMutationId", id)?;
     }
     may_review_somewhere(conn, caller)?;
-    let held = held(conn, caller, review_id)?.ok_or_else(|| not_found("No such review."))?;
+    let held =
+        held(conn, caller, review_id)?.ok_or_else(|| DomainError::not_found("No such review."))?;
     let place = registry::bed_place(conn, &caller.tenant, &held.bed_id)?
         .ok_or_else(|| Stale::BedGone(held.bed_id.clone()))?;
     may_review(conn, caller, &place.node_id)?;
@@ -204,7 +203,7 @@ fn apply_held(
     caller: &Caller,
     held: &Held,
     place: &registry::BedPlace,
-) -> Result<ReviewDecision, HttpError> {
+) -> Result<ReviewDecision, DomainError> {
     let (winner_at, winner): (i64, String) = conn.query_row(
         &format!(
             "SELECT {}, {} FROM beds WHERE id = ?1 AND tenant_id = ?2",
@@ -219,8 +218,7 @@ fn apply_held(
     }
     if !held.field.may_move(&winner, &held.value) {
         // Left open: the reviewer can still reject it.
-        return Err(HttpError::new(
-            409,
+        return Err(DomainError::conflict(
             ErrorCode::IllegalTransition,
             format!("A bed cannot go from {winner} to {} directly.", held.value),
         )
@@ -237,7 +235,7 @@ fn apply_held(
     Ok(ReviewDecision::Accepted)
 }
 
-fn held(conn: &Connection, caller: &Caller, review_id: &str) -> Result<Option<Held>, HttpError> {
+fn held(conn: &Connection, caller: &Caller, review_id: &str) -> Result<Option<Held>, DomainError> {
     let row: Option<(String, String, String, i64)> = conn
         .query_row(
             "SELECT bed_id, field, value, updated_at FROM bed_updates \
@@ -250,7 +248,7 @@ fn held(conn: &Connection, caller: &Caller, review_id: &str) -> Result<Option<He
         return Ok(None);
     };
     let field = BedField::from_column(&column)
-        .ok_or_else(|| HttpError::new(500, ErrorCode::Internal, "A held write names no field."))?;
+        .ok_or(DomainError::Internal("A held write names no field."))?;
     Ok(Some(Held {
         bed_id,
         field,
@@ -259,7 +257,7 @@ fn held(conn: &Connection, caller: &Caller, review_id: &str) -> Result<Option<He
     }))
 }
 
-fn closed(conn: &Connection, review_id: &str) -> Result<Option<Closed>, HttpError> {
+fn closed(conn: &Connection, review_id: &str) -> Result<Option<Closed>, DomainError> {
     let row: Option<(String, String, i64)> = conn
         .query_row(
             "SELECT decision, reviewer_id, decided_at FROM bed_reviews WHERE update_id = ?1",
@@ -294,9 +292,9 @@ fn answer(
     bed_id: &str,
     closed: Closed,
     before: bool,
-) -> Outcome {
-    let bed =
-        facility::bed(conn, &caller.tenant, bed_id)?.ok_or_else(|| not_found("No such bed."))?;
+) -> Result<ReviewDecisionResult, DomainError> {
+    let bed = facility::bed(conn, &caller.tenant, bed_id)?
+        .ok_or_else(|| DomainError::not_found("No such bed."))?;
     let what = match closed.decision {
         ReviewDecision::Accepted => "Accepted: the change is applied.",
         ReviewDecision::Superseded => {
@@ -309,37 +307,12 @@ fn answer(
     } else {
         what.to_owned()
     };
-    let body = ReviewDecisionResult {
+    Ok(ReviewDecisionResult {
         review_id: review_id.to_owned(),
         decision: closed.decision,
         message,
         decided_by: closed.by,
         decided_at: iso(closed.at),
         bed,
-    };
-    Ok((200, to_json(&body)?))
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewsQuery {
-    node_id: Option<String>,
-}
-
-#[utoipa::path(get, path = "/internal/edge/reviews", tag = "facility",
-    params(("nodeId" = Option<String>, Query, description = "Defaults to the caller's own node")),
-    responses((status = 200, description = "Open held bed writes on beds of the node and its subtree, oldest first (at most 500)", body = [BedReviewDto]),
-        (status = 403, description = "FORBIDDEN: only ward managers and providers of the node", body = caresync_contract::ApiError),
-        (status = 404, body = caresync_contract::ApiError)),
-    security(("bearer" = [])))]
-pub async fn list_route(
-    axum::extract::State(state): axum::extract::State<crate::AppState>,
-    caller: Caller,
-    axum::extract::Query(q): axum::extract::Query<ReviewsQuery>,
-) -> Result<axum::Json<Vec<BedReviewDto>>, HttpError> {
-    let reviews = state
-        .db
-        .call(move |c| Ok(list(c, &caller, q.node_id.as_deref())))
-        .await??;
-    Ok(axum::Json(reviews))
+    })
 }
