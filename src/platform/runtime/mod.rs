@@ -10,15 +10,20 @@ use std::{cell::RefCell, rc::Rc};
 
 use caresync_sync::{
     drive, ClientMutationId, Config, Engine, EngineError, EnqueueError, Event, Millis, Mutation,
-    NewMutation, OutboxStore, Resolution, Stats, Stop, SyncReport,
+    NewMutation, OutboxStore, Resolution, Stats, SyncReport,
 };
 use futures::lock::Mutex;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 
 mod background;
+mod status;
+mod triggers;
+use triggers::next_wake;
 
 pub use background::{background_sync_available, BackgroundReport, CourierError};
+use status::reach_changed;
+pub use status::SyncStatus;
 
 use super::{
     idb::{self, StoreError},
@@ -38,57 +43,6 @@ pub struct Scope {
 impl Scope {
     pub fn key(&self) -> String {
         format!("caresync:{}:{}", self.tenant, self.user)
-    }
-}
-
-/// What the status line and the Sync page show; updated after every local change.
-#[derive(Clone, Copy)]
-pub struct SyncStatus {
-    /// Writes not yet decided by the server.
-    pub waiting: RwSignal<usize>,
-    /// Of those, the ones made on the user's behalf (read receipts).
-    pub housekeeping: RwSignal<usize>,
-    /// False until the outbox has been read once: before that, "nothing waiting" is unknown.
-    pub known: RwSignal<bool>,
-    /// Parked and conflicting writes, waiting for the user.
-    pub blocked: RwSignal<Vec<Mutation>>,
-    pub last_sync: RwSignal<Option<Millis>>,
-    pub syncing: RwSignal<bool>,
-    /// Bumped whenever local data changed, in this tab or another: views re-read.
-    pub revision: RwSignal<u64>,
-    /// The engine's latest events in this tab (delivered, parked, conflict...), newest last.
-    pub events: RwSignal<Vec<Event>>,
-    /// What the last exchange said about reaching the server.
-    pub reach: RwSignal<Reach>,
-    /// The server refused the session: nothing is sent until the user signs in again.
-    pub sign_in: RwSignal<bool>,
-    /// When the replay timer fires next, if it is set.
-    pub next_attempt: RwSignal<Option<Millis>>,
-    /// What the service worker last delivered while the app was closed.
-    pub background: RwSignal<Option<BackgroundReport>>,
-}
-
-impl SyncStatus {
-    /// Waiting writes the user would call their own changes.
-    pub fn changes_waiting(&self) -> usize {
-        self.waiting.get().saturating_sub(self.housekeeping.get())
-    }
-
-    fn new() -> Self {
-        SyncStatus {
-            waiting: RwSignal::new(0),
-            housekeeping: RwSignal::new(0),
-            known: RwSignal::new(false),
-            blocked: RwSignal::new(Vec::new()),
-            last_sync: RwSignal::new(None),
-            syncing: RwSignal::new(false),
-            revision: RwSignal::new(0),
-            events: RwSignal::new(Vec::new()),
-            reach: RwSignal::new(Reach::Unknown),
-            sign_in: RwSignal::new(false),
-            next_attempt: RwSignal::new(None),
-            background: RwSignal::new(None),
-        }
     }
 }
 
@@ -399,114 +353,5 @@ impl SyncRuntime {
             notify();
         }
         stats
-    }
-
-    /// Wire the triggers; call once, inside the app's reactive owner.
-    pub fn start(self: &Rc<Self>) {
-        use codee::string::FromToStringCodec;
-        use leptos_use::{use_broadcast_channel, use_event_listener, UseBroadcastChannelReturn};
-
-        let UseBroadcastChannelReturn { message, post, .. } =
-            use_broadcast_channel::<String, FromToStringCodec>(&self.scope.key());
-        // Each notice is unique so a repeated change still registers as new.
-        let counter = Rc::new(std::cell::Cell::new(0u64));
-        *self.notify.borrow_mut() = Some(Rc::new(move || {
-            counter.set(counter.get() + 1);
-            post(&format!("changed:{}:{}", now_ms(), counter.get()));
-        }));
-        let this = self.clone();
-        Effect::new(move |_| {
-            if message.get().is_some() {
-                // Another tab may have opened lanes this tab's store does not know of.
-                this.store.forget_lanes();
-                let this = this.clone();
-                leptos::task::spawn_local(async move {
-                    if let Err(err) = this.refresh_status().await {
-                        leptos::logging::warn!("could not read the outbox: {err}");
-                    }
-                });
-            }
-        });
-        let this = self.clone();
-        let _ = use_event_listener(window(), leptos::ev::online, move |_| this.sync_now());
-        let this = self.clone();
-        let _ = use_event_listener(document(), leptos::ev::visibilitychange, move |_| {
-            if document().visibility_state() == web_sys::VisibilityState::Visible {
-                this.sync_now();
-            } else {
-                this.hand_to_courier_soon();
-            }
-        });
-        let this = self.clone();
-        let _ = use_event_listener(window(), leptos::ev::pagehide, move |_| {
-            this.hand_to_courier_soon();
-        });
-        self.sync_now();
-    }
-
-    /// The page is going away: whatever the mailbox does not show yet is sealed for it now,
-    /// within the little time the browser allows.
-    fn hand_to_courier_soon(self: &Rc<Self>) {
-        let this = self.clone();
-        leptos::task::spawn_local(async move { this.hand_to_courier(false).await });
-    }
-
-    /// Replay after `ms`; a debounced call replaces the pending one.
-    fn schedule(self: &Rc<Self>, ms: u32, debounced: bool) {
-        let this = self.clone();
-        let timeout = Timeout::new(ms, move || this.sync_now());
-        let slot = if debounced {
-            &self.debounce
-        } else {
-            &self.timer
-        };
-        *slot.borrow_mut() = Some(timeout);
-    }
-
-    /// The one replay timer: set for `at` (never sooner than the floor), or cleared.
-    fn set_timer(self: &Rc<Self>, at: Option<Millis>) {
-        let now = now_ms();
-        let at = at.map(|at| at.max(now + FLOOR_MS));
-        self.status.next_attempt.set(at);
-        match at {
-            Some(at) => {
-                let wait = (at - now).min(10 * 60_000);
-                self.schedule(u32::try_from(wait).unwrap_or(u32::MAX), false);
-            }
-            None => {
-                self.timer.borrow_mut().take();
-            }
-        }
-    }
-}
-
-/// When the next pass is due after this one: when the engine says (`poll_timeout`), never
-/// while the session waits for the user; while another tab replays, a look later in case
-/// that tab is gone.
-fn next_wake(pass: &Pass, now: Millis) -> Option<Millis> {
-    match pass {
-        Pass::Ran(SyncReport {
-            stopped: Some(Stop::SignInRequired),
-            ..
-        })
-        | Pass::Offline => None,
-        Pass::Ran(report) => report.retry_at,
-        Pass::Busy => Some(now + 30_000),
-    }
-}
-
-/// Whether the connection the screen shows is out of date.
-fn reach_changed(shown: Reach, now: Reach) -> bool {
-    let at = |r: Reach| match r {
-        Reach::Answered(at) | Reach::TimedOut(at) | Reach::Failed(at) => Some(at),
-        Reach::Troubled { at, .. } => Some(at),
-        Reach::Unknown | Reach::Offline => None,
-    };
-    let same_kind = std::mem::discriminant(&shown) == std::mem::discriminant(&now)
-        && !matches!((shown, now), (Reach::Troubled { status: a, .. }, Reach::Troubled { status: b, .. }) if a != b);
-    match (same_kind, at(shown), at(now)) {
-        (false, _, _) => true,
-        (true, Some(before), Some(after)) => after.saturating_sub(before) >= 1_000,
-        (true, _, _) => false,
     }
 }
