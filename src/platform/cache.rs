@@ -5,6 +5,8 @@
 //! wrote that the server has not confirmed yet (its entity in the outbox transaction).
 //! Keys hold only opaque ids and times; every value is sealed by the [`Vault`].
 
+use std::future::Future;
+
 use caresync_contract::comms::{MessageDto, ThreadDto};
 use futures::future::try_join_all;
 use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode, KeyRange};
@@ -14,8 +16,18 @@ use wasm_bindgen::{JsCast as _, JsValue};
 
 use super::{
     idb::{StoreError, DRAFTS, ENTITIES},
-    vault::Vault,
+    vault::{decode, decode_all, encode, Vault},
 };
+
+/// `(key, value)` pairs as the JSON a vault seals.
+fn encode_all<'a, T: Serialize + 'a>(
+    records: impl IntoIterator<Item = (&'a String, &'a T)>,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    records
+        .into_iter()
+        .map(|(key, value)| Ok((key.clone(), encode(value)?)))
+        .collect()
+}
 
 pub fn thread_key(thread: &str) -> String {
     format!("thread:{thread}")
@@ -78,6 +90,11 @@ impl Cache {
 
     /// Every record under `prefix`, in key order, opened.
     pub async fn all<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+        decode_all(&self.all_bytes(prefix).await?)
+    }
+
+    /// The reads and the opening are here, once, rather than in every `all::<T>`.
+    async fn all_bytes(&self, prefix: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let tx = self.db().transaction(ENTITIES).build()?;
         let store = tx.object_store(ENTITIES)?;
         let range = || prefix_range(prefix);
@@ -95,7 +112,7 @@ impl Cache {
             .zip(values)
             .map(|(k, v)| Ok((k?, v?)))
             .collect::<Result<Vec<_>, indexed_db_futures::error::Error>>()?;
-        self.vault.open_all(ENTITIES, found).await
+        self.vault.open_all_bytes(ENTITIES, found).await
     }
 
     /// One record as stored (sealed), if there is one.
@@ -114,8 +131,15 @@ impl Cache {
         store: &str,
         key: String,
     ) -> Result<Option<T>, StoreError> {
-        match self.read(store, &key).await? {
-            Some(value) => Ok(Some(self.vault.open_value(store, &key, &value).await?)),
+        self.get_bytes(store, &key)
+            .await?
+            .map(|plain| decode(&plain))
+            .transpose()
+    }
+
+    async fn get_bytes(&self, store: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.read(store, key).await? {
+            Some(value) => Ok(Some(self.vault.open_value_bytes(store, key, &value).await?)),
             None => Ok(None),
         }
     }
@@ -149,14 +173,14 @@ impl Cache {
         Ok(())
     }
 
-    /// `(key, value)` pairs sealed for `store`, all at once.
-    async fn seal_all<'a, T: Serialize + 'a>(
+    /// `(key, value)` pairs encoded and sealed for `store`, all at once.
+    async fn seal_all(
         &self,
         store: &str,
-        records: impl IntoIterator<Item = (String, &'a T)>,
+        records: Result<Vec<(String, Vec<u8>)>, StoreError>,
     ) -> Result<Vec<(String, JsValue)>, StoreError> {
-        try_join_all(records.into_iter().map(|(key, value)| async move {
-            let sealed = self.vault.seal(store, &key, value).await?;
+        try_join_all(records?.into_iter().map(|(key, plain)| async move {
+            let sealed = self.vault.seal_bytes(store, &key, &plain).await?;
             Ok::<_, StoreError>((key, JsValue::from(sealed)))
         }))
         .await
@@ -164,14 +188,20 @@ impl Cache {
 
     /// Replaces every record under `prefix` with `records` (`(key, value)`), in one
     /// transaction: a list from the server, whole (stale-while-revalidate).
-    pub async fn replace_all<T: Serialize>(
+    pub fn replace_all<'a, T: Serialize>(
+        &'a self,
+        prefix: &'a str,
+        records: &[(String, T)],
+    ) -> impl Future<Output = Result<(), StoreError>> + 'a {
+        self.replace_all_encoded(prefix, encode_all(records.iter().map(|(k, v)| (k, v))))
+    }
+
+    async fn replace_all_encoded(
         &self,
         prefix: &str,
-        records: &[(String, T)],
+        records: Result<Vec<(String, Vec<u8>)>, StoreError>,
     ) -> Result<(), StoreError> {
-        let sealed = self
-            .seal_all(ENTITIES, records.iter().map(|(k, v)| (k.clone(), v)))
-            .await?;
+        let sealed = self.seal_all(ENTITIES, records).await?;
         let tx = self
             .db()
             .transaction(ENTITIES)
@@ -217,7 +247,8 @@ impl Cache {
 
     /// Updates one thread (after a reopen, or a local unread count).
     pub async fn store_thread(&self, thread: &ThreadDto) -> Result<(), StoreError> {
-        self.put_one(ENTITIES, &thread_key(&thread.thread_id), Some(thread))
+        let plain = encode(thread).map(Some);
+        self.put_one(ENTITIES, &thread_key(&thread.thread_id), plain)
             .await
     }
 
@@ -227,8 +258,9 @@ impl Cache {
         thread: &str,
         messages: &[MessageDto],
     ) -> Result<(), StoreError> {
+        let keys: Vec<String> = messages.iter().map(message_key).collect();
         let sealed = self
-            .seal_all(ENTITIES, messages.iter().map(|m| (message_key(m), m)))
+            .seal_all(ENTITIES, encode_all(keys.iter().zip(messages)))
             .await?;
         let tx = self
             .db()
@@ -275,12 +307,12 @@ impl Cache {
     }
 
     /// Saves a draft under `key`, sealed; `None` removes it.
-    pub async fn save_draft_value<T: Serialize + ?Sized>(
-        &self,
-        key: &str,
+    pub fn save_draft_value<'a, T: Serialize + ?Sized>(
+        &'a self,
+        key: &'a str,
         value: Option<&T>,
-    ) -> Result<(), StoreError> {
-        self.put_one(DRAFTS, key, value).await
+    ) -> impl Future<Output = Result<(), StoreError>> + 'a {
+        self.put_one(DRAFTS, key, value.map(encode).transpose())
     }
 
     /// One record of the entities store, opened.
@@ -289,22 +321,30 @@ impl Cache {
     }
 
     /// Keeps one record of the entities store, sealed; `None` removes it.
-    pub async fn put_entity<T: Serialize + ?Sized>(
-        &self,
-        key: &str,
+    pub fn put_entity<'a, T: Serialize + ?Sized>(
+        &'a self,
+        key: &'a str,
         value: Option<&T>,
-    ) -> Result<(), StoreError> {
-        self.put_one(ENTITIES, key, value).await
+    ) -> impl Future<Output = Result<(), StoreError>> + 'a {
+        self.put_one(ENTITIES, key, value.map(encode).transpose())
     }
 
     /// Bytes (a PDF) and the record that describes them, sealed and written together: the
     /// record is never there without its bytes.
-    pub async fn put_with_bytes<T: Serialize>(
+    pub fn put_with_bytes<'a, T: Serialize>(
+        &'a self,
+        (key, value): (&'a str, &T),
+        bytes: (&'a str, &'a [u8]),
+    ) -> impl Future<Output = Result<(), StoreError>> + 'a {
+        self.put_encoded_with_bytes((key, encode(value)), bytes)
+    }
+
+    async fn put_encoded_with_bytes(
         &self,
-        (key, value): (&str, &T),
+        (key, plain): (&str, Result<Vec<u8>, StoreError>),
         (bytes_key, bytes): (&str, &[u8]),
     ) -> Result<(), StoreError> {
-        let record = self.vault.seal(ENTITIES, key, value).await?;
+        let record = self.vault.seal_bytes(ENTITIES, key, &plain?).await?;
         let sealed = self.vault.seal_bytes(ENTITIES, bytes_key, bytes).await?;
         self.write(
             ENTITIES,
@@ -331,16 +371,16 @@ impl Cache {
             .await
     }
 
-    /// One record of `store`, sealed, in its own transaction; `None` removes it.
-    async fn put_one<T: Serialize + ?Sized>(
+    /// One encoded record of `store`, sealed, in its own transaction; `None` removes it.
+    async fn put_one(
         &self,
         store: &str,
         key: &str,
-        value: Option<&T>,
+        plain: Result<Option<Vec<u8>>, StoreError>,
     ) -> Result<(), StoreError> {
-        let sealed = match value {
+        let sealed = match plain? {
             None => None,
-            Some(v) => Some(self.vault.seal(store, key, v).await?),
+            Some(plain) => Some(self.vault.seal_bytes(store, key, &plain).await?),
         };
         self.write(store, vec![(key.to_owned(), sealed)]).await
     }

@@ -7,7 +7,7 @@
 //! WebCrypto is asynchronous and an IndexedDB transaction commits as soon as it waits on
 //! anything else, so stores seal before they open a transaction and open after it ends.
 
-use std::rc::Rc;
+use std::{future::Future, rc::Rc};
 
 use futures::future::try_join_all;
 use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode};
@@ -45,14 +45,25 @@ impl Vault {
     }
 
     /// `value` as JSON, sealed for record `key` of `store`.
-    pub async fn seal<T: Serialize + ?Sized>(
+    ///
+    /// Only the encoding is generic: the returned future is [`Vault::seal_encoded`]'s, one
+    /// function for every `T` (the size budget, docs/benchmarks.md).
+    pub fn seal<'a, T: Serialize + ?Sized>(
+        &'a self,
+        store: &'a str,
+        key: &'a str,
+        value: &T,
+    ) -> impl Future<Output = Result<Uint8Array, StoreError>> + 'a {
+        self.seal_encoded(store, key, encode(value))
+    }
+
+    async fn seal_encoded(
         &self,
         store: &str,
         key: &str,
-        value: &T,
+        plain: Result<Vec<u8>, StoreError>,
     ) -> Result<Uint8Array, StoreError> {
-        let plain = serde_json::to_vec(value).map_err(|e| StoreError::Decode(e.to_string()))?;
-        self.seal_bytes(store, key, &plain).await
+        self.seal_bytes(store, key, &plain?).await
     }
 
     /// Bytes as they are (a PDF), sealed for record `key` of `store`.
@@ -77,8 +88,7 @@ impl Vault {
         key: &str,
         sealed: &Uint8Array,
     ) -> Result<T, StoreError> {
-        let plain = self.open_bytes(store, key, sealed).await?;
-        serde_json::from_slice(&plain).map_err(|e| StoreError::Decode(e.to_string()))
+        decode(&self.open_bytes(store, key, sealed).await?)
     }
 
     /// Bytes sealed for exactly this record.
@@ -94,6 +104,17 @@ impl Vault {
             .map_err(StoreError::Sealed)
     }
 
+    /// As [`Vault::open_bytes`], for a value read straight from a store.
+    pub async fn open_value_bytes(
+        &self,
+        store: &str,
+        key: &str,
+        value: &JsValue,
+    ) -> Result<Vec<u8>, StoreError> {
+        let sealed = value.dyn_ref::<Uint8Array>().ok_or(StoreError::NotSealed)?;
+        self.open_bytes(store, key, sealed).await
+    }
+
     /// As [`Vault::open`], for a value read straight from a store.
     pub async fn open_value<T: DeserializeOwned>(
         &self,
@@ -101,8 +122,7 @@ impl Vault {
         key: &str,
         value: &JsValue,
     ) -> Result<T, StoreError> {
-        let sealed = value.dyn_ref::<Uint8Array>().ok_or(StoreError::NotSealed)?;
-        self.open(store, key, sealed).await
+        decode(&self.open_value_bytes(store, key, value).await?)
     }
 
     /// Opens many `(key, value)` pairs of one store at once (WebCrypto runs them in parallel).
@@ -111,21 +131,38 @@ impl Vault {
         store: &str,
         found: Vec<(String, JsValue)>,
     ) -> Result<Vec<T>, StoreError> {
+        decode_all(&self.open_all_bytes(store, found).await?)
+    }
+
+    /// The join is here, once, rather than in every `open_all::<T>`.
+    pub async fn open_all_bytes(
+        &self,
+        store: &str,
+        found: Vec<(String, JsValue)>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         try_join_all(
             found
                 .iter()
-                .map(|(key, value)| self.open_value::<T>(store, key, value)),
+                .map(|(key, value)| self.open_value_bytes(store, key, value)),
         )
         .await
     }
 
     /// Seals a small secret (the refresh token) into the meta store.
-    pub async fn put_meta<T: Serialize + ?Sized>(
+    pub fn put_meta<'a, T: Serialize + ?Sized>(
+        &'a self,
+        key: &'a str,
+        value: &T,
+    ) -> impl Future<Output = Result<(), StoreError>> + 'a {
+        self.put_meta_encoded(key, encode(value))
+    }
+
+    async fn put_meta_encoded(
         &self,
         key: &str,
-        value: &T,
+        plain: Result<Vec<u8>, StoreError>,
     ) -> Result<(), StoreError> {
-        let sealed = self.seal(META, key, value).await?;
+        let sealed = self.seal_bytes(META, key, &plain?).await?;
         let tx = self
             .db
             .transaction(META)
@@ -140,6 +177,13 @@ impl Vault {
     }
 
     pub async fn get_meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        self.get_meta_bytes(key)
+            .await?
+            .map(|plain| decode(&plain))
+            .transpose()
+    }
+
+    async fn get_meta_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let tx = self.db.transaction(META).build()?;
         let found: Option<JsValue> = tx
             .object_store(META)?
@@ -147,7 +191,9 @@ impl Vault {
             .primitive()?
             .await?;
         match found {
-            Some(value) if !value.is_null() => Ok(Some(self.open_value(META, key, &value).await?)),
+            Some(value) if !value.is_null() => {
+                Ok(Some(self.open_value_bytes(META, key, &value).await?))
+            }
             _ => Ok(None),
         }
     }
@@ -155,4 +201,19 @@ impl Vault {
     pub async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
         idb::delete_meta(&self.db, key).await
     }
+}
+
+/// `value` as the JSON a vault seals.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+/// JSON a vault opened, as `T`.
+pub fn decode<T: DeserializeOwned>(plain: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(plain).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+/// Each opened value as `T`, in order.
+pub fn decode_all<T: DeserializeOwned>(plain: &[Vec<u8>]) -> Result<Vec<T>, StoreError> {
+    plain.iter().map(|p| decode(p)).collect()
 }
