@@ -36,7 +36,7 @@ pub fn remember_shared(shared: bool) {
 /// The tenant's policy as last read, with no network.
 pub fn cached(tenant: &str) -> Option<DeviceConfig> {
     let text = local_storage()?.get_item(&config_key(tenant)).ok()??;
-    serde_json::from_str(&text).ok()
+    super::json::decode_str(&text).ok()
 }
 
 /// Reads the tenant's policy (and keeps it for offline use); the cached one if the server
@@ -48,12 +48,15 @@ pub async fn fetch(tenant: &str) -> Option<DeviceConfig> {
         js_sys::encode_uri_component(tenant)
     );
     let fresh = match gloo_net::http::Request::get(&url).send().await {
-        Ok(r) if r.status() == 200 => r.json::<DeviceConfig>().await.ok(),
+        Ok(r) if r.status() == 200 => match r.text().await {
+            Ok(text) => super::json::decode_str::<DeviceConfig>(&text).ok(),
+            Err(_) => None,
+        },
         _ => None,
     };
     match fresh {
         Some(config) => {
-            if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(&config)) {
+            if let (Some(storage), Ok(text)) = (local_storage(), super::json::encode_str(&config)) {
                 if storage.set_item(&config_key(tenant), &text).is_err() {
                     leptos::logging::warn!("could not keep the tenant's device policy");
                 }

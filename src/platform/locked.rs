@@ -144,7 +144,7 @@ impl Locked {
 /// to stay signed in on this device, otherwise locked until they type their password.
 pub async fn restore() -> Option<Restored> {
     let hint = local_storage()?.get_item(HINT).ok()??;
-    let user: UserInfo = serde_json::from_str(&hint).ok()?;
+    let user: UserInfo = super::json::decode_str(&hint).ok()?;
     let db = idb::open(&user.database()).await.ok()?;
     let sealed = Keyring::exists(&db).await.ok()?;
     let shared = super::device_class::is_shared(

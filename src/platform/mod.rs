@@ -10,6 +10,7 @@ pub mod device_class;
 pub mod documents;
 pub mod escrow;
 pub mod idb;
+pub mod json;
 pub mod keyring;
 pub mod locked;
 pub mod migrate;

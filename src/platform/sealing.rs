@@ -69,7 +69,8 @@ pub fn seal_write(key: &SealingKey, m: &Mutation) -> Result<NewMutation, SealErr
         path: m.request.path.clone(),
         body: m.request.body.clone(),
     };
-    let plain = serde_json::to_vec(&write).map_err(|_| SealError::Envelope(EnvelopeError::Seal))?;
+    let plain =
+        super::json::encode(&write).map_err(|_| SealError::Envelope(EnvelopeError::Seal))?;
     let sealed = seal(&public, &key.key_id, &plain, &mut WebCryptoRng)?;
     let envelope = SealedEnvelope {
         key_id: sealed.key_id,

@@ -268,7 +268,13 @@ async fn login(tenant: &str, username: &str, password: &str) -> Result<TokenResp
         }
     };
     match response.status() {
-        200 => response.json().await.map_err(|_| SignInError::Unreachable),
+        200 => {
+            let text = response
+                .text()
+                .await
+                .map_err(|_| SignInError::Unreachable)?;
+            super::json::decode_str(&text).map_err(|_| SignInError::Unreachable)
+        }
         400 | 401 => Err(SignInError::WrongCredentials),
         other => Err(SignInError::Server(other)),
     }
@@ -302,7 +308,7 @@ pub async fn sign_in(c: Credentials<'_>, device: Option<&Device>) -> Result<Sign
     }
     vault.put_meta(REFRESH_TOKEN, &tokens.refresh_token).await?;
     vault.put_meta(USERNAME, username).await?;
-    if let (Some(storage), Ok(hint)) = (local_storage(), serde_json::to_string(&user)) {
+    if let (Some(storage), Ok(hint)) = (local_storage(), super::json::encode_str(&user)) {
         if storage.set_item(HINT, &hint).is_err() {
             leptos::logging::warn!("could not remember who signed in: a reload will ask again");
         }

@@ -342,7 +342,7 @@ impl Transport for FetchTransport {
         if self.replay.is_some() {
             return Err(NetError::Network("sealed writes are not batched".into()));
         }
-        let body = serde_json::to_string(&push_request(batch))
+        let body = super::json::encode_str(&push_request(batch))
             .map_err(|e| NetError::Network(e.to_string()))?;
         let answer = self
             .call_authed(self.builder(Method::POST, paths::SYNC_PUSH), Some(body))

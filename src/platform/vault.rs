@@ -205,12 +205,12 @@ impl Vault {
 
 /// `value` as the JSON a vault seals.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::Decode(e.to_string()))
+    super::json::encode(value).map_err(|e| StoreError::Decode(e.to_string()))
 }
 
 /// JSON a vault opened, as `T`.
 pub fn decode<T: DeserializeOwned>(plain: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(plain).map_err(|e| StoreError::Decode(e.to_string()))
+    super::json::decode(plain).map_err(|e| StoreError::Decode(e.to_string()))
 }
 
 /// Each opened value as `T`, in order.

@@ -47,13 +47,13 @@ struct BedChanged {
 
 fn parse(kind: &str, data: &str) -> Option<LiveEvent> {
     match kind {
-        "bed" => serde_json::from_str::<BedChanged>(data)
+        "bed" => super::json::decode_str::<BedChanged>(data)
             .ok()
             .map(|c| LiveEvent::Bed(c.seq, Box::new(c.bed))),
-        "ready" => serde_json::from_str::<Seq>(data)
+        "ready" => super::json::decode_str::<Seq>(data)
             .ok()
             .map(|s| LiveEvent::Ready(s.seq)),
-        "reset" => serde_json::from_str::<Seq>(data)
+        "reset" => super::json::decode_str::<Seq>(data)
             .ok()
             .map(|s| LiveEvent::Reset(s.seq)),
         _ => None,
