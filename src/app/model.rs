@@ -179,13 +179,19 @@ impl MessageRow {
             })
             .collect();
         // Delivered ones (with a server time) join the timeline; the rest follow in order.
-        mine.sort_by_key(|(order, _)| *order);
+        caresync_sync::order::by_number(
+            &mut mine,
+            caresync_sync::order::Direction::Ascending,
+            |(order, _)| *order,
+        );
         let (timed, untimed): (Vec<_>, Vec<_>) = mine
             .into_iter()
             .map(|(_, r)| r)
             .partition(|r| r.sent_at.is_some());
         rows.extend(timed);
-        rows.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
+        caresync_sync::order::by_text(&mut rows, caresync_sync::order::Direction::Ascending, |r| {
+            r.sent_at.as_deref().unwrap_or_default()
+        });
         rows.extend(untimed);
         rows
     }

@@ -220,7 +220,11 @@ impl Cache {
 
     pub async fn threads(&self) -> Result<Vec<ThreadDto>, StoreError> {
         let mut threads: Vec<ThreadDto> = self.all("thread:").await?;
-        threads.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        caresync_sync::order::by_text(
+            &mut threads,
+            caresync_sync::order::Direction::Descending,
+            |t| &t.updated_at,
+        );
         Ok(threads)
     }
 

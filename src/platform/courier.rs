@@ -100,7 +100,11 @@ pub fn parcels_for(
     held: &HashSet<Lane>,
 ) -> Result<Vec<Parcel>, SealError> {
     let mut writes: Vec<&Mutation> = undecided.iter().collect();
-    writes.sort_by_key(|m| m.seq);
+    caresync_sync::order::by_number(
+        &mut writes,
+        caresync_sync::order::Direction::Ascending,
+        |m| m.seq,
+    );
     let mut stopped: HashSet<&Lane> = held.iter().collect();
     let mut parcels = Vec::new();
     for m in writes {

@@ -141,7 +141,11 @@ impl Device {
     pub async fn hand_over(&self, from: &IdbOutbox) -> Result<usize, DeviceError> {
         let key = self.sealing_key().await?.ok_or(SealError::NoKey)?;
         let mut waiting = from.undecided().await?;
-        waiting.sort_by_key(|m| m.seq);
+        caresync_sync::order::by_number(
+            &mut waiting,
+            caresync_sync::order::Direction::Ascending,
+            |m| m.seq,
+        );
         let sealed: Vec<NewMutation> = waiting
             .iter()
             .map(|m| seal_write(&key, m))

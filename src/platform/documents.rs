@@ -92,7 +92,9 @@ fn local(e: StoreError) -> FetchError {
 
 pub async fn templates(s: &SignedIn) -> Result<Vec<TemplateDto>, FetchError> {
     let mut list: Vec<TemplateDto> = s.cache.all(TEMPLATE).await.map_err(local)?;
-    list.sort_by(|a, b| a.name.cmp(&b.name));
+    caresync_sync::order::by_text(&mut list, caresync_sync::order::Direction::Ascending, |t| {
+        &t.name
+    });
     Ok(list)
 }
 
@@ -157,7 +159,11 @@ pub fn request(
 /// The jobs the server listed last, newest first, and the requests made here since.
 pub async fn jobs(s: &SignedIn) -> Result<(Vec<RenderJobDto>, Vec<PendingJob>), FetchError> {
     let mut listed: Vec<RenderJobDto> = s.cache.all(JOB).await.map_err(local)?;
-    listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    caresync_sync::order::by_text(
+        &mut listed,
+        caresync_sync::order::Direction::Descending,
+        |d| &d.created_at,
+    );
     let ids: Vec<&str> = listed
         .iter()
         .map(|j| j.client_mutation_id.as_str())
@@ -181,7 +187,11 @@ pub struct Followed {
 pub async fn revalidate_jobs(s: &SignedIn) -> Result<Followed, FetchError> {
     let list: Vec<RenderJobDto> = get_json(s, JOBS).await?;
     let mut kept: Vec<RenderJobDto> = s.cache.all(JOB).await.map_err(local)?;
-    kept.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    caresync_sync::order::by_text(
+        &mut kept,
+        caresync_sync::order::Direction::Descending,
+        |d| &d.created_at,
+    );
     let mut changed = kept != list;
     let records: Vec<(String, RenderJobDto)> = list
         .iter()

@@ -385,7 +385,11 @@ impl OutboxStore for IdbOutbox {
     async fn blocked(&self) -> Result<Vec<Mutation>, StoreError> {
         let mut out = self.by_state(MutationState::PARKED).await?;
         out.extend(self.by_state(MutationState::CONFLICT).await?);
-        out.sort_by_key(|m| m.seq);
+        caresync_sync::order::by_number(
+            &mut out,
+            caresync_sync::order::Direction::Ascending,
+            |m| m.seq,
+        );
         Ok(out)
     }
 

@@ -85,11 +85,13 @@ impl StorageState {
     }
 }
 
+/// Whole tenths of a megabyte, formatted as integers: this is the app's only float
+/// formatting, and Rust's costs 9.5 KB of wasm (the size budget, docs/benchmarks.md).
 fn megabytes(bytes: f64) -> String {
-    let mb = bytes / 1_000_000.0;
-    if mb < 10.0 {
-        format!("{mb:.1} MB")
+    let tenths = (bytes / 100_000.0).round() as u64;
+    if tenths < 100 {
+        format!("{}.{} MB", tenths / 10, tenths % 10)
     } else {
-        format!("{mb:.0} MB")
+        format!("{} MB", (bytes / 1_000_000.0).round() as u64)
     }
 }

@@ -102,7 +102,11 @@ pub async fn cached_sessions(s: &SignedIn) -> Result<Vec<SessionDto>, FetchError
         .all(PREFIX)
         .await
         .map_err(|e| FetchError::Local(e.to_string()))?;
-    sessions.sort_by(|a, b| a.scheduled_at.cmp(&b.scheduled_at));
+    caresync_sync::order::by_text(
+        &mut sessions,
+        caresync_sync::order::Direction::Ascending,
+        |s| &s.scheduled_at,
+    );
     Ok(sessions)
 }
 

@@ -101,7 +101,11 @@ pub fn submission(s: &SignedIn, draft: &VisitDraft) -> (NewMutation, EntityChang
 pub async fn visits(s: &SignedIn) -> Result<(Vec<AsyncVisitDto>, Vec<PendingVisit>), FetchError> {
     let local = |e: super::idb::StoreError| FetchError::Local(e.to_string());
     let mut listed: Vec<AsyncVisitDto> = s.cache.all(SUBMITTED).await.map_err(local)?;
-    listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    caresync_sync::order::by_text(
+        &mut listed,
+        caresync_sync::order::Direction::Descending,
+        |v| &v.created_at,
+    );
     let ids: Vec<&str> = listed
         .iter()
         .map(|v| v.client_mutation_id.as_str())

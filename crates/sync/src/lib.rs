@@ -49,6 +49,7 @@ pub mod engine;
 pub mod events;
 pub mod memory;
 pub mod model;
+pub mod order;
 pub mod policy;
 pub mod store;
 pub mod transport;

@@ -60,7 +60,9 @@ pub fn select_ready<Q: Queued>(
                 .is_some_and(|head| head.is_pending() && head.due_at() <= now)
         })
         .collect();
-    runs.sort_by_key(|run| run.first().map_or(u64::MAX, Queued::seq));
+    crate::order::by_number(&mut runs, crate::order::Direction::Ascending, |run| {
+        run.first().map_or(u64::MAX, Queued::seq)
+    });
     let writes = runs
         .into_iter()
         .flat_map(|run| run.into_iter().take_while(Queued::is_pending))
