@@ -18,7 +18,7 @@ use std::{
 use crate::{
     e2e, load,
     proc::{in_root, run, step},
-    serve, tools, TaskError,
+    serve, size, tools, TaskError,
 };
 
 pub fn run_all(root: &Path) -> Result<(), TaskError> {
@@ -42,10 +42,13 @@ pub fn run_all(root: &Path) -> Result<(), TaskError> {
         load::on_postgres(root, load::SMALL, serve::Profile::Debug),
     );
     tier("browser", browser(root));
-    tier(
-        "e2e",
-        serve::build_pwa(root).and_then(|()| e2e::run_tier(root)),
-    );
+    match serve::build_pwa(root) {
+        Ok(()) => {
+            tier("shell size", size::check(root));
+            tier("e2e", e2e::run_tier(root));
+        }
+        Err(err) => tier("e2e", Err(err)),
+    }
     println!(
         "\n==> all tiers finished in {:.0}s",
         started.elapsed().as_secs_f64()
