@@ -12,6 +12,7 @@ pub mod escrow;
 pub mod idb;
 pub mod json;
 pub mod keyring;
+pub mod listen;
 pub mod locked;
 pub mod migrate;
 pub mod online;

@@ -6,15 +6,19 @@ use leptos::prelude::*;
 #[derive(Clone, Copy)]
 pub struct AppUpdate {
     pub waiting: Signal<bool>,
-    skip_waiting: StoredValue<Option<std::sync::Arc<dyn Fn() + Send + Sync>>>,
+    registration: StoredValue<Option<web_sys::ServiceWorkerRegistration>, LocalStorage>,
 }
 
 impl AppUpdate {
     /// Promotes the waiting worker; the page reloads when it takes control.
     pub fn reload(&self) {
-        self.skip_waiting.with_value(|f| {
-            if let Some(f) = f {
-                f();
+        self.registration.with_value(|registration| {
+            let Some(worker) = registration.as_ref().and_then(|r| r.waiting()) else {
+                leptos::logging::warn!("no new version is waiting");
+                return;
+            };
+            if let Err(err) = worker.post_message(&SKIP_WAITING.into()) {
+                leptos::logging::warn!("the new version was not told to take over: {err:?}");
             }
         });
     }
@@ -23,19 +27,58 @@ impl AppUpdate {
 /// The message the service worker (`scripts/sw/main.js`) listens for.
 const SKIP_WAITING: &str = "SKIP_WAITING";
 
+/// Registers the worker, follows its updates (a new one installed and waiting shows the
+/// "Reload" prompt) and reloads the page once a new worker has taken control.
 #[cfg(not(debug_assertions))]
 pub fn use_app_update() -> AppUpdate {
-    use leptos_use::{use_service_worker_with_options, UseServiceWorkerOptions};
-    let sw = use_service_worker_with_options(
-        UseServiceWorkerOptions::default()
-            .script_url(crate::app::use_entry().path("sw.js"))
-            .skip_waiting_message(SKIP_WAITING),
-    );
-    let skip = sw.skip_waiting;
-    AppUpdate {
-        waiting: sw.waiting,
-        skip_waiting: StoredValue::new(Some(std::sync::Arc::new(move || skip()))),
-    }
+    use super::listen::on_event;
+
+    let (waiting, set_waiting) = signal(false);
+    let registration = StoredValue::new_local(None);
+    let update = AppUpdate {
+        waiting: waiting.into(),
+        registration,
+    };
+    let Some(container) = web_sys::window().map(|w| w.navigator().service_worker()) else {
+        return update;
+    };
+    on_event(&container, "controllerchange", true, |_| {
+        if let Err(err) = window().location().reload() {
+            leptos::logging::warn!("the page did not reload for the new version: {err:?}");
+        }
+    });
+    let url = crate::app::use_entry().path("sw.js");
+    leptos::task::spawn_local_scoped(async move {
+        let registered = wasm_bindgen_futures::JsFuture::from(container.register(&url)).await;
+        let found = match registered {
+            Ok(found) => web_sys::ServiceWorkerRegistration::from(found),
+            Err(err) => {
+                leptos::logging::warn!("the service worker was not registered: {err:?}");
+                return;
+            }
+        };
+        let check = {
+            let found = found.clone();
+            move || set_waiting.set(found.waiting().is_some())
+        };
+        check();
+        // A worker found later is followed until it is installed and waits.
+        let followed = found.clone();
+        on_event(&found, "updatefound", true, move |_| {
+            if let Some(installing) = followed.installing() {
+                let check = check.clone();
+                on_event(&installing, "statechange", true, move |_| check());
+            }
+        });
+        registration.set_value(Some(found.clone()));
+        // Offline the check fails, and the worker checks again at the next navigation.
+        if let Ok(checked) = found.update() {
+            if let Err(err) = wasm_bindgen_futures::JsFuture::from(checked).await {
+                leptos::logging::debug_warn!("no check for a new version: {err:?}");
+            }
+        }
+    });
+    update
 }
 
 /// Debug builds run without a service worker so that a rebuild is always what the page runs.
@@ -44,6 +87,6 @@ pub fn use_app_update() -> AppUpdate {
     let _ = SKIP_WAITING;
     AppUpdate {
         waiting: Signal::stored(false),
-        skip_waiting: StoredValue::new(None),
+        registration: StoredValue::new_local(None),
     }
 }

@@ -6,10 +6,12 @@
 //! already gone.
 
 use gloo_timers::callback::Timeout;
-use leptos::{ev::Custom, prelude::*};
-use leptos_use::{use_document, use_event_listener_with_options, UseEventListenerOptions};
+use leptos::prelude::*;
 
-use crate::{app::use_host, platform::device_class};
+use crate::{
+    app::use_host,
+    platform::{device_class, listen::on_event},
+};
 
 const INPUT: [&str; 6] = [
     "pointerdown",
@@ -39,14 +41,8 @@ pub fn IdleLock() -> impl IntoView {
         // The previous timer, replaced here, is dropped and so cancelled.
         timer.set_value(next);
     };
-    let options = UseEventListenerOptions::default().passive(true);
     for name in INPUT {
-        let _ = use_event_listener_with_options(
-            use_document(),
-            Custom::<web_sys::Event>::new(name),
-            move |_| arm(),
-            options,
-        );
+        on_event(&document(), name, true, move |_| arm());
     }
     Effect::new(move |_| {
         host.session.track();

@@ -66,7 +66,7 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
     // A board left open online keeps its registry fresh (its 5-minute TTL), so it never
     // locks itself after 24 h.
     let online = crate::app::use_online();
-    leptos_use::use_interval_fn(
+    crate::platform::listen::every(
         move || {
             if online.get_untracked() {
                 let s = held.get_value();

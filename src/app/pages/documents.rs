@@ -7,7 +7,6 @@ use std::rc::Rc;
 use caresync_contract::documents::{ParameterInput, RenderJobDto, TemplateDto};
 use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::prelude::*;
-use leptos_use::use_interval_fn;
 
 use crate::{
     app::{
@@ -22,7 +21,7 @@ use crate::{
 };
 
 /// How often the screen asks after documents still being made, while open and online.
-const FOLLOW_MS: u64 = 3_000;
+const FOLLOW_MS: u32 = 3_000;
 
 type Held = StoredValue<Rc<SignedIn>, LocalStorage>;
 
@@ -119,7 +118,7 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
                 })
         })
     };
-    use_interval_fn(
+    crate::platform::listen::every(
         move || {
             if online.get_untracked() && busy() {
                 leptos::task::spawn_local(async move {

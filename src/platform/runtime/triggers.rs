@@ -8,20 +8,18 @@ use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 
 use super::{now_ms, Pass, SyncRuntime, FLOOR_MS};
+use crate::platform::listen::{on_event, on_window, Channel};
 
 impl SyncRuntime {
     /// Wire the triggers; call once, inside the app's reactive owner.
     pub fn start(self: &Rc<Self>) {
-        use codee::string::FromToStringCodec;
-        use leptos_use::{use_broadcast_channel, use_event_listener, UseBroadcastChannelReturn};
-
-        let UseBroadcastChannelReturn { message, post, .. } =
-            use_broadcast_channel::<String, FromToStringCodec>(&self.scope.key());
+        let channel = Channel::open(&self.scope.key());
+        let message = channel.message;
         // Each notice is unique so a repeated change still registers as new.
         let counter = Rc::new(std::cell::Cell::new(0u64));
         *self.notify.borrow_mut() = Some(Rc::new(move || {
             counter.set(counter.get() + 1);
-            post(&format!("changed:{}:{}", now_ms(), counter.get()));
+            channel.post(&format!("changed:{}:{}", now_ms(), counter.get()));
         }));
         let this = self.clone();
         Effect::new(move |_| {
@@ -37,9 +35,9 @@ impl SyncRuntime {
             }
         });
         let this = self.clone();
-        let _ = use_event_listener(window(), leptos::ev::online, move |_| this.sync_now());
+        on_window("online", move |_| this.sync_now());
         let this = self.clone();
-        let _ = use_event_listener(document(), leptos::ev::visibilitychange, move |_| {
+        on_event(&document(), "visibilitychange", true, move |_| {
             if document().visibility_state() == web_sys::VisibilityState::Visible {
                 this.sync_now();
             } else {
@@ -47,7 +45,7 @@ impl SyncRuntime {
             }
         });
         let this = self.clone();
-        let _ = use_event_listener(window(), leptos::ev::pagehide, move |_| {
+        on_window("pagehide", move |_| {
             this.hand_to_courier_soon();
         });
         self.sync_now();
