@@ -55,15 +55,20 @@ pub fn database_name(tenant: &str, user: &str) -> String {
     format!("caresync:{tenant}:{user}")
 }
 
-/// Plain JS objects (not `Map`s), so IndexedDB key paths reach nested fields.
+/// Plain JS objects, so IndexedDB key paths reach nested fields: the value's JSON (the one
+/// path of [`super::json`]), parsed by the browser.
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| StoreError::Decode(e.to_string()))
+    let text = super::json::encode_str(value).map_err(|e| StoreError::Decode(e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|e| StoreError::Decode(format!("{e:?}")))
 }
 
+/// A plain object read from a store, as `T`, through its JSON.
 pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Decode(e.to_string()))
+    let text = js_sys::JSON::stringify(&value)
+        .map_err(|e| StoreError::Decode(format!("{e:?}")))?
+        .as_string()
+        .ok_or_else(|| StoreError::Decode("a stored value has no JSON form".into()))?;
+    super::json::decode_str(&text).map_err(|e| StoreError::Decode(e.to_string()))
 }
 
 pub async fn open(name: &str) -> Result<Database, StoreError> {

@@ -13,7 +13,7 @@ use indexed_db_futures::{
 };
 use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast as _, JsValue};
 
 use super::{
     idb::{from_js, to_js, StoreError, BY_LANE, BY_LANE_SEQ},
@@ -55,9 +55,17 @@ pub(super) struct Row {
     pub coalesce_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_key: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
+    /// Stored as the `Uint8Array` itself, beside the JSON fields ([`Row::to_js`]).
+    #[serde(skip, default = "no_bytes")]
     pub sealed: Uint8Array,
 }
+
+fn no_bytes() -> Uint8Array {
+    Uint8Array::new_with_length(0)
+}
+
+/// The field that holds a row's sealed bytes.
+const SEALED: &str = "sealed";
 
 /// What a write says and who made it, and the detail of a decided state (the server's
 /// receipt, its refusal, its current record): everything that may hold PHI.
@@ -110,12 +118,25 @@ impl Row {
         try_join_all(writes.iter().map(|m| Row::seal(vault, store, m))).await
     }
 
+    /// The clear fields as a plain object, and the sealed bytes as they are.
     pub fn to_js(&self) -> Result<JsValue, StoreError> {
-        to_js(self)
+        let value = to_js(self)?;
+        js_sys::Reflect::set(&value, &SEALED.into(), &self.sealed)
+            .map_err(|e| StoreError::Decode(format!("{e:?}")))?;
+        Ok(value)
     }
 
     pub fn from_js(value: JsValue) -> Result<Row, StoreError> {
-        from_js(value)
+        let sealed = js_sys::Reflect::get(&value, &SEALED.into())
+            .ok()
+            .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+            .ok_or(StoreError::NotSealed)?;
+        // The object is this read's own copy: the bytes need not go through JSON.
+        js_sys::Reflect::delete_property(value.unchecked_ref::<js_sys::Object>(), &SEALED.into())
+            .map_err(|e| StoreError::Decode(format!("{e:?}")))?;
+        let mut row: Row = from_js(value)?;
+        row.sealed = sealed;
+        Ok(row)
     }
 
     pub fn is(&self, state: &str) -> bool {

@@ -29,6 +29,7 @@ const USAGE: &str = "usage:
                       the app with the API on http://127.0.0.1:8080 (CARESYNC_ADDR,
                       CARESYNC_DATA override); `cargo xtask run` is the same
   cargo xtask test    install what is missing, then run every test tier
+  cargo xtask browser run only the browser tier (wasm-bindgen-test in headless Chromium)
   cargo xtask size    build the PWA and print each app's shell (gzip) against its budget
   cargo xtask e2e     build the PWA and run only the end-to-end tier (extra args go to Playwright)
   cargo xtask load    1,000 simulated devices push 100,000 writes under 20 % faults, at one
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         Some("load") => tools::ensure_server_services()
             .and_then(|()| load::on_sqlite(&root, load::FULL, serve::Profile::Release))
             .and_then(|()| load::on_postgres(&root, load::FULL, serve::Profile::Release)),
+        Some("browser") => tiers::browser(&root),
         Some("size") => serve::build_pwa(&root).and_then(|()| size::check(&root)),
         Some("e2e") => serve::build_pwa(&root).and_then(|()| e2e::run_tier_with(&root, &args[1..])),
         _ => {

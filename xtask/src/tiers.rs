@@ -94,7 +94,7 @@ fn native_postgres(root: &Path) -> Result<(), TaskError> {
     .map(drop)
 }
 
-fn browser(root: &Path) -> Result<(), TaskError> {
+pub fn browser(root: &Path) -> Result<(), TaskError> {
     let server = serve::build_server(root, serve::Profile::Debug)?;
     step("tier 2/3: browser tests (wasm-bindgen-test in headless Chromium, real IndexedDB)");
     // The benchmark page is not tested here, but it must keep building with the app.
