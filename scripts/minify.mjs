@@ -3,7 +3,7 @@
 // first in scripts/post-build.mjs: the worker's precache and the precompressed copies must
 // see the minified file.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { minify } from 'terser';
 
@@ -24,8 +24,19 @@ for (const name of readdirSync(dir).filter((n) => n.endsWith('.js') && !n.starts
   const { code } = await minify(source, { module: true, ecma: 2020, compress: { passes: 2 } });
   if (!code) throw new Error(`minify: terser returned nothing for ${name}`);
   const [before, after] = [sri(source), sri(code)];
-  if (index.includes(before)) index = index.replaceAll(before, after);
-  writeFileSync(path, code);
-  console.log(`minify: ${name} ${source.length} -> ${code.length} B`);
+  // A page that pins the old bytes would refuse the new ones: stop rather than ship that.
+  if (!index.includes(before)) {
+    throw new Error(`minify: index.html holds no integrity hash of ${name} to update`);
+  }
+  // Trunk's hash in the name is of the unminified glue. The file is renamed for its new
+  // content, so that a cache keyed by name (the worker's precache of hashed files, the
+  // browser's immutable cache) never pairs old bytes with the new integrity, e.g. after a
+  // terser upgrade with the wasm unchanged.
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  const renamed = name.replace(/(-[0-9a-f]{12,16})?\.js$/, `-${hash}.js`);
+  index = index.replaceAll(before, after).replaceAll(`/${name}`, `/${renamed}`);
+  writeFileSync(join(dir, renamed), code);
+  unlinkSync(path);
+  console.log(`minify: ${name} ${source.length} B -> ${renamed} ${code.length} B`);
 }
 writeFileSync(indexPath, index);

@@ -62,14 +62,19 @@ pub fn use_app_update() -> AppUpdate {
             move || set_waiting.set(found.waiting().is_some())
         };
         check();
-        // A worker found later is followed until it is installed and waits.
-        let followed = found.clone();
-        on_event(&found, "updatefound", true, move |_| {
-            if let Some(installing) = followed.installing() {
+        // A worker installing is followed until it waits: one the browser found before this
+        // page registered (its `updatefound` already fired), and any found later. Listeners
+        // made in an event callback belong to this owner, so they go with the app.
+        let owner = Owner::current();
+        let follow = move |registration: &web_sys::ServiceWorkerRegistration| {
+            if let (Some(installing), Some(owner)) = (registration.installing(), owner.as_ref()) {
                 let check = check.clone();
-                on_event(&installing, "statechange", true, move |_| check());
+                owner.with(|| on_event(&installing, "statechange", true, move |_| check()));
             }
-        });
+        };
+        follow(&found);
+        let followed = found.clone();
+        on_event(&found, "updatefound", true, move |_| follow(&followed));
         registration.set_value(Some(found.clone()));
         // Offline the check fails, and the worker checks again at the next navigation.
         if let Ok(checked) = found.update() {

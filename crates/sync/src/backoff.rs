@@ -56,13 +56,26 @@ impl Backoff {
         let exp = attempts.saturating_sub(1).min(30);
         let ceiling = self.base_ms.saturating_mul(1u64 << exp).min(self.cap_ms);
         let jitter = rng.up_to(ceiling).max(self.min_ms);
-        jitter.max(retry_after_ms.unwrap_or(0))
+        jitter.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS))
     }
 }
+
+/// The longest `Retry-After` honoured: a day. A larger one (or one that overflowed when
+/// parsed) would put a retry time past what JavaScript numbers, and so IndexedDB, hold
+/// exactly (2^53 ms), and the stored write could not be read back.
+pub const MAX_RETRY_AFTER_MS: u64 = 24 * 60 * 60 * 1000;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_retry_after_waits_a_day_at_most() {
+        let mut rng = SplitMix64(7);
+        let b = Backoff::default();
+        assert_eq!(b.delay(1, Some(u64::MAX), &mut rng), MAX_RETRY_AFTER_MS);
+        assert_eq!(b.delay(1, Some(3_600_000), &mut rng), 3_600_000);
+    }
 
     #[test]
     fn delay_stays_within_the_exponential_ceiling() {
