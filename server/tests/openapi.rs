@@ -101,3 +101,38 @@ async fn the_openapi_document_describes_every_operation() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test]
+async fn large_api_answers_are_compressed_and_token_answers_never() {
+    let srv = TestServer::start().await;
+    let get = |path: &str, encoding: &str| {
+        srv.http
+            .get(format!("{}{path}", srv.base))
+            .header("Accept-Encoding", encoding)
+            .send()
+    };
+    for (asked, sent) in [("br, gzip", "br"), ("gzip", "gzip")] {
+        let res = get("/api/openapi.json", asked).await.expect("openapi");
+        assert_eq!(res.status(), 200);
+        let encoding = res
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap_or(""));
+        assert_eq!(encoding, Some(sent), "asked for {asked}");
+    }
+    let plain = get("/api/openapi.json", "identity").await.expect("openapi");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let login = srv
+        .http
+        .post(format!("{}/api/v1/auth/login", srv.base))
+        .header("Accept-Encoding", "br, gzip")
+        .json(&serde_json::json!({"tenantId": "north-clinic", "username": "patient1", "password": "demo"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    assert!(
+        login.headers().get("content-encoding").is_none(),
+        "tokens go out uncompressed"
+    );
+}

@@ -46,8 +46,9 @@ pub const MAX_SEALED_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Routes relative to `/api`.
 pub fn routes() -> Router<AppState> {
-    let reads = Router::new()
-        .route("/openapi.json", get(openapi::document))
+    // Never compressed: an answer that carries tokens beside anything a caller chose would
+    // let its compressed length give the tokens away (BREACH).
+    let auth = Router::new()
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/auth/logout", post(auth::logout))
@@ -55,7 +56,9 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/auth/replay-credentials/revoke",
             post(auth::revoke_replay),
-        )
+        );
+    let reads = Router::new()
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/config", get(device_policy::device_config))
         .route("/v1/threads", get(threads))
         .route("/v1/threads/{threadId}/messages", get(messages))
@@ -81,7 +84,20 @@ pub fn routes() -> Router<AppState> {
             "/v1/sync/sealed",
             post(sealed::push_sealed).layer(DefaultBodyLimit::max(MAX_SEALED_BODY_BYTES)),
         );
-    routes::with_write_routes(reads, "/api").fallback(|| async { not_found("No such API route.") })
+    routes::with_write_routes(reads, "/api")
+        .layer(compression())
+        .merge(auth)
+        .fallback(|| async { not_found("No such API route.") })
+}
+
+/// Large answers (lists, pages of messages, PDFs) go out in brotli or gzip as the client
+/// asks; small ones and event streams as they are.
+fn compression(
+) -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::{
+        predicate::SizeAbove, CompressionLayer, DefaultPredicate, Predicate as _,
+    };
+    CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
 }
 
 #[utoipa::path(get, path = "/api/v1/threads", tag = "communication", responses((status = 200, body = [caresync_contract::comms::ThreadDto])), security(("bearer" = [])))]
@@ -97,7 +113,9 @@ pub fn document_routes() -> Router<AppState> {
         .route("/documents/render-jobs/{jobId}", get(render_job))
         .route("/documents/artifacts/{artifactId}", get(artifact_link))
         .route("/documents/artifacts/{artifactId}/pdf", get(artifact_pdf));
-    routes::with_write_routes(reads, "/v1").fallback(|| async { not_found("No such route.") })
+    routes::with_write_routes(reads, "/v1")
+        .layer(compression())
+        .fallback(|| async { not_found("No such route.") })
 }
 
 #[utoipa::path(get, path = "/v1/documents/templates", tag = "documents", params(("If-None-Match" = Option<String>, Header)), responses((status = 200, description = "Published templates, with an ETag", body = [caresync_contract::documents::TemplateDto]), (status = 304, description = "Unchanged")), security(("bearer" = [])))]
