@@ -40,6 +40,7 @@ try {
     swSrc: bundled,
     swDest: join(dir, 'sw.js'),
     globDirectory: dir,
+    // `html` takes index.html and the startup benchmark's static page (startup-probe.html).
     globPatterns: ['**/*.{html,js,wasm,css,webmanifest,png}'],
     globIgnores: ['sw.js', 'sw-bundled.js'],
     // Trunk's file names already carry a content hash.

@@ -9,6 +9,8 @@ import { listenForSync } from './courier.js';
 // Replaced at build time: `/` for the patient app, `/ward/` for the ward board.
 const BASE = __BASE__;
 
+// Registered first, so a precached page (index.html, the startup probe /startup-probe.html)
+// is served as itself; the navigation fallback below only takes what the precache lacks.
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod e2e;
+mod lighthouse;
 mod load;
 mod pg;
 mod proc;
@@ -35,7 +36,10 @@ const USAGE: &str = "usage:
   cargo xtask load    1,000 simulated devices push 100,000 writes under 20 % faults, at one
                       release server on SQLite, then at two on one PostgreSQL with NATS;
                       checked for exactly-once, lane order and one event per write
-  cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium";
+  cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium
+  cargo xtask lighthouse
+                      Lighthouse (mobile, simulated throttling) on the first online visit of a
+                      release build, in Debian's Chromium; prints the performance figures";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Some("serve" | "run") => serve::run(&root),
         Some("test") => tiers::run_all(&root),
         Some("bench") => bench::run(&root),
+        Some("lighthouse") => lighthouse::run(&root),
         Some("load") => tools::ensure_server_services()
             .and_then(|()| load::on_sqlite(&root, load::FULL, serve::Profile::Release))
             .and_then(|()| load::on_postgres(&root, load::FULL, serve::Profile::Release)),
