@@ -60,7 +60,12 @@ console.log(`lighthouse ${lhr.lighthouseVersion}, ${artifacts.HostProduct ?? 'Ch
   + `${lhr.configSettings.formFactor}, ${lhr.configSettings.throttlingMethod}d throttling (RTT ${throttling.rttMs} ms, `
   + `${(throttling.throughputKbps / 1024).toFixed(1)} Mbit/s, CPU ${throttling.cpuSlowdownMultiplier}x): ${lhr.finalDisplayedUrl}`);
 console.log(`performance score: ${Math.round(lhr.categories.performance.score * 100)}`);
-console.log(`LCP ${ms('largest-contentful-paint')}, TTI ${ms('interactive')}, FCP ${ms('first-contentful-paint')}, TBT ${ms('total-blocking-time')}`);
+console.log(`LCP ${ms('largest-contentful-paint')}, TTI ${ms('interactive')}, FCP ${ms('first-contentful-paint')}, TBT ${ms('total-blocking-time')}, `
+  + `Speed Index ${ms('speed-index')}, CLS ${audit('cumulative-layout-shift').numericValue.toFixed(3)}`);
+// What moved, when something did: the element and its share of the shift.
+for (const item of audit('layout-shifts')?.details?.items ?? []) {
+  console.log(`  layout shift ${item.score?.toFixed(3)}: ${item.node?.snippet ?? item.node?.selector ?? 'unknown element'}`);
+}
 // Requests a worker made (its precache, if it installed during the run) are named apart.
 const split = byTarget.size > 1 ? ` (${[...byTarget].map(([t, b]) => `${t} ${bytes(b)}`).join(', ')})` : '';
 console.log(`total bytes transferred: ${bytes(audit('total-byte-weight').numericValue)} in ${requests.length} requests${split}`);

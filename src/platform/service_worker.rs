@@ -57,9 +57,11 @@ pub fn use_app_update() -> AppUpdate {
                 return;
             }
         };
+        // A worker waits only for an update: the first one on a page no worker controls yet
+        // passes through "waiting" on its way to active, and must not flash the prompt.
         let check = {
-            let found = found.clone();
-            move || set_waiting.set(found.waiting().is_some())
+            let (found, container) = (found.clone(), container.clone());
+            move || set_waiting.set(found.waiting().is_some() && container.controller().is_some())
         };
         check();
         // A worker installing is followed until it waits: one the browser found before this

@@ -36,6 +36,27 @@ test('first visit installs the service worker, which controls the page after a r
   expect(violations).toEqual([]);
 });
 
+test('a first visit installs the worker without ever offering "Reload"', async ({ page }) => {
+  // The first worker passes through "waiting" on its way to active: it is no update, and a
+  // prompt that flashed up for it would shift the page (and invite a pointless reload).
+  await page.addInitScript(() => {
+    const w = window as unknown as { offered: boolean };
+    w.offered = false;
+    new MutationObserver(() => {
+      if (document.querySelector('.update-prompt')) w.offered = true;
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  const state = await page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    return registration.active?.state;
+  });
+  expect(['activating', 'activated']).toContain(state);
+  await expect(page.getByRole('button', { name: 'Reload' })).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { offered: boolean }).offered)).toBe(false);
+});
+
 test('the page is a strict-CSP document with no inline-script allowance', async ({ request }) => {
   const res = await request.get('/');
   expect(res.status()).toBe(200);
