@@ -97,6 +97,8 @@ async function writeOffline(page: Page, context: BrowserContext, texts: string[]
 async function reopen(context: BrowserContext, texts: string[]) {
   const page = await context.newPage();
   await page.goto('/');
+  // The first pass takes in the worker's answers; a navigation must not cut it short.
+  await expect(page.getByRole('banner').getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });
   // The list may reorder as it revalidates: go by the thread's own address.
   const thread = await page.getByRole('link', { name: FOLLOW_UP }).getAttribute('href');
   await page.goto(thread ?? '/');

@@ -225,30 +225,33 @@ impl SyncRuntime {
             return Ok(0);
         }
         let mut report = BackgroundReport::default();
-        {
-            let mut engine = self.engine.lock().await;
-            for (parcel, answer) in &answered {
-                let (Ok(id), Some(route)) = (
-                    parcel.id.parse::<ClientMutationId>(),
-                    CourierAnswer::route_answer(answer),
-                ) else {
-                    continue;
-                };
-                if let Intake::Delivered(kind) =
-                    engine.handle_courier_answer(now_ms(), id, route).await?
-                {
-                    report.add(kind, answer.at as Millis);
-                }
+        for (parcel, answer) in &answered {
+            let (Ok(id), Some(route)) = (
+                parcel.id.parse::<ClientMutationId>(),
+                CourierAnswer::route_answer(answer),
+            ) else {
+                continue;
+            };
+            let intake = self
+                .engine
+                .lock()
+                .await
+                .handle_courier_answer(now_ms(), id, route)
+                .await?;
+            if let Intake::Delivered(kind) = intake {
+                report.add(kind, answer.at as Millis);
             }
-            self.publish(&mut engine);
         }
-        let ids: Vec<String> = answered.into_iter().map(|(p, _)| p.id).collect();
-        bg.courier.remove(&ids).await?;
+        // The report is kept before the answers go and before the screen says "all sent": a
+        // page closed or navigated away in between must not lose what the worker did.
         let delivered = report.delivered.iter().map(|(_, n)| *n as usize).sum();
         if delivered > 0 {
             idb::put_meta(self.store.database(), BACKGROUND_REPORT, &report).await?;
             self.status.background.set(Some(report));
         }
+        let ids: Vec<String> = answered.into_iter().map(|(p, _)| p.id).collect();
+        bg.courier.remove(&ids).await?;
+        self.publish(&mut *self.engine.lock().await);
         Ok(delivered)
     }
 
