@@ -26,3 +26,29 @@ fn databases_are_scoped_to_tenant_and_user() {
     assert_ne!(database_name("north", "a"), database_name("south", "a"));
     assert_ne!(database_name("north", "a"), database_name("north", "b"));
 }
+
+#[wasm_bindgen_test]
+async fn an_integer_a_js_number_cannot_hold_is_refused_not_stored_rounded() {
+    let exact = (1u64 << 53) - 1;
+    let kept = idb::to_js(&serde_json::json!({ "at": exact, "back": -(exact as i64) }))
+        .expect("the largest exact integers");
+    let back: serde_json::Value = idb::from_js(kept).expect("read back");
+    assert_eq!(back["at"], exact);
+    assert_eq!(back["back"], -(exact as i64));
+    for too_big in [
+        serde_json::json!({ "nextAttemptAt": u64::MAX }),
+        serde_json::json!([1, { "seq": exact + 1 }]),
+        serde_json::json!(i64::MIN),
+    ] {
+        assert!(idb::to_js(&too_big).is_err(), "{too_big} was stored");
+    }
+
+    // At the store too: the write fails, and what was there stays readable.
+    let db = idb::open(&database_name("test-tenant", "inexact"))
+        .await
+        .expect("open");
+    idb::put_meta(&db, "due", &exact).await.expect("put");
+    assert!(idb::put_meta(&db, "due", &u64::MAX).await.is_err());
+    let read: Option<u64> = idb::get_meta(&db, "due").await.expect("get");
+    assert_eq!(read, Some(exact));
+}

@@ -44,6 +44,19 @@ impl From<indexed_db_futures::error::Error> for StoreError {
     }
 }
 
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Decode(e.to_string())
+    }
+}
+
+impl StoreError {
+    /// What a JS call into a stored value (JSON, `Reflect`) threw.
+    pub fn js(thrown: JsValue) -> Self {
+        StoreError::Decode(format!("{thrown:?}"))
+    }
+}
+
 impl From<indexed_db_futures::error::OpenDbError> for StoreError {
     fn from(e: indexed_db_futures::error::OpenDbError) -> Self {
         StoreError::Open(e.to_string())
@@ -57,18 +70,41 @@ pub fn database_name(tenant: &str, user: &str) -> String {
 
 /// Plain JS objects, so IndexedDB key paths reach nested fields: the value's JSON (the one
 /// path of [`super::json`]), parsed by the browser.
+///
+/// An integer a JS number cannot hold exactly is refused, not stored rounded: a rounded
+/// `u64` could not be read back, and would leave its whole store unreadable.
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
-    let text = super::json::encode_str(value).map_err(|e| StoreError::Decode(e.to_string()))?;
-    js_sys::JSON::parse(&text).map_err(|e| StoreError::Decode(format!("{e:?}")))
+    let value = serde_json::to_value(value)?;
+    if let Some(n) = inexact_in_js(&value) {
+        return Err(StoreError::Decode(format!(
+            "{n} is beyond what a JS number holds exactly"
+        )));
+    }
+    js_sys::JSON::parse(&serde_json::to_string(&value)?).map_err(StoreError::js)
+}
+
+/// The first integer in `value` beyond ±(2^53 − 1), if any.
+fn inexact_in_js(value: &serde_json::Value) -> Option<&serde_json::Number> {
+    const EXACT: u64 = (1 << 53) - 1;
+    match value {
+        serde_json::Value::Number(n) => {
+            let exact = n.as_u64().is_none_or(|u| u <= EXACT)
+                && n.as_i64().is_none_or(|i| i.unsigned_abs() <= EXACT);
+            (!exact).then_some(n)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(inexact_in_js),
+        serde_json::Value::Object(fields) => fields.values().find_map(inexact_in_js),
+        _ => None,
+    }
 }
 
 /// A plain object read from a store, as `T`, through its JSON.
 pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
     let text = js_sys::JSON::stringify(&value)
-        .map_err(|e| StoreError::Decode(format!("{e:?}")))?
+        .map_err(StoreError::js)?
         .as_string()
         .ok_or_else(|| StoreError::Decode("a stored value has no JSON form".into()))?;
-    super::json::decode_str(&text).map_err(|e| StoreError::Decode(e.to_string()))
+    Ok(super::json::decode_str(&text)?)
 }
 
 pub async fn open(name: &str) -> Result<Database, StoreError> {

@@ -121,8 +121,7 @@ impl Row {
     /// The clear fields as a plain object, and the sealed bytes as they are.
     pub fn to_js(&self) -> Result<JsValue, StoreError> {
         let value = to_js(self)?;
-        js_sys::Reflect::set(&value, &SEALED.into(), &self.sealed)
-            .map_err(|e| StoreError::Decode(format!("{e:?}")))?;
+        js_sys::Reflect::set(&value, &SEALED.into(), &self.sealed).map_err(StoreError::js)?;
         Ok(value)
     }
 
@@ -133,7 +132,7 @@ impl Row {
             .ok_or(StoreError::NotSealed)?;
         // The object is this read's own copy: the bytes need not go through JSON.
         js_sys::Reflect::delete_property(value.unchecked_ref::<js_sys::Object>(), &SEALED.into())
-            .map_err(|e| StoreError::Decode(format!("{e:?}")))?;
+            .map_err(StoreError::js)?;
         let mut row: Row = from_js(value)?;
         row.sealed = sealed;
         Ok(row)

@@ -205,12 +205,12 @@ impl Vault {
 
 /// `value` as the JSON a vault seals.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
-    super::json::encode(value).map_err(|e| StoreError::Decode(e.to_string()))
+    Ok(super::json::encode(value)?)
 }
 
 /// JSON a vault opened, as `T`.
 pub fn decode<T: DeserializeOwned>(plain: &[u8]) -> Result<T, StoreError> {
-    super::json::decode(plain).map_err(|e| StoreError::Decode(e.to_string()))
+    Ok(super::json::decode(plain)?)
 }
 
 /// Each opened value as `T`, in order.
