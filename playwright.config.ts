@@ -1,16 +1,9 @@
 // End-to-end tests: Playwright drives Debian's Chromium (never a downloaded browser) against the
 // reference server that `cargo xtask test` starts and names in BASE_URL.
 import { defineConfig } from '@playwright/test';
+import { chromiumArgs } from './scripts/chromium-args.mjs';
 
-export const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+export { chromiumArgs };
 
 export default defineConfig({
   testDir: 'tests/e2e',

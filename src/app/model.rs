@@ -3,6 +3,7 @@
 
 use caresync_contract::comms::{MessageDto, ThreadDto, ThreadStatus};
 use caresync_contract::ErrorCode;
+use caresync_sync::order::{by_number, by_text, Direction};
 use caresync_sync::{Action, Mutation, MutationState, ParkReason, RefusalCode};
 
 use crate::platform::cache::PendingMessage;
@@ -179,17 +180,13 @@ impl MessageRow {
             })
             .collect();
         // Delivered ones (with a server time) join the timeline; the rest follow in order.
-        caresync_sync::order::by_number(
-            &mut mine,
-            caresync_sync::order::Direction::Ascending,
-            |(order, _)| *order,
-        );
+        by_number(&mut mine, Direction::Ascending, |(order, _)| *order);
         let (timed, untimed): (Vec<_>, Vec<_>) = mine
             .into_iter()
             .map(|(_, r)| r)
             .partition(|r| r.sent_at.is_some());
         rows.extend(timed);
-        caresync_sync::order::by_text(&mut rows, caresync_sync::order::Direction::Ascending, |r| {
+        by_text(&mut rows, Direction::Ascending, |r| {
             r.sent_at.as_deref().unwrap_or_default()
         });
         rows.extend(untimed);

@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use caresync_contract::comms::{MessageDto, ThreadDto};
+use caresync_sync::order::{by_text, Direction};
 use futures::future::try_join_all;
 use indexed_db_futures::{database::Database, prelude::*, transaction::TransactionMode, KeyRange};
 use js_sys::Uint8Array;
@@ -220,11 +221,7 @@ impl Cache {
 
     pub async fn threads(&self) -> Result<Vec<ThreadDto>, StoreError> {
         let mut threads: Vec<ThreadDto> = self.all("thread:").await?;
-        caresync_sync::order::by_text(
-            &mut threads,
-            caresync_sync::order::Direction::Descending,
-            |t| &t.updated_at,
-        );
+        by_text(&mut threads, Direction::Descending, |t| &t.updated_at);
         Ok(threads)
     }
 

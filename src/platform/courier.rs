@@ -10,6 +10,7 @@ use caresync_contract::{
     paths,
     sync::{SealedEnvelope, SealingKey},
 };
+use caresync_sync::order::{by_number, Direction};
 use caresync_sync::{Answer, Lane, Mutation};
 use indexed_db_futures::{
     database::Database, prelude::*, transaction::TransactionMode, KeyPath, KeyRange,
@@ -100,11 +101,7 @@ pub fn parcels_for(
     held: &HashSet<Lane>,
 ) -> Result<Vec<Parcel>, SealError> {
     let mut writes: Vec<&Mutation> = undecided.iter().collect();
-    caresync_sync::order::by_number(
-        &mut writes,
-        caresync_sync::order::Direction::Ascending,
-        |m| m.seq,
-    );
+    by_number(&mut writes, Direction::Ascending, |m| m.seq);
     let mut stopped: HashSet<&Lane> = held.iter().collect();
     let mut parcels = Vec::new();
     for m in writes {

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use caresync_contract::{auth::ReplayCredential, sync::SealingKey};
+use caresync_sync::order::{by_number, Direction};
 use caresync_sync::{MutationState, NewMutation, OutboxStore as _};
 
 use super::{
@@ -141,11 +142,7 @@ impl Device {
     pub async fn hand_over(&self, from: &IdbOutbox) -> Result<usize, DeviceError> {
         let key = self.sealing_key().await?.ok_or(SealError::NoKey)?;
         let mut waiting = from.undecided().await?;
-        caresync_sync::order::by_number(
-            &mut waiting,
-            caresync_sync::order::Direction::Ascending,
-            |m| m.seq,
-        );
+        by_number(&mut waiting, Direction::Ascending, |m| m.seq);
         let sealed: Vec<NewMutation> = waiting
             .iter()
             .map(|m| seal_write(&key, m))

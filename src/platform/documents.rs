@@ -4,6 +4,7 @@
 //! checked on every read. A signed link is fetched, used at once and never kept.
 
 use caresync_contract::documents::{ArtifactLinkDto, RenderJobDto, RenderJobIn, TemplateDto};
+use caresync_sync::order::{by_text, Direction};
 use caresync_sync::{AggregateKind, NewMutation};
 use serde::{Deserialize, Serialize};
 
@@ -92,9 +93,7 @@ fn local(e: StoreError) -> FetchError {
 
 pub async fn templates(s: &SignedIn) -> Result<Vec<TemplateDto>, FetchError> {
     let mut list: Vec<TemplateDto> = s.cache.all(TEMPLATE).await.map_err(local)?;
-    caresync_sync::order::by_text(&mut list, caresync_sync::order::Direction::Ascending, |t| {
-        &t.name
-    });
+    by_text(&mut list, Direction::Ascending, |t| &t.name);
     Ok(list)
 }
 
@@ -159,11 +158,7 @@ pub fn request(
 /// The jobs the server listed last, newest first, and the requests made here since.
 pub async fn jobs(s: &SignedIn) -> Result<(Vec<RenderJobDto>, Vec<PendingJob>), FetchError> {
     let mut listed: Vec<RenderJobDto> = s.cache.all(JOB).await.map_err(local)?;
-    caresync_sync::order::by_text(
-        &mut listed,
-        caresync_sync::order::Direction::Descending,
-        |d| &d.created_at,
-    );
+    by_text(&mut listed, Direction::Descending, |d| &d.created_at);
     let ids: Vec<&str> = listed
         .iter()
         .map(|j| j.client_mutation_id.as_str())
@@ -187,11 +182,7 @@ pub struct Followed {
 pub async fn revalidate_jobs(s: &SignedIn) -> Result<Followed, FetchError> {
     let list: Vec<RenderJobDto> = get_json(s, JOBS).await?;
     let mut kept: Vec<RenderJobDto> = s.cache.all(JOB).await.map_err(local)?;
-    caresync_sync::order::by_text(
-        &mut kept,
-        caresync_sync::order::Direction::Descending,
-        |d| &d.created_at,
-    );
+    by_text(&mut kept, Direction::Descending, |d| &d.created_at);
     let mut changed = kept != list;
     let records: Vec<(String, RenderJobDto)> = list
         .iter()

@@ -8,6 +8,7 @@ use std::{
     rc::Rc,
 };
 
+use caresync_sync::order::{by_number, Direction};
 use caresync_sync::{
     store::select_ready, ClientMutationId, Lane, Millis, Mutation, MutationState, NewMutation,
     OutboxStore, Ready, Stats,
@@ -385,11 +386,7 @@ impl OutboxStore for IdbOutbox {
     async fn blocked(&self) -> Result<Vec<Mutation>, StoreError> {
         let mut out = self.by_state(MutationState::PARKED).await?;
         out.extend(self.by_state(MutationState::CONFLICT).await?);
-        caresync_sync::order::by_number(
-            &mut out,
-            caresync_sync::order::Direction::Ascending,
-            |m| m.seq,
-        );
+        by_number(&mut out, Direction::Ascending, |m| m.seq);
         Ok(out)
     }
 

@@ -4,6 +4,7 @@
 //! the action still applies, or kept as a conflict the user sees.
 
 use caresync_contract::virtual_care::SessionDto;
+use caresync_sync::order::{by_text, Direction};
 use caresync_sync::{model::Versioned, AggregateKind, Lane, NewMutation, Request};
 use serde_json::json;
 
@@ -102,11 +103,7 @@ pub async fn cached_sessions(s: &SignedIn) -> Result<Vec<SessionDto>, FetchError
         .all(PREFIX)
         .await
         .map_err(|e| FetchError::Local(e.to_string()))?;
-    caresync_sync::order::by_text(
-        &mut sessions,
-        caresync_sync::order::Direction::Ascending,
-        |s| &s.scheduled_at,
-    );
+    by_text(&mut sessions, Direction::Ascending, |s| &s.scheduled_at);
     Ok(sessions)
 }
 

@@ -4,6 +4,7 @@
 //! user's visits as the server last listed them.
 
 use caresync_contract::virtual_care::{AsyncVisitDto, AsyncVisitIn, AttachmentIn};
+use caresync_sync::order::{by_text, Direction};
 use caresync_sync::{AggregateKind, Mutation, NewMutation};
 use serde::{Deserialize, Serialize};
 
@@ -101,11 +102,7 @@ pub fn submission(s: &SignedIn, draft: &VisitDraft) -> (NewMutation, EntityChang
 pub async fn visits(s: &SignedIn) -> Result<(Vec<AsyncVisitDto>, Vec<PendingVisit>), FetchError> {
     let local = |e: super::idb::StoreError| FetchError::Local(e.to_string());
     let mut listed: Vec<AsyncVisitDto> = s.cache.all(SUBMITTED).await.map_err(local)?;
-    caresync_sync::order::by_text(
-        &mut listed,
-        caresync_sync::order::Direction::Descending,
-        |v| &v.created_at,
-    );
+    by_text(&mut listed, Direction::Descending, |v| &v.created_at);
     let ids: Vec<&str> = listed
         .iter()
         .map(|v| v.client_mutation_id.as_str())
