@@ -2,7 +2,7 @@
 //! carry a chain link are verified by [`audit_chain`] first.
 
 use crate::{
-    db::{Connection, OptionalExtension as _},
+    db::{Connection, OptionalExtension as _, Row},
     params,
 };
 use caresync_contract::audit::{AuditEventDto, AuditEventIn};
@@ -15,6 +15,22 @@ use crate::{
     time::{iso, now_ms, parse_iso},
 };
 
+/// The columns every audit read selects: `id, client_mutation_id, type, occurred_at,
+/// recorded_at, payload`.
+const EVENT_COLUMNS: &str = "id, client_mutation_id, type, occurred_at, recorded_at, payload";
+
+/// One event from a row of [`EVENT_COLUMNS`].
+fn event_row(r: &Row<'_>) -> crate::db::Result<AuditEventDto> {
+    Ok(AuditEventDto {
+        audit_event_id: r.get(0)?,
+        client_mutation_id: r.get(1)?,
+        kind: r.get(2)?,
+        occurred_at: iso(r.get(3)?),
+        recorded_at: iso(r.get(4)?),
+        payload: r.get_json(5)?,
+    })
+}
+
 fn by_mutation(
     conn: &Connection,
     caller: &Caller,
@@ -22,19 +38,12 @@ fn by_mutation(
 ) -> Result<Option<AuditEventDto>, DomainError> {
     Ok(conn
         .query_row(
-            "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
-             WHERE tenant_id = ?1 AND client_mutation_id = ?2",
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events \
+                 WHERE tenant_id = ?1 AND client_mutation_id = ?2"
+            ),
             params![caller.tenant, cmid],
-            |r| {
-                Ok(AuditEventDto {
-                    audit_event_id: r.get(0)?,
-                    client_mutation_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    occurred_at: iso(r.get(3)?),
-                    recorded_at: iso(r.get(4)?),
-                    payload: r.get_json(5)?,
-                })
-            },
+            event_row,
         )
         .optional()?)
 }
@@ -131,20 +140,11 @@ pub fn list_own(
     caller: &Caller,
     kind: Option<&str>,
 ) -> Result<Vec<AuditEventDto>, DomainError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, client_mutation_id, type, occurred_at, recorded_at, payload FROM audit_events \
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events \
          WHERE tenant_id = ?1 AND actor_id = ?2 AND (CAST(?3 AS TEXT) IS NULL OR type = ?3) \
-         ORDER BY recorded_at, id LIMIT 500",
-    )?;
-    let rows = stmt.query_map(params![caller.tenant, caller.user, kind], |r| {
-        Ok(AuditEventDto {
-            audit_event_id: r.get(0)?,
-            client_mutation_id: r.get(1)?,
-            kind: r.get(2)?,
-            occurred_at: iso(r.get(3)?),
-            recorded_at: iso(r.get(4)?),
-            payload: r.get_json(5)?,
-        })
-    })?;
+         ORDER BY recorded_at, id LIMIT 500"
+    ))?;
+    let rows = stmt.query_map(params![caller.tenant, caller.user, kind], event_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
