@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{
     session::SignedIn,
-    writes::{get_json, refreshed, FetchError},
+    writes::{get_json, refreshed, revalidate_thread, FetchError},
 };
 
 const SESSIONS: &str = "/api/v1/virtual-care/sessions";
@@ -122,8 +122,17 @@ pub async fn revalidate_sessions(s: &SignedIn) -> Result<(), FetchError> {
 }
 
 /// "Continue by message" on a failed session (online): the server opens a thread for it,
-/// once, and answers with its id.
+/// once, and answers with its id. The thread is then read onto the device, so the page that
+/// opens next shows it; if that read fails, the thread page reads it again when it can.
 pub async fn continue_by_message(s: &SignedIn, id: &str) -> Result<String, FetchError> {
+    let thread = open_fallback(s, id).await?;
+    if let Err(err) = revalidate_thread(s, &thread).await {
+        leptos::logging::warn!("the new conversation was not read yet: {err}");
+    }
+    Ok(thread)
+}
+
+async fn open_fallback(s: &SignedIn, id: &str) -> Result<String, FetchError> {
     let answer = s
         .runtime
         .transport()

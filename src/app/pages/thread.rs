@@ -84,12 +84,14 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
             }))
         }
     });
-    // Revalidate when the thread opens and whenever the connection comes back; then mark
-    // what others wrote as read.
+    // Revalidate when the thread opens and whenever the server can be reached again (the
+    // browser back online, or an answer after a failed exchange); then mark what others
+    // wrote as read.
+    let reachable = Memo::new(move |_| online.get() && !status.reach.get().is_trouble());
     let fresh = StoredValue::new_local(s.clone());
     let thread_id = id.clone();
     Effect::new(move |_| {
-        let online = online.get();
+        let online = reachable.get();
         let (s, id) = (fresh.get_value(), thread_id.clone());
         leptos::task::spawn_local(async move {
             if online {
