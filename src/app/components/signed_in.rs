@@ -15,9 +15,15 @@ use crate::{
 pub fn require_session<V: IntoView + 'static>(
     page: impl Fn(Rc<SignedIn>) -> V + Send + Sync + 'static,
 ) -> impl IntoView {
+    session_gate(Box::new(move |s| page(s).into_any()))
+}
+
+/// One concrete gate for every page: as a generic, its reactive view was compiled once per
+/// page (about 14 KB of the shell's wasm).
+fn session_gate(page: Box<dyn Fn(Rc<SignedIn>) -> AnyView + Send + Sync>) -> impl IntoView {
     let session = use_session();
     move || match session.get() {
-        Some(s) => page(s).into_any(),
+        Some(s) => page(s),
         None => view! { <Redirect path=crate::app::use_entry().base /> }.into_any(),
     }
 }
