@@ -72,6 +72,15 @@ pub fn use_entry() -> Entry {
     use_context::<Entry>().unwrap_or(PATIENT)
 }
 
+/// Mounts `app` on the page's body, then removes the static boot screen (`#boot` in the
+/// index page), in the same task, so no frame is left with neither.
+pub fn mount<V: IntoView + 'static>(app: fn() -> V) {
+    leptos::mount::mount_to_body(app);
+    if let Some(boot) = document().get_element_by_id("boot") {
+        boot.remove();
+    }
+}
+
 /// The patient app: messages, visits, appointments, documents.
 #[component]
 pub fn App() -> impl IntoView {

@@ -36,6 +36,23 @@ test('first visit installs the service worker, which controls the page after a r
   expect(violations).toEqual([]);
 });
 
+test('while the app downloads, a boot screen says so in words; the app replaces it', async ({ page }) => {
+  // Hold the wasm back, as a slow first visit does, until the boot screen has been seen.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/');
+  await expect(page.getByRole('status')).toHaveText('Starting caresync…');
+  await expect(page.getByRole('progressbar', { name: 'Starting caresync…' })).toBeVisible();
+  release();
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByText('Starting caresync…')).toHaveCount(0);
+  await expect(page.getByRole('main')).toHaveCount(1);
+});
+
 test('a first visit installs the worker without ever offering "Reload"', async ({ page }) => {
   // The first worker passes through "waiting" on its way to active: it is no update, and a
   // prompt that flashed up for it would shift the page (and invite a pointless reload).
