@@ -25,13 +25,13 @@ const LIMITS: [Limit; 2] = [
         app: "patient app",
         dir: "",
         budget: 250_000,
-        ceiling: 602_000,
+        ceiling: 595_000,
     },
     Limit {
         app: "ward board",
         dir: "ward",
         budget: 200_000,
-        ceiling: 526_000,
+        ceiling: 519_000,
     },
 ];
 
