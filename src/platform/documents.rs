@@ -247,17 +247,28 @@ pub async fn download(s: &SignedIn, artifact: &str) -> Result<CopyInfo, CopyErro
     Ok(info)
 }
 
+/// A kept PDF read for showing, with the time (ms) it must stop being shown.
+pub struct OpenCopy {
+    pub bytes: Vec<u8>,
+    pub expires_at: f64,
+}
+
 /// The kept PDF, if it is still within its TTL; an expired copy is purged, never shown.
-pub async fn read_copy(s: &SignedIn, artifact: &str) -> Result<Vec<u8>, CopyError> {
+pub async fn read_copy(s: &SignedIn, artifact: &str) -> Result<OpenCopy, CopyError> {
     let info = copy_info(s, artifact).await?.ok_or(CopyError::Missing)?;
     if info.expired(now_ms() as f64) {
         purge(s, artifact).await?;
         return Err(CopyError::Expired);
     }
-    s.cache
+    let bytes = s
+        .cache
         .bytes(&format!("{PDF}{artifact}"))
         .await?
-        .ok_or(CopyError::Missing)
+        .ok_or(CopyError::Missing)?;
+    Ok(OpenCopy {
+        bytes,
+        expires_at: info.expires_at,
+    })
 }
 
 async fn purge(s: &SignedIn, artifact: &str) -> Result<(), StoreError> {

@@ -33,12 +33,18 @@ async function serverPdf(request: APIRequestContext, artifact: string, server = 
 async function watchBlobs(page: Page) {
   await page.addInitScript(() => {
     const made = new Map<string, Blob>();
-    (window as unknown as { blobs: Map<string, Blob> }).blobs = made;
+    const revoked = new Set<string>();
+    Object.assign(window, { blobs: made, revoked });
     const create = URL.createObjectURL.bind(URL);
     URL.createObjectURL = (b: Blob | MediaSource) => {
       const url = create(b);
       if (b instanceof Blob) made.set(url, b);
       return url;
+    };
+    const revoke = URL.revokeObjectURL.bind(URL);
+    URL.revokeObjectURL = (url: string) => {
+      revoked.add(url);
+      revoke(url);
     };
   });
 }
@@ -196,6 +202,28 @@ test('a kept copy past its TTL is refused, purged, and the screen says so', asyn
     return copies;
   });
   expect(kept).toBe(0);
+  await context.setOffline(false);
+});
+
+test('a copy open in the viewer when its TTL runs out is closed, released and purged', async ({ page, context }) => {
+  test.skip(!SHORT, 'SHORT_TTL_URL names the short-TTL server (cargo xtask test starts it)');
+  await watchBlobs(page);
+  await signIn(page, 'north-clinic', 'patient1', SHORT);
+  await openDocuments(page);
+  await requestSickNote(page, '2031-04-10');
+  const ready = readyDocument(page, 'Sick note');
+  await expect(ready.getByText(/^Saved on this device until /)).toBeVisible({ timeout: 30_000 });
+  await context.setOffline(true);
+  await ready.getByRole('button', { name: 'View' }).click();
+  const frame = page.locator('iframe.pdf-frame');
+  await expect(frame).toHaveAttribute('src', /^blob:/);
+  const shown = (await frame.getAttribute('src'))!.split('#')[0];
+
+  // Nothing is clicked: the viewer itself notices the expiry (the TTL here is 5 s).
+  await expect(page.getByRole('alert')).toHaveText('This copy has expired: connect to download it again', { timeout: 10_000 });
+  await expect(frame).toHaveCount(0);
+  expect(await page.evaluate((u) => (window as unknown as { revoked: Set<string> }).revoked.has(u), shown)).toBe(true);
+  await expect(readyDocument(page, 'Sick note').getByText('Not saved on this device yet: it downloads when online')).toBeVisible();
   await context.setOffline(false);
 });
 

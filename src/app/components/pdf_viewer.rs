@@ -1,6 +1,7 @@
 //! The document viewer: a kept PDF opened from the device's sealed copy (no network), shown
-//! from a `blob:` URL that lives only while the viewer is open. "Print" records the audit
-//! event first and prints only once it is kept, so no print goes unrecorded.
+//! from a `blob:` URL that lives only while the viewer is open and the copy is within its
+//! TTL. "Print" records the audit event first and prints only once it is kept, so no print
+//! goes unrecorded.
 
 use std::rc::Rc;
 
@@ -9,8 +10,18 @@ use serde_json::json;
 
 use crate::{
     app::use_host,
-    platform::{audit::kind, documents, session::SignedIn},
+    platform::{
+        audit::kind,
+        documents::{self, CopyError},
+        listen::every,
+        session::SignedIn,
+        transport::now_ms,
+    },
 };
+
+/// How often an open copy's expiry is checked, against the wall clock: a timer set for the
+/// expiry would count elapsed time and miss a clock moved forward.
+const EXPIRY_CHECK_MS: u32 = 1_000;
 
 /// The PDF bytes as a `blob:` URL for this page.
 fn blob_url(bytes: &[u8]) -> Result<String, String> {
@@ -33,6 +44,7 @@ pub fn PdfViewer(
     let host = use_host();
     let url = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
+    let expires_at = RwSignal::new(None::<f64>);
     let release = |u: &str| {
         if web_sys::Url::revoke_object_url(u).is_err() {
             leptos::logging::warn!("a document's blob URL could not be released");
@@ -49,6 +61,7 @@ pub fn PdfViewer(
         };
         revoke();
         url.set(None);
+        expires_at.set(None);
         failure.set(None);
         let s = held.get_value();
         leptos::task::spawn_local(async move {
@@ -62,10 +75,11 @@ pub fn PdfViewer(
                 return;
             }
             match read {
-                Ok(bytes) => match blob_url(&bytes) {
+                Ok(copy) => match blob_url(&copy.bytes) {
                     Ok(u) => {
                         revoke();
                         url.set(Some(u));
+                        expires_at.set(Some(copy.expires_at));
                     }
                     Err(e) => failure.set(Some(e)),
                 },
@@ -78,9 +92,35 @@ pub fn PdfViewer(
         });
     });
     on_cleanup(revoke);
+    // A copy shown when its TTL runs out is closed there and then, and purged, as a copy
+    // opened after it would be.
+    every(
+        move || {
+            let due = expires_at
+                .try_get_untracked()
+                .flatten()
+                .is_some_and(|at| now_ms() as f64 >= at);
+            if !due {
+                return;
+            }
+            revoke();
+            url.set(None);
+            expires_at.set(None);
+            failure.set(Some(CopyError::Expired.to_string()));
+            let s = held.get_value();
+            leptos::task::spawn_local(async move {
+                if let Err(err) = documents::purge_expired(&s).await {
+                    leptos::logging::warn!("an expired copy was not purged: {err}");
+                }
+                s.runtime.status.revision.update(|r| *r += 1);
+            });
+        },
+        EXPIRY_CHECK_MS,
+    );
     let close = move |_| {
         revoke();
         url.set(None);
+        expires_at.set(None);
         viewing.set(None);
     };
     let print = move |_| {
