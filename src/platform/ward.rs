@@ -52,16 +52,30 @@ impl KeptSnapshot {
         else {
             return;
         };
-        if bed.status_updated_at >= kept.status_updated_at {
+        if not_older(&bed.status_updated_at, &kept.status_updated_at) {
             kept.status.clone_from(&bed.status);
             kept.status_updated_at.clone_from(&bed.status_updated_at);
         }
-        if bed.housekeeping_updated_at >= kept.housekeeping_updated_at {
+        if not_older(&bed.housekeeping_updated_at, &kept.housekeeping_updated_at) {
             kept.housekeeping_status
                 .clone_from(&bed.housekeeping_status);
             kept.housekeeping_updated_at
                 .clone_from(&bed.housekeeping_updated_at);
         }
+    }
+}
+
+/// Whether a state stamped `incoming` is at least as new as one stamped `kept`. The stamps
+/// are compared as instants, not as text: `…00.5Z`, `…00.500Z` and `…00.500+00:00` are one
+/// instant, and text order would call the first the newest. A stamp that does not parse
+/// loses to one that does, so a malformed answer cannot overwrite a known state.
+pub fn not_older(incoming: &str, kept: &str) -> bool {
+    let instant = |iso: &str| Some(js_sys::Date::parse(iso)).filter(|ms| !ms.is_nan());
+    match (instant(incoming), instant(kept)) {
+        (Some(a), Some(b)) => a >= b,
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => incoming >= kept,
     }
 }
 
