@@ -158,6 +158,10 @@ pub struct BedChange {
     pub message: Option<String>,
     #[serde(default)]
     pub bed: Option<BedDto>,
+    /// The bed's label when the change was made, to name it even after the registry has
+    /// lost it (a bed deleted while the change waited). Absent from older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 fn change_key(bed: &str, field: BedField) -> String {
@@ -170,6 +174,8 @@ pub struct Place {
     pub bed: String,
     pub location: String,
     pub node: String,
+    /// The bed's label, kept with the change only (the server is not sent it).
+    pub label: String,
 }
 
 /// The write for a tap on `value`, stamped now; a later unsent tap on the same field
@@ -191,6 +197,7 @@ pub fn change(
         outcome: None,
         message: None,
         bed: None,
+        label: Some(place.label.clone()),
     };
     let new = NewMutation {
         id,

@@ -156,7 +156,7 @@ test('a bed deleted while a tablet is offline: its change parks, the registry is
   expect(gone.status()).toBe(204);
   try {
     await one.context.setOffline(false);
-    await expect(one.page.getByText('A change to bed-a1-2 was not sent: the bed or its location no longer exists in the registry.')).toBeVisible({ timeout: 30_000 });
+    await expect(one.page.getByText('A change to bed A1-2 was not sent: the bed or its location no longer exists in the registry.')).toBeVisible({ timeout: 30_000 });
     await expect(one.page.getByRole('button', { name: 'Bed A1-2', exact: true })).toHaveCount(0);
     await one.page.getByRole('button', { name: 'Dismiss' }).click();
     await expect(one.page.getByText('was not sent: the bed or its location no longer exists')).toHaveCount(0);
@@ -232,7 +232,7 @@ test('a housekeeping step the state machine refuses after the merge is shown wit
   await one.page.clock.fastForward('05:00');
   await choose(one.page, 'A2-1', 'Inspected');
   await one.context.setOffline(false);
-  await expect(one.page.getByText('A change to bed-a2-1 was not sent: A bed cannot go from dirty to inspected directly.')).toBeVisible({ timeout: 30_000 });
+  await expect(one.page.getByText('A change to bed A2-1 was not sent: A bed cannot go from dirty to inspected directly.')).toBeVisible({ timeout: 30_000 });
   await one.context.close();
 });
 

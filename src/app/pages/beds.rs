@@ -107,7 +107,14 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
             <Show when=move || problem.with(Option::is_some)>
                 <p class="error" role="alert">{move || problem.get()}</p>
             </Show>
-            {move || refused.get().into_iter().map(|m| view! { <RefusedChange held=held m=m problem=problem /> }).collect_view()}
+            {move || {
+                let board = board.get();
+                let known = board.as_ref().and_then(|b| b.as_ref().ok());
+                refused.get().into_iter().map(|m| {
+                    let bed = bed_named(&m, known);
+                    view! { <RefusedChange held=held m=m bed=bed problem=problem /> }
+                }).collect_view()
+            }}
             <Transition fallback=|| view! { <p>"Loading the ward board…"</p> }>
                 {move || board.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("The ward board could not be read from this device: {err}")}</p> }.into_any(),
@@ -141,18 +148,39 @@ fn is_stale(m: &Mutation) -> bool {
         if reason.code.is(caresync_contract::ErrorCode::StaleReference))
 }
 
+/// The bed a refused change was for, by its label: from the change as this device kept it,
+/// else from the registry; a bed neither knows is "a bed", never its id.
+fn bed_named(m: &Mutation, board: Option<&(Option<KeptSnapshot>, Vec<BedChange>)>) -> String {
+    let id = m.request.path.split('/').nth(5).unwrap_or_default();
+    let Some((kept, changes)) = board else {
+        return "a bed".to_owned();
+    };
+    changes
+        .iter()
+        .find(|c| c.bed_id == id)
+        .and_then(|c| c.label.clone())
+        .or_else(|| {
+            kept.as_ref()?
+                .snapshot
+                .beds
+                .iter()
+                .find(|b| b.bed_id == id)
+                .map(|b| b.label.clone())
+        })
+        .map_or_else(|| "a bed".to_owned(), |label| format!("bed {label}"))
+}
+
 /// A change the server refused: the bed or its location is gone, or the step is not allowed
 /// from where the bed now is (the housekeeping state machine, after the merge).
 #[component]
-fn RefusedChange(held: Held, m: Mutation, problem: RwSignal<Option<String>>) -> impl IntoView {
+fn RefusedChange(
+    held: Held,
+    m: Mutation,
+    /// The bed in words ("bed A1-2").
+    bed: String,
+    problem: RwSignal<Option<String>>,
+) -> impl IntoView {
     let host = use_host();
-    let bed = m
-        .request
-        .path
-        .split('/')
-        .nth(5)
-        .unwrap_or("this bed")
-        .to_owned();
     let why = match &m.state {
         _ if is_stale(&m) => "the bed or its location no longer exists in the registry.".to_owned(),
         // The server's own words name the step and where the bed is now.
@@ -202,7 +230,7 @@ fn Wards(
                     <ul class="beds">
                         {beds.into_iter().map(|b| {
                             let mine = changes.with_value(|c| c.iter().filter(|c| c.bed_id == b.bed_id).cloned().collect::<Vec<_>>());
-                            let place = ward::Place { bed: b.bed_id.clone(), location: b.location_id.clone(), node: w.node_id.clone() };
+                            let place = ward::Place { bed: b.bed_id.clone(), location: b.location_id.clone(), node: w.node_id.clone(), label: b.label.clone() };
                             view! { <BedItem held=held bed=b place=place changes=mine locked=out_of_date problem=problem /> }
                         }).collect_view()}
                     </ul>
