@@ -318,55 +318,55 @@ pub fn snapshot(
     caller: &Caller,
     node_id: &str,
 ) -> Result<SnapshotDto, DomainError> {
-    let mut stmt = conn.prepare(
+    let nodes: Vec<NodeDto> = conn.query_map(
         "WITH RECURSIVE sub(id) AS ( \
              SELECT id FROM facility_nodes WHERE id = ?1 AND tenant_id = ?2 \
              UNION ALL SELECT n.id FROM facility_nodes n JOIN sub ON n.parent_id = sub.id) \
          SELECT n.id, n.parent_id, n.name, n.kind FROM facility_nodes n JOIN sub ON sub.id = n.id ORDER BY n.id",
-    )?;
-    let nodes: Vec<NodeDto> = stmt
-        .query_map(params![node_id, caller.tenant], |r| {
+        params![node_id, caller.tenant],
+        |r| {
             Ok(NodeDto {
                 node_id: r.get(0)?,
                 parent_id: r.get(1)?,
                 name: r.get(2)?,
                 kind: r.get(3)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        },
+    )?;
     if nodes.is_empty() {
         return Err(DomainError::not_found("No such facility node."));
     }
     let ids: Vec<String> = nodes.iter().map(|n| n.node_id.clone()).collect();
-    let placeholders = vec!["?"; ids.len()].join(",");
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, node_id, name FROM locations WHERE node_id IN ({placeholders}) ORDER BY id"
-    ))?;
-    let locations: Vec<LocationDto> = stmt
-        .query_map(crate::db::params_from_iter(ids.iter()), |r| {
+    let locations = of_nodes(
+        conn,
+        "SELECT id, node_id, name FROM locations WHERE node_id IN ({nodes}) ORDER BY id",
+        &ids,
+        |r| {
             Ok(LocationDto {
                 location_id: r.get(0)?,
                 node_id: r.get(1)?,
                 name: r.get(2)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {BED_COLUMNS} FROM beds WHERE location_id IN (SELECT id FROM locations WHERE node_id IN ({placeholders})) ORDER BY id"
-    ))?;
-    let beds: Vec<BedDto> = stmt
-        .query_map(crate::db::params_from_iter(ids.iter()), bed_row)?
-        .collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare(&format!("SELECT user_id, node_id, role FROM memberships WHERE node_id IN ({placeholders}) ORDER BY user_id"))?;
-    let memberships: Vec<MembershipDto> = stmt
-        .query_map(crate::db::params_from_iter(ids.iter()), |r| {
+        },
+    )?;
+    let beds = of_nodes(
+        conn,
+        &format!("SELECT {BED_COLUMNS} FROM beds WHERE location_id IN (SELECT id FROM locations WHERE node_id IN ({{nodes}})) ORDER BY id"),
+        &ids,
+        bed_row,
+    )?;
+    let memberships = of_nodes(
+        conn,
+        "SELECT user_id, node_id, role FROM memberships WHERE node_id IN ({nodes}) ORDER BY user_id",
+        &ids,
+        |r| {
             Ok(MembershipDto {
                 user_id: r.get(0)?,
                 node_id: r.get(1)?,
                 role: r.get(2)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        },
+    )?;
     Ok(SnapshotDto {
         node_id: node_id.to_owned(),
         generated_at: iso(now_ms()),
@@ -377,4 +377,17 @@ pub fn snapshot(
         beds,
         memberships,
     })
+}
+
+/// The rows `sql` selects for the nodes `ids`, which it names `{nodes}` (one placeholder
+/// each, bound in order).
+fn of_nodes<T>(
+    conn: &Connection,
+    sql: &str,
+    ids: &[String],
+    row: impl FnMut(&Row<'_>) -> crate::db::Result<T>,
+) -> Result<Vec<T>, DomainError> {
+    let placeholders = vec!["?"; ids.len()].join(",");
+    let sql = sql.replace("{nodes}", &placeholders);
+    Ok(conn.query_map(&sql, crate::db::params_from_iter(ids.iter()), row)?)
 }
