@@ -227,6 +227,24 @@ test('a copy open in the viewer when its TTL runs out is closed, released and pu
   await context.setOffline(false);
 });
 
+test('a clock moved forward past the TTL closes the open copy, though no timer was due', async ({ page, context }) => {
+  await page.clock.install();
+  await signIn(page);
+  await openDocuments(page);
+  await requestSickNote(page, '2031-04-11');
+  const ready = readyDocument(page, 'Sick note');
+  await expect(ready.getByText(/^Saved on this device until /)).toBeVisible({ timeout: 30_000 });
+  await context.setOffline(true);
+  await ready.getByRole('button', { name: 'View' }).click();
+  await expect(page.locator('iframe.pdf-frame')).toHaveAttribute('src', /^blob:/);
+
+  // The device's clock jumps 8 days (the TTL is 7); timers only go on at their own pace.
+  await page.clock.setSystemTime(Date.now() + 8 * 24 * 3600 * 1000);
+  await expect(page.getByRole('alert')).toHaveText('This copy has expired: connect to download it again', { timeout: 10_000 });
+  await expect(page.locator('iframe.pdf-frame')).toHaveCount(0);
+  await context.setOffline(false);
+});
+
 test('axe finds no accessibility violations on the documents screen, its form and its viewer', async ({ page }) => {
   await signIn(page);
   await openDocuments(page);
