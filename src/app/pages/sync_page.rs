@@ -2,10 +2,11 @@
 
 use caresync_sync::{Mutation, MutationState, Resolution};
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
 use crate::app::{
-    components::{resolve, BackgroundPanel, ConnectionPanel, SealedPanel, StoragePanel},
+    components::{
+        require_session, resolve, BackgroundPanel, ConnectionPanel, SealedPanel, StoragePanel,
+    },
     model::Delivery,
     use_host, use_session,
 };
@@ -35,10 +36,7 @@ pub fn SyncPage() -> impl IntoView {
     let session = use_session();
     let host = use_host();
     let problem = RwSignal::new(None::<String>);
-    move || {
-        let Some(s) = session.get() else {
-            return view! { <Redirect path=crate::app::use_entry().base /> }.into_any();
-        };
+    require_session(move |s| {
         let blocked = s.runtime.status.blocked;
         let list = move || {
             let rows = blocked.get();
@@ -90,6 +88,5 @@ pub fn SyncPage() -> impl IntoView {
                 <SealedPanel />
             </section>
         }
-        .into_any()
-    }
+    })
 }

@@ -4,28 +4,24 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use leptos_router::{components::Redirect, hooks::use_params_map};
+use leptos_router::hooks::use_params_map;
 
 use crate::{
     app::{
-        components::{Composer, MessageItem},
+        components::{require_session, Composer, MessageItem},
         model::{local_time_ms, Link, MessageRow},
-        use_online, use_session,
+        use_online,
     },
     platform::{session::SignedIn, transport::Reach, writes},
 };
 
 #[component]
 pub fn Thread() -> impl IntoView {
-    let session = use_session();
     let params = use_params_map();
-    move || {
+    require_session(move |s| {
         let id = params.read().get("id").unwrap_or_default();
-        match session.get() {
-            Some(s) => view! { <ThreadView s=s id=id /> }.into_any(),
-            None => view! { <Redirect path="/" /> }.into_any(),
-        }
-    }
+        view! { <ThreadView s=s id=id /> }
+    })
 }
 
 /// What the view renders, read from the device in one go.
