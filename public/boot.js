@@ -19,6 +19,22 @@
       page.append(reload);
     }
   };
-  addEventListener('error', fail);
+  // The glue failing to load (or its integrity check) is an error at its <script>, which
+  // does not bubble: caught here, in the capture phase, for this origin's scripts only.
+  // A script error from another origin (an extension, say) is not the app failing.
+  addEventListener(
+    'error',
+    (event) => {
+      const at = event.target;
+      if (at instanceof HTMLScriptElement) {
+        if (new URL(at.src, location.href).origin === location.origin) fail();
+        return;
+      }
+      if (at !== window) return;
+      if (event.filename && new URL(event.filename, location.href).origin !== location.origin) return;
+      fail();
+    },
+    true,
+  );
   addEventListener('unhandledrejection', fail);
 })();

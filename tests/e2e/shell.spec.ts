@@ -44,7 +44,7 @@ test('while the app downloads, a boot screen says so in words; the app replaces 
     await held;
     await route.continue();
   });
-  await page.goto('/');
+  await page.goto('/', { waitUntil: 'commit' });
   await expect(page.getByRole('status')).toHaveText('Starting caresync…');
   await expect(page.getByRole('progressbar', { name: 'Starting caresync…' })).toBeVisible();
   release();
@@ -53,16 +53,18 @@ test('while the app downloads, a boot screen says so in words; the app replaces 
   await expect(page.getByRole('main')).toHaveCount(1);
 });
 
-test('if the app cannot download, the boot screen says so and offers a reload that works', async ({ page }) => {
-  await page.route(/\.wasm$/, (route) => route.abort('connectionfailed'));
-  await page.goto('/');
-  await expect(page.getByRole('status')).toHaveText('caresync could not start. Check the connection, then reload.');
-  await expect(page.getByRole('progressbar')).toHaveCount(0);
-  await page.unroute(/\.wasm$/);
-  await page.getByRole('button', { name: 'Reload' }).click();
-  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
-  await expect(page.getByText('could not start')).toHaveCount(0);
-});
+for (const [what, part] of [['wasm', /\.wasm$/], ['script', /\/caresync-[0-9a-f]+\.js$/]] as const) {
+  test(`if the app's ${what} cannot download, the boot screen says so and offers a reload that works`, async ({ page }) => {
+    await page.route(part, (route) => route.abort('connectionfailed'));
+    await page.goto('/', { waitUntil: 'commit' });
+    await expect(page.getByRole('status')).toHaveText('caresync could not start. Check the connection, then reload.');
+    await expect(page.getByRole('progressbar')).toHaveCount(0);
+    await page.unroute(part);
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+    await expect(page.getByText('could not start')).toHaveCount(0);
+  });
+}
 
 test('a first visit installs the worker without ever offering "Reload"', async ({ page }) => {
   // The first worker passes through "waiting" on its way to active: it is no update, and a

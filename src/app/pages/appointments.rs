@@ -170,7 +170,13 @@ fn Appointment(
     };
     let join_url = session.join_url.clone();
     let act = move |a: SessionAct| queue(held, &x.get_value(), a, problem);
+    // One opening at a time: a second tap while the server answers would open it twice.
+    let opening = RwSignal::new(false);
     let open_thread = move |_| {
+        if opening.get_untracked() {
+            return;
+        }
+        opening.set(true);
         let (s, id, navigate) = (held.get_value(), x.get_value().session_id, navigate.clone());
         leptos::task::spawn_local(async move {
             match virtual_care::continue_by_message(&s, &id).await {
@@ -179,6 +185,8 @@ fn Appointment(
                     problem.set(Some(format!("The conversation could not be opened: {err}")))
                 }
             }
+            // The row may be gone by now (the page was left): nothing to release then.
+            opening.try_set(false);
         });
     };
     let host = use_host();
@@ -228,7 +236,10 @@ fn Appointment(
                     }.into_any(),
                     ("active", false) => view! { <Join url=join_url.clone() /> }.into_any(),
                     ("failed", false) => view! {
-                        <button type="button" prop:disabled=move || !online.get() on:click=open_thread>"Continue by message"</button>
+                        <button type="button" prop:disabled=move || !online.get() || opening.get() on:click=open_thread>"Continue by message"</button>
+                        <Show when=move || opening.get()>
+                            <span class="hint" role="status">"Opening the conversation…"</span>
+                        </Show>
                     }.into_any(),
                     _ => ().into_any(),
                 }}

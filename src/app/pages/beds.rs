@@ -91,6 +91,17 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
         })
     });
     let stale = Memo::new(move |_| refused.with(|r| r.iter().any(is_stale)));
+    // The refused beds' labels; a Memo, so a board refresh that names them the same does
+    // not rebuild the notices (and move focus off "Dismiss").
+    let names = Memo::new(move |_| {
+        let board = board.get();
+        let known = board.as_ref().and_then(|b| b.as_ref().ok());
+        refused.with(|r| {
+            r.iter()
+                .filter_map(|m| Some((bed_of(m).to_owned(), label_of(bed_of(m), known?)?)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        })
+    });
     Effect::new(move |_| {
         if stale.get() {
             let s = held.get_value();
@@ -108,10 +119,9 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
                 <p class="error" role="alert">{move || problem.get()}</p>
             </Show>
             {move || {
-                let board = board.get();
-                let known = board.as_ref().and_then(|b| b.as_ref().ok());
+                let names = names.get();
                 refused.get().into_iter().map(|m| {
-                    let bed = bed_named(&m, known);
+                    let bed = names.get(bed_of(&m)).map_or_else(|| "a bed".to_owned(), |l| format!("bed {l}"));
                     view! { <RefusedChange held=held m=m bed=bed problem=problem /> }
                 }).collect_view()
             }}
@@ -148,13 +158,14 @@ fn is_stale(m: &Mutation) -> bool {
         if reason.code.is(caresync_contract::ErrorCode::StaleReference))
 }
 
-/// The bed a refused change was for, by its label: from the change as this device kept it,
-/// else from the registry; a bed neither knows is "a bed", never its id.
-fn bed_named(m: &Mutation, board: Option<&(Option<KeptSnapshot>, Vec<BedChange>)>) -> String {
-    let id = m.request.path.split('/').nth(5).unwrap_or_default();
-    let Some((kept, changes)) = board else {
-        return "a bed".to_owned();
-    };
+/// The bed a refused change was for (its id, from the request's path).
+fn bed_of(m: &Mutation) -> &str {
+    m.request.path.split('/').nth(5).unwrap_or_default()
+}
+
+/// A bed's label: from the change as this device kept it, else from the registry. A bed
+/// neither knows goes unnamed ("a bed"), never by its id.
+fn label_of(id: &str, (kept, changes): &(Option<KeptSnapshot>, Vec<BedChange>)) -> Option<String> {
     changes
         .iter()
         .find(|c| c.bed_id == id)
@@ -167,7 +178,6 @@ fn bed_named(m: &Mutation, board: Option<&(Option<KeptSnapshot>, Vec<BedChange>)
                 .find(|b| b.bed_id == id)
                 .map(|b| b.label.clone())
         })
-        .map_or_else(|| "a bed".to_owned(), |label| format!("bed {label}"))
 }
 
 /// A change the server refused: the bed or its location is gone, or the step is not allowed

@@ -80,17 +80,20 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
             }))
         }
     });
-    // Revalidate when the thread opens and whenever the server can be reached again (the
-    // browser back online, or an answer after a failed exchange); then mark what others
-    // wrote as read.
-    let reachable = Memo::new(move |_| online.get() && !status.reach.get().is_trouble());
+    // Revalidate when the thread opens online (even while the last exchange failed: this
+    // read may be the one that succeeds), when the browser comes back online, and when the
+    // server answers again after a failed exchange; then mark what others wrote as read.
+    let reachable = Memo::new(move |_| !status.reach.get().is_trouble());
     let fresh = StoredValue::new_local(s.clone());
     let thread_id = id.clone();
-    Effect::new(move |_| {
-        let online = reachable.get();
+    Effect::new(move |before: Option<(bool, bool)>| {
+        let now = (online.get(), reachable.get());
+        let read = now.0
+            && before
+                .is_none_or(|(was_online, was_reachable)| !was_online || (now.1 && !was_reachable));
         let (s, id) = (fresh.get_value(), thread_id.clone());
         leptos::task::spawn_local(async move {
-            if online {
+            if read {
                 if let Err(err) = writes::revalidate_thread(&s, &id).await {
                     leptos::logging::warn!("thread not refreshed: {err}");
                 }
@@ -99,6 +102,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
                 writes::mark_read(&s, &id, &messages).await;
             }
         });
+        now
     });
     let banner = move || {
         (!online.get()).then(|| {
