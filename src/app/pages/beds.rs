@@ -99,7 +99,7 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
         refused.with(|r| {
             r.iter()
                 .filter_map(|m| Some((bed_of(m).to_owned(), label_of(bed_of(m), known?)?)))
-                .collect::<std::collections::BTreeMap<_, _>>()
+                .collect::<Vec<(String, String)>>()
         })
     });
     Effect::new(move |_| {
@@ -121,7 +121,7 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
             {move || {
                 let names = names.get();
                 refused.get().into_iter().map(|m| {
-                    let bed = names.get(bed_of(&m)).map_or_else(|| "a bed".to_owned(), |l| format!("bed {l}"));
+                    let bed = names.iter().find(|(id, _)| id == bed_of(&m)).map_or_else(|| "a bed".to_owned(), |(_, l)| format!("bed {l}"));
                     view! { <RefusedChange held=held m=m bed=bed problem=problem /> }
                 }).collect_view()
             }}
