@@ -247,10 +247,10 @@ pub async fn download(s: &SignedIn, artifact: &str) -> Result<CopyInfo, CopyErro
     Ok(info)
 }
 
-/// A kept PDF read for showing, with the time (ms) it must stop being shown.
+/// A kept PDF read for showing, with its record: it stops being shown when that expires.
 pub struct OpenCopy {
     pub bytes: Vec<u8>,
-    pub expires_at: f64,
+    pub info: CopyInfo,
 }
 
 /// The kept PDF, if it is still within its TTL; an expired copy is purged, never shown.
@@ -265,10 +265,7 @@ pub async fn read_copy(s: &SignedIn, artifact: &str) -> Result<OpenCopy, CopyErr
         .bytes(&format!("{PDF}{artifact}"))
         .await?
         .ok_or(CopyError::Missing)?;
-    Ok(OpenCopy {
-        bytes,
-        expires_at: info.expires_at,
-    })
+    Ok(OpenCopy { bytes, info })
 }
 
 async fn purge(s: &SignedIn, artifact: &str) -> Result<(), StoreError> {

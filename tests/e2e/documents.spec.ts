@@ -1,7 +1,7 @@
 // Documents: templates browsable offline, a render request queued offline and rendered once
 // when the device reconnects, the PDF kept sealed and read with no network until its TTL runs
 // out, and printing from the kept copy audited on the next sync.
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type BrowserContext, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { SERVER, apiToken, scanOrigin, signIn, underServiceWorker } from './helpers';
 
@@ -205,16 +205,21 @@ test('a kept copy past its TTL is refused, purged, and the screen says so', asyn
   await context.setOffline(false);
 });
 
-test('a copy open in the viewer when its TTL runs out is closed, released and purged', async ({ page, context }) => {
-  test.skip(!SHORT, 'SHORT_TTL_URL names the short-TTL server (cargo xtask test starts it)');
-  await watchBlobs(page);
-  await signIn(page, 'north-clinic', 'patient1', SHORT);
+/** Requests a sick note, waits until its copy is kept here, then views it offline. */
+async function viewNewSickNoteOffline(page: Page, context: BrowserContext, until: string) {
   await openDocuments(page);
-  await requestSickNote(page, '2031-04-10');
+  await requestSickNote(page, until);
   const ready = readyDocument(page, 'Sick note');
   await expect(ready.getByText(/^Saved on this device until /)).toBeVisible({ timeout: 30_000 });
   await context.setOffline(true);
   await ready.getByRole('button', { name: 'View' }).click();
+}
+
+test('a copy open in the viewer when its TTL runs out is closed, released and purged', async ({ page, context }) => {
+  test.skip(!SHORT, 'SHORT_TTL_URL names the short-TTL server (cargo xtask test starts it)');
+  await watchBlobs(page);
+  await signIn(page, 'north-clinic', 'patient1', SHORT);
+  await viewNewSickNoteOffline(page, context, '2031-04-10');
   const frame = page.locator('iframe.pdf-frame');
   // The URL the viewer made, from the page's own record: on a slow run the 5 s may be up
   // before the frame could be read.
@@ -232,12 +237,7 @@ test('a copy open in the viewer when its TTL runs out is closed, released and pu
 test('a clock moved forward past the TTL closes the open copy, though no timer was due', async ({ page, context }) => {
   await page.clock.install();
   await signIn(page);
-  await openDocuments(page);
-  await requestSickNote(page, '2031-04-11');
-  const ready = readyDocument(page, 'Sick note');
-  await expect(ready.getByText(/^Saved on this device until /)).toBeVisible({ timeout: 30_000 });
-  await context.setOffline(true);
-  await ready.getByRole('button', { name: 'View' }).click();
+  await viewNewSickNoteOffline(page, context, '2031-04-11');
   await expect(page.locator('iframe.pdf-frame')).toHaveAttribute('src', /^blob:/);
 
   // The device's clock jumps 8 days (the TTL is 7); timers only go on at their own pace.

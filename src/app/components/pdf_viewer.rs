@@ -12,7 +12,7 @@ use crate::{
     app::use_host,
     platform::{
         audit::kind,
-        documents::{self, CopyError},
+        documents::{self, CopyError, CopyInfo},
         listen::every,
         session::SignedIn,
         transport::now_ms,
@@ -42,16 +42,17 @@ pub fn PdfViewer(
     problem: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let host = use_host();
-    let url = RwSignal::new(None::<String>);
+    // The document shown: its `blob:` URL, and the kept copy's record, whose TTL ends it.
+    let shown = RwSignal::new(None::<(String, CopyInfo)>);
+    let url = move || shown.with(|s| s.as_ref().map(|(u, _)| u.clone()));
     let failure = RwSignal::new(None::<String>);
-    let expires_at = RwSignal::new(None::<f64>);
     let release = |u: &str| {
         if web_sys::Url::revoke_object_url(u).is_err() {
             leptos::logging::warn!("a document's blob URL could not be released");
         }
     };
     let revoke = move || {
-        if let Some(u) = url.try_get_untracked().flatten() {
+        if let Some((u, _)) = shown.try_get_untracked().flatten() {
             release(&u);
         }
     };
@@ -60,8 +61,7 @@ pub fn PdfViewer(
             return;
         };
         revoke();
-        url.set(None);
-        expires_at.set(None);
+        shown.set(None);
         failure.set(None);
         let s = held.get_value();
         leptos::task::spawn_local(async move {
@@ -78,8 +78,7 @@ pub fn PdfViewer(
                 Ok(copy) => match blob_url(&copy.bytes) {
                     Ok(u) => {
                         revoke();
-                        url.set(Some(u));
-                        expires_at.set(Some(copy.expires_at));
+                        shown.set(Some((u, copy.info)));
                     }
                     Err(e) => failure.set(Some(e)),
                 },
@@ -96,16 +95,17 @@ pub fn PdfViewer(
     // opened after it would be.
     every(
         move || {
-            let due = expires_at
-                .try_get_untracked()
-                .flatten()
-                .is_some_and(|at| now_ms() as f64 >= at);
+            let due = shown
+                .try_with_untracked(|s| {
+                    s.as_ref()
+                        .is_some_and(|(_, info)| info.expired(now_ms() as f64))
+                })
+                .unwrap_or(false);
             if !due {
                 return;
             }
             revoke();
-            url.set(None);
-            expires_at.set(None);
+            shown.set(None);
             failure.set(Some(CopyError::Expired.to_string()));
             let s = held.get_value();
             leptos::task::spawn_local(async move {
@@ -119,8 +119,7 @@ pub fn PdfViewer(
     );
     let close = move |_| {
         revoke();
-        url.set(None);
-        expires_at.set(None);
+        shown.set(None);
         viewing.set(None);
     };
     let print = move |_| {
@@ -153,12 +152,12 @@ pub fn PdfViewer(
             <Show when=move || failure.with(Option::is_some)>
                 <p class="error" role="alert">{move || failure.get()}</p>
             </Show>
-            {move || url.get().map(|u| view! {
+            {move || url().map(|u| view! {
                 // Without the viewer's own toolbar: its print button would print unaudited.
                 <iframe class="pdf-frame" src=format!("{u}#toolbar=0") title=format!("{} (PDF)", title())></iframe>
             })}
             <div class="actions">
-                <button type="button" prop:disabled=move || url.with(Option::is_none) on:click=print>"Print"</button>
+                <button type="button" prop:disabled=move || shown.with(Option::is_none) on:click=print>"Print"</button>
                 <button type="button" class="secondary" on:click=close>"Close"</button>
             </div>
         </div>

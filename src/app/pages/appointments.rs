@@ -170,12 +170,10 @@ fn Appointment(
     };
     let join_url = session.join_url.clone();
     let act = move |a: SessionAct| queue(held, &x.get_value(), a, problem);
-    // One opening at a time: a second tap while the server answers would open it twice.
+    // One opening at a time: the button is disabled while the server answers, so a second
+    // tap cannot open it twice.
     let opening = RwSignal::new(false);
     let open_thread = move |_| {
-        if opening.get_untracked() {
-            return;
-        }
         opening.set(true);
         let (s, id, navigate) = (held.get_value(), x.get_value().session_id, navigate.clone());
         leptos::task::spawn_local(async move {
