@@ -1,6 +1,7 @@
-//! `cargo xtask lighthouse`: Lighthouse (mobile, simulated throttling, performance only) on the
-//! app's first online visit, in Debian's Chromium, against a release build of the PWA and the
-//! reference server. Prints figures; asserts nothing. Not part of `cargo xtask test`.
+//! `cargo xtask lighthouse`: Lighthouse (mobile, performance only; three runs with simulated and
+//! three with DevTools throttling) on the app's first online visit, in Debian's Chromium, against
+//! a release build of the PWA and the reference server. Prints figures; asserts nothing. Not part
+//! of `cargo xtask test`.
 
 use std::path::Path;
 
@@ -21,7 +22,7 @@ pub fn run(root: &Path) -> Result<(), TaskError> {
     let env = [("CARESYNC_TEST_FAULTS", "0"), ("CARESYNC_DEMO_DATA", "1")];
     let (_server, addr) =
         tiers::start_server(root, &server, &work, Some(&root.join("dist")), &env)?;
-    step("Lighthouse on the first online visit (mobile, simulated throttling)");
+    step("Lighthouse on the first online visit (mobile; simulated, then DevTools throttling)");
     proc::run(
         in_root(root, "node")
             .arg(SCRIPT)
