@@ -3,7 +3,7 @@
 // says so; a failed session continues by message.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { SERVER, apiToken, signIn } from './helpers';
+import { SERVER, apiToken, calm, chaos, chaosStats, signIn } from './helpers';
 
 async function makeSession(request: APIRequestContext, status: string, scheduledAt: string) {
   const res = await request.post(`${SERVER}/__test/sessions`, {
@@ -16,7 +16,7 @@ async function makeSession(request: APIRequestContext, status: string, scheduled
 async function serverSession(request: APIRequestContext, token: string, id: string) {
   const res = await request.get(`${SERVER}/api/v1/virtual-care/sessions/${id}`, { headers: { Authorization: `Bearer ${token}` } });
   expect(res.status()).toBe(200);
-  return (await res.json()) as { status: string; version: number };
+  return (await res.json()) as { status: string; version: number; fallbackThreadId?: string };
 }
 
 async function openAppointments(page: Page) {
@@ -109,6 +109,29 @@ test('"Join" needs a connection and says so; a failed session continues by messa
   const failed = page.getByRole('listitem').filter({ hasText: 'Failed' }).first();
   await failed.getByRole('button', { name: 'Continue by message' }).click();
   await expect(page.getByRole('heading', { name: 'Your video visit: continue by message' })).toBeVisible();
+});
+
+test('every first answer lost, reads included: "Continue by message" says the first try failed, a second tap opens the conversation, and the server opens it once', async ({ page, request }) => {
+  const { made, row } = await scheduledOnScreen(page, request, 17, 'failed', 'Failed');
+  // From here on the proxy loses the first answer to each distinct request under /api/: the
+  // fallback POST (after the server has opened the thread) and each read, the new thread's too.
+  await chaos(request, { dropFirstPost: true, dropFirstGet: true });
+  try {
+    await row.getByRole('button', { name: 'Continue by message' }).click();
+    await expect(page.getByRole('alert')).toContainText('The conversation could not be opened', { timeout: 30_000 });
+    await row.getByRole('button', { name: 'Continue by message' }).click();
+    await expect(page.getByRole('heading', { name: 'Your video visit: continue by message' })).toBeVisible({ timeout: 30_000 });
+  } finally {
+    const stats = await chaosStats(request);
+    console.log(`chaos figures: continue by message, every first answer lost: ${JSON.stringify({ dropped: stats.droppedResponses, ...stats.byRoute })}`);
+    await calm(request);
+  }
+  const opened = new URL(page.url()).pathname.split('/').pop();
+  const patient = await apiToken(request);
+  expect((await serverSession(request, patient, made.sessionId)).fallbackThreadId).toBe(opened);
+  const threads = await request.get(`${SERVER}/api/v1/threads`, { headers: { Authorization: `Bearer ${patient}` } });
+  const ids = ((await threads.json()) as { threadId: string }[]).map((t) => t.threadId);
+  expect(ids.filter((id) => id === opened)).toHaveLength(1);
 });
 
 test('axe finds no accessibility violations on appointments, visits and the new-visit form', async ({ page }) => {

@@ -123,13 +123,19 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading the conversation…"</p> }>
                 {move || data.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("This conversation could not be read from this device: {err}")}</p> }.into_any(),
+                    // Each branch is one element: with erased components, two fragments are the
+                    // same type (StaticVec) and Leptos rebuilds one into the other in place, which
+                    // panicked ("could not find parent element") going from this one to the thread.
                     Ok(None) => view! {
-                        <h1 id="thread-title">"Conversation"</h1>
-                        <p>"This conversation is not on this device yet. It appears once you are online."</p>
+                        <div>
+                            <h1 id="thread-title">"Conversation"</h1>
+                            <p>"This conversation is not on this device yet. It appears once you are online."</p>
+                        </div>
                     }.into_any(),
                     Ok(Some(loaded)) => {
                         let (s, id) = (items_s.get_value(), items_id.clone());
                         view! {
+                            <div>
                             <h1 id="thread-title">{loaded.subject.clone()}</h1>
                             {loaded.archived.then_some(view! {
                                 <p class="note">"This conversation is archived. Messages you send are kept until it is reopened."</p>
@@ -138,6 +144,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
                             <ol class="messages" aria-label="Messages">
                                 {loaded.rows.into_iter().map(|row| view! { <MessageItem s=s.clone() thread=id.clone() row=row /> }).collect_view()}
                             </ol>
+                            </div>
                         }.into_any()
                     }
                 })}

@@ -6,9 +6,9 @@
 //          `chaos proxy listening on http://127.0.0.1:PORT` once ready; SIGTERM/SIGINT stop it.
 //
 // Control API, answered by the proxy itself and never forwarded or counted:
-//   POST   /__chaos        JSON { dropFirstPost?, resetFraction?, delayMs?, seed?, only? } replaces
-//                          the rules → 200 { rules }, or 400 { error }. It re-seeds the PRNG and
-//                          forgets which POSTs were seen; the counters stay.
+//   POST   /__chaos        JSON { dropFirstPost?, dropFirstGet?, resetFraction?, delayMs?, seed?, only? }
+//                          replaces the rules → 200 { rules }, or 400 { error }. It re-seeds the PRNG
+//                          and forgets which requests were seen; the counters stay.
 //   GET    /__chaos        200 { rules } (null when none)
 //   DELETE /__chaos        clears the rules and every counter → 204
 //   GET    /__chaos/stats  200 { requests, forwarded, droppedResponses, resetBeforeServer,
@@ -22,11 +22,13 @@
 // - dropFirstPost: the first delivery of each POST key (method, path with query, SHA-256 of the
 //   body) that reaches the server and is not already reset loses its whole answer: the proxy reads
 //   it, then closes the client connection without writing a byte. Later deliveries pass.
+// - dropFirstGet: the same for reads: the first delivery of each GET (path with query) loses its
+//   answer, so every read the app makes must survive one loss.
 // - delayMs: every answer is held that long before it is written (or lost).
 // A server that breaks its connection mid-answer (its own drop_after_commit fault) breaks the
 // client's connection the same way (upstreamAborts); an unreachable server gives 502 (upstreamErrors).
 //
-// While a lossy rule (dropFirstPost or resetFraction > 0) is in force every proxied response carries
+// While a lossy rule (dropFirstPost, dropFirstGet or resetFraction > 0) is in force every proxied response carries
 // `Connection: close`, and idle client connections are closed when rules change. Chromium silently
 // re-sends any request (POST included) whose reused keep-alive connection dies before the response
 // headers arrive; one request per connection keeps each injected loss visible to the app.
@@ -40,7 +42,7 @@ import { pathToFileURL } from 'node:url';
 const CONTROL = '/__chaos';
 const MAX_RULES_BODY = 64 * 1024;
 const UPSTREAM_IDLE_MS = 4_000;
-const RULE_KEYS = new Set(['dropFirstPost', 'resetFraction', 'delayMs', 'seed', 'only']);
+const RULE_KEYS = new Set(['dropFirstPost', 'dropFirstGet', 'resetFraction', 'delayMs', 'seed', 'only']);
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -81,8 +83,9 @@ export function parseRules(doc) {
   for (const key of Object.keys(doc)) {
     if (!RULE_KEYS.has(key)) throw new Error(`unknown rule ${JSON.stringify(key)}`);
   }
-  const { dropFirstPost = false, resetFraction = 0, delayMs = 0, seed = 1, only = '/api/' } = doc;
+  const { dropFirstPost = false, dropFirstGet = false, resetFraction = 0, delayMs = 0, seed = 1, only = '/api/' } = doc;
   if (typeof dropFirstPost !== 'boolean') throw new Error('dropFirstPost must be a boolean');
+  if (typeof dropFirstGet !== 'boolean') throw new Error('dropFirstGet must be a boolean');
   if (typeof resetFraction !== 'number' || !(resetFraction >= 0 && resetFraction <= 1)) {
     throw new Error('resetFraction must be a number from 0 to 1');
   }
@@ -93,7 +96,7 @@ export function parseRules(doc) {
   if (typeof only !== 'string' || !only.startsWith('/')) {
     throw new Error('only must be a path prefix starting with "/"');
   }
-  return { dropFirstPost, resetFraction, delayMs, seed, only };
+  return { dropFirstPost, dropFirstGet, resetFraction, delayMs, seed, only };
 }
 
 function freshCounters() {
@@ -185,7 +188,7 @@ function readSmallBody(req, limit, done) {
   req.on('end', () => done(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
 }
 
-/** The proxy's mutable state: rules, counters, the PRNG and the POST keys already seen. */
+/** The proxy's mutable state: rules, counters, the PRNG and the request keys already seen. */
 class Chaos {
   constructor() {
     this.clear();
@@ -205,7 +208,8 @@ class Chaos {
   }
 
   get lossy() {
-    return Boolean(this.rules && (this.rules.dropFirstPost || this.rules.resetFraction > 0));
+    const r = this.rules;
+    return Boolean(r && (r.dropFirstPost || r.dropFirstGet || r.resetFraction > 0));
   }
 
   /** Counts one proxied request; returns the rules that apply to it, or null. */
@@ -230,7 +234,7 @@ class Chaos {
     return r < rules.resetFraction / 2 ? 'before' : 'after';
   }
 
-  /** True the first time a POST with this method, path and body reaches the server. */
+  /** True the first time a request with this key (method, path and body) reaches the server. */
   firstDelivery(key) {
     if (this.seen.has(key)) return false;
     this.seen.add(key);
@@ -337,7 +341,8 @@ export async function startChaosProxy({ listen = '127.0.0.1:0', target, stderr =
       ures.resume();
     };
     if (reset === 'after') return swallowThen('reset');
-    if (rules?.dropFirstPost && req.method === 'POST') {
+    const dropsFirst = (rules?.dropFirstPost && req.method === 'POST') || (rules?.dropFirstGet && req.method === 'GET');
+    if (dropsFirst) {
       ures.pause();
       return ctx.bodyKey((key) => {
         if (key !== null && chaos.firstDelivery(key)) return swallowThen('drop');

@@ -212,7 +212,7 @@ test('keeps connections alive towards the client and towards the server', async 
 test('dropFirstPost: the server gets the first delivery of each distinct POST, the client gets nothing', async (t) => {
   const { upstream, base } = await setup(t);
   const reply = await setRules(base, { dropFirstPost: true });
-  assert.deepEqual(reply.rules, { dropFirstPost: true, resetFraction: 0, delayMs: 0, seed: 1, only: '/api/' });
+  assert.deepEqual(reply.rules, { dropFirstPost: true, dropFirstGet: false, resetFraction: 0, delayMs: 0, seed: 1, only: '/api/' });
 
   const send = 'POST /api/v1/threads/t1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello';
   const bytes = await rawExchange(new URL(base).port, send);
@@ -263,6 +263,25 @@ test('dropFirstPost covers login and refresh, never a GET or a path outside only
   assert.equal(s.droppedResponses, 3);
   assert.equal(s.loginRequests, 3);
   assert.equal(s.refreshRequests, 2);
+});
+
+test('dropFirstGet: the first delivery of each GET (path and query) is lost, later ones and POSTs pass', async (t) => {
+  const { upstream, base } = await setup(t);
+  const reply = await setRules(base, { dropFirstGet: true });
+  assert.equal(reply.rules.dropFirstGet, true);
+  assert.equal(reply.rules.dropFirstPost, false);
+  const read = { path: '/api/v1/threads/t1/messages' };
+  assert.equal(await outcome(base, read), 'lost');
+  assert.equal(await outcome(base, read), 'ok');
+  assert.equal(await outcome(base, { path: '/api/v1/threads/t1/messages?after=2' }), 'lost', 'another query is another read');
+  assert.equal(await outcome(base, { method: 'POST', path: '/api/v1/threads/t1/messages', body: 'x' }), 'ok');
+  assert.equal(await outcome(base, { path: '/index.html' }), 'ok', 'outside only');
+  assert.equal(upstream.count('GET', '/api/v1/threads/t1/messages'), 2, 'the server saw the lost read too');
+
+  await setRules(base, { dropFirstGet: true });
+  assert.equal(await outcome(base, read), 'lost', 'new rules forget what was seen');
+  const s = await stats(base);
+  assert.equal(s.droppedResponses, 3);
 });
 
 test('resetFraction 1 resets every request under only, before and after the server; 0 resets none', async (t) => {
@@ -432,6 +451,7 @@ test('the control API rejects bad rules and is never forwarded', async (t) => {
     ['{"resetFraction":"half"}', /resetFraction/],
     ['{"delayMs":-1}', /delayMs/],
     ['{"dropFirstPost":"yes"}', /dropFirstPost/],
+    ['{"dropFirstGet":1}', /dropFirstGet/],
     ['{"seed":1.5}', /seed/],
     ['{"only":"api"}', /only/],
     ['{"dropFirstPosts":true}', /unknown rule/],
