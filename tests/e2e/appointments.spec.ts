@@ -115,6 +115,7 @@ test('every first answer lost, reads included: "Continue by message" says the fi
   const { made, row } = await scheduledOnScreen(page, request, 17, 'failed', 'Failed');
   // From here on the proxy loses the first answer to each distinct request under /api/: the
   // fallback POST (after the server has opened the thread) and each read, the new thread's too.
+  await calm(request); // counters from zero
   await chaos(request, { dropFirstPost: true, dropFirstGet: true });
   try {
     await row.getByRole('button', { name: 'Continue by message' }).click();
@@ -123,7 +124,11 @@ test('every first answer lost, reads included: "Continue by message" says the fi
     await expect(page.getByRole('heading', { name: 'Your video visit: continue by message' })).toBeVisible({ timeout: 30_000 });
   } finally {
     const stats = await chaosStats(request);
-    console.log(`chaos figures: continue by message, every first answer lost: ${JSON.stringify({ dropped: stats.droppedResponses, ...stats.byRoute })}`);
+    console.log(`chaos figures: continue by message, every first answer lost: ${JSON.stringify({
+      dropped: stats.droppedResponses,
+      fallbackPosts: stats.byRoute[`POST /api/v1/virtual-care/sessions/${made.sessionId}/fallback`] ?? 0,
+      messageReads: stats.byRoute['GET /api/v1/threads/*/messages'] ?? 0,
+    })}`);
     await calm(request);
   }
   const opened = new URL(page.url()).pathname.split('/').pop();

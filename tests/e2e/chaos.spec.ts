@@ -38,8 +38,8 @@ async function allSent(page: Page) {
   await expect(page.getByText('Sending…')).toHaveCount(0);
 }
 
-test('every first answer lost (login and refresh too): offline compose, offline reload, online — each message once, in order', async ({ page, context, request }) => {
-  await chaos(request, { dropFirstPost: true });
+test('every first answer lost (login, refresh and reads too): offline compose, offline reload, online — each message once, in order', async ({ page, context, request }) => {
+  await chaos(request, { dropFirstPost: true, dropFirstGet: true });
   await signIn(page);
   await underServiceWorker(page);
   await openThread(page, FOLLOW_UP);
@@ -63,14 +63,14 @@ test('every first answer lost (login and refresh too): offline compose, offline 
   });
 });
 
-test('two tabs on a network that loses every first answer: both messages once each', async ({ context, request }) => {
+test('two tabs on a network that loses every first answer, reads too: both messages once each', async ({ context, request }) => {
   const a = await context.newPage();
   await signIn(a);
   await openThread(a, FOLLOW_UP);
   const b = await context.newPage();
   await b.goto(a.url());
   await expect(b.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
-  await chaos(request, { dropFirstPost: true });
+  await chaos(request, { dropFirstPost: true, dropFirstGet: true });
   await context.setOffline(true);
   const [fromA, fromB] = [tag('lossy tab A'), tag('lossy tab B')];
   await send(a, fromA);

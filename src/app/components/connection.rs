@@ -100,7 +100,7 @@ pub fn StoragePanel() -> impl IntoView {
         <section aria-labelledby="storage-title">
             <h2 id="storage-title">"Storage on this device"</h2>
             <Transition fallback=|| view! { <p>"Checking storage…"</p> }>
-                {move || words().map(|lines| lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view())}
+                {move || words().map(|lines| view! { <div>{lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}</div> })}
             </Transition>
         </section>
     }

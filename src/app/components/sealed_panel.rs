@@ -65,6 +65,7 @@ pub fn SealedPanel() -> impl IntoView {
                     .filter_map(|m| refusal(m).map(|why| (m.id, why)))
                     .collect();
                 view! {
+                    <div>
                     <h2>"Sealed on this device"</h2>
                     <p>{format!("{waiting} of your changes from an earlier session are sealed here and on their way. Only the server can read them.")}</p>
                     <Show when=move || problem.with(Option::is_some)>
@@ -78,6 +79,7 @@ pub fn SealedPanel() -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ul>
+                    </div>
                 }.into_any()
             })}
         </Transition>

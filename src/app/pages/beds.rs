@@ -132,8 +132,10 @@ fn Board(s: Rc<SignedIn>) -> impl IntoView {
                     Ok((Some(kept), changes)) => {
                         let reviewer = may_review(&held.get_value(), &kept);
                         view! {
-                            <Wards held=held kept=kept changes=changes problem=problem />
-                            {reviewer.then(|| view! { <BedReviews held=held said=decided /> })}
+                            <div>
+                                <Wards held=held kept=kept changes=changes problem=problem />
+                                {reviewer.then(|| view! { <BedReviews held=held said=decided /> })}
+                            </div>
                         }.into_any()
                     }
                 })}

@@ -1,4 +1,12 @@
 //! One module per routed page.
+//!
+//! A rule for every `<Transition>` here and in the components: what its closure returns is
+//! one element (or one component), never a bare fragment or list. A Transition keeps its
+//! children built but detached while its first fallback shows, and their effects still run.
+//! With erased components a fragment is a `StaticVec`, and one that grows while detached
+//! mounts before a marker with no parent: Leptos panics ("could not find parent element")
+//! and the page stops updating. An element rebuilds its children inside itself, attached or
+//! not. The chaos e2e test of "Continue by message" found this on the thread page.
 
 mod appointments;
 mod beds;

@@ -123,9 +123,7 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading the conversation…"</p> }>
                 {move || data.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("This conversation could not be read from this device: {err}")}</p> }.into_any(),
-                    // Each branch is one element: with erased components, two fragments are the
-                    // same type (StaticVec) and Leptos rebuilds one into the other in place, which
-                    // panicked ("could not find parent element") going from this one to the thread.
+                    // Each branch is one element (the Transition rule in pages/mod.rs).
                     Ok(None) => view! {
                         <div>
                             <h1 id="thread-title">"Conversation"</h1>
