@@ -184,6 +184,18 @@ pub enum FetchError {
     Local(String),
 }
 
+impl FetchError {
+    /// Whether the same read may succeed if tried again later: the network, or a server that
+    /// is busy or in trouble. Not a refused session, a refusal, or this device's own storage.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Offline => true,
+            FetchError::Status(code) => matches!(code, 408 | 429) || *code >= 500,
+            FetchError::SignIn | FetchError::Local(_) => false,
+        }
+    }
+}
+
 impl From<CallError> for FetchError {
     fn from(err: CallError) -> Self {
         match err {

@@ -1,14 +1,24 @@
 //! What every page that shows a user's data shares: it needs a session (else back to
-//! sign-in), and it refreshes its list from the server whenever the browser is online.
+//! sign-in), and it refreshes its list from the server whenever the browser is online,
+//! trying again while that read fails.
 
-use std::{future::Future, rc::Rc};
+use std::{cell::Cell, future::Future, rc::Rc};
 
+use caresync_sync::backoff::{Backoff, SplitMix64};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::{
     app::{use_online, use_session},
     platform::{session::SignedIn, writes::FetchError},
+};
+
+/// When a page's read is tried again after a transient failure: within 2 s at first, then
+/// less often, never more than a minute apart (full jitter, as the outbox's writes).
+const READ_RETRY: Backoff = Backoff {
+    base_ms: 2_000,
+    cap_ms: 60_000,
+    min_ms: 500,
 };
 
 /// The page `page` renders for the signed-in user, or a redirect to sign-in.
@@ -30,6 +40,9 @@ fn session_gate(page: Box<dyn Fn(Rc<SignedIn>) -> AnyView + Send + Sync>) -> imp
 
 /// Stale-while-revalidate: each time the browser is online, `refresh` runs for the session
 /// held in `held`; the page already shows the device's copy and re-reads when it changes.
+/// A read that fails for a transient reason (a lost answer, a busy server) is tried again
+/// with backoff while the page is open and the browser online: one lost answer must not
+/// leave the page on an old or empty list until the next reconnect.
 pub fn revalidate_when_online<F, Fut>(
     held: StoredValue<Rc<SignedIn>, LocalStorage>,
     what: &'static str,
@@ -39,14 +52,37 @@ pub fn revalidate_when_online<F, Fut>(
     Fut: Future<Output = Result<(), FetchError>> + 'static,
 {
     let online = use_online();
+    let refresh = Rc::new(refresh);
+    // Each time the browser comes online starts one chain of tries; an older chain stops.
+    let chain = Rc::new(Cell::new(0u32));
     Effect::new(move |_| {
-        if online.get() {
-            let run = refresh(held.get_value());
-            leptos::task::spawn_local(async move {
-                if let Err(err) = run.await {
-                    leptos::logging::warn!("{what} not refreshed: {err}");
-                }
-            });
+        if !online.get() {
+            return;
         }
+        let id = chain.get().wrapping_add(1);
+        chain.set(id);
+        let (refresh, chain) = (refresh.clone(), chain.clone());
+        leptos::task::spawn_local(async move {
+            let mut rng = SplitMix64(js_sys::Date::now().to_bits());
+            let mut failed = 0;
+            // The page may be gone (its values disposed) by the time a wait ends.
+            while let Some(s) = held.try_get_value() {
+                match refresh(s).await {
+                    Ok(()) => return,
+                    Err(err) if !err.is_transient() => {
+                        leptos::logging::warn!("{what} not refreshed: {err}");
+                        return;
+                    }
+                    Err(err) => leptos::logging::warn!("{what} not refreshed yet: {err}"),
+                }
+                failed += 1;
+                let wait = READ_RETRY.delay(failed, None, &mut rng);
+                gloo_timers::future::TimeoutFuture::new(u32::try_from(wait).unwrap_or(u32::MAX))
+                    .await;
+                if chain.get() != id || online.try_get_untracked() != Some(true) {
+                    return;
+                }
+            }
+        });
     });
 }

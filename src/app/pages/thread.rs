@@ -8,12 +8,18 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     app::{
-        components::{require_session, Composer, MessageItem},
+        components::{require_session, revalidate_when_online, Composer, MessageItem},
         model::{local_time_ms, Link, MessageRow},
         use_online,
     },
     platform::{session::SignedIn, transport::Reach, writes},
 };
+
+async fn mark_read(s: &SignedIn, id: &str) {
+    if let Ok(messages) = s.cache.messages(id).await {
+        writes::mark_read(s, id, &messages).await;
+    }
+}
 
 #[component]
 pub fn Thread() -> impl IntoView {
@@ -80,29 +86,20 @@ fn ThreadView(s: Rc<SignedIn>, id: String) -> impl IntoView {
             }))
         }
     });
-    // Revalidate when the thread opens online (even while the last exchange failed: this
-    // read may be the one that succeeds), when the browser comes back online, and when the
-    // server answers again after a failed exchange; then mark what others wrote as read.
-    let reachable = Memo::new(move |_| !status.reach.get().is_trouble());
+    // What others wrote is marked read when the thread opens (from the device's copy, so
+    // offline too) and after each refresh from the server, which runs whenever the browser
+    // is online and is tried again while it fails.
+    let (opened, opened_id) = (s.clone(), id.clone());
+    leptos::task::spawn_local(async move { mark_read(&opened, &opened_id).await });
     let fresh = StoredValue::new_local(s.clone());
     let thread_id = id.clone();
-    Effect::new(move |before: Option<(bool, bool)>| {
-        let now = (online.get(), reachable.get());
-        let read = now.0
-            && before
-                .is_none_or(|(was_online, was_reachable)| !was_online || (now.1 && !was_reachable));
-        let (s, id) = (fresh.get_value(), thread_id.clone());
-        leptos::task::spawn_local(async move {
-            if read {
-                if let Err(err) = writes::revalidate_thread(&s, &id).await {
-                    leptos::logging::warn!("thread not refreshed: {err}");
-                }
-            }
-            if let Ok(messages) = s.cache.messages(&id).await {
-                writes::mark_read(&s, &id, &messages).await;
-            }
-        });
-        now
+    revalidate_when_online(fresh, "thread", move |s| {
+        let id = thread_id.clone();
+        async move {
+            writes::revalidate_thread(&s, &id).await?;
+            mark_read(&s, &id).await;
+            Ok(())
+        }
     });
     let banner = move || {
         (!online.get()).then(|| {
