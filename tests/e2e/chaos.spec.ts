@@ -63,6 +63,29 @@ test('every first answer lost (login, refresh and reads too): offline compose, o
   });
 });
 
+test('the first answer to every read lost on a fresh device: each page still fills, by trying its read again, without a busy loop', async ({ page, request }) => {
+  await chaos(request, { dropFirstGet: true });
+  await signIn(page);
+  // Nothing is on this device yet: each list appears only once a read of it succeeds.
+  await expect(page.getByRole('link', { name: FOLLOW_UP })).toBeVisible({ timeout: 15_000 });
+  await page.getByRole('link', { name: 'Appointments' }).click();
+  await expect(page.getByRole('button', { name: 'Join' }).first()).toBeVisible({ timeout: 15_000 });
+  await page.getByRole('link', { name: 'Documents' }).click();
+  await expect(page.getByRole('button', { name: 'Request Sick note' })).toBeVisible({ timeout: 15_000 });
+  const stats = await chaosStats(request);
+  const reads = (route: string) => stats.byRoute[`GET ${route}`] ?? 0;
+  report('first read answers lost', {
+    dropped: stats.droppedResponses,
+    threads: reads('/api/v1/threads'),
+    sessions: reads('/api/v1/virtual-care/sessions'),
+  });
+  expect(stats.droppedResponses).toBeGreaterThanOrEqual(3);
+  for (const route of ['/api/v1/threads', '/api/v1/virtual-care/sessions']) {
+    expect(reads(route)).toBeGreaterThanOrEqual(2); // the lost answer, then the retry
+    expect(reads(route)).toBeLessThanOrEqual(8);
+  }
+});
+
 test('two tabs on a network that loses every first answer, reads too: both messages once each', async ({ context, request }) => {
   const a = await context.newPage();
   await signIn(a);
