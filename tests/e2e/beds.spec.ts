@@ -5,7 +5,7 @@
 // offline the board refuses changes and says why.
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { SERVER, apiToken } from './helpers';
+import { SERVER, apiToken, screenshot } from './helpers';
 
 type Bed = { bedId: string; label: string; status: string; statusUpdatedAt: string };
 
@@ -80,7 +80,7 @@ test('two tablets offline change one bed; online in the other order, the server 
   expect((await serverBed(request, 'A1-1')).status).toBe('out_of_service');
   await expect(bedItem(two.page, 'A1-1').getByText('Out of service', { exact: true })).toBeVisible();
   await expect(bedItem(two.page, 'A1-1').getByText('· Not yet sent')).toHaveCount(0);
-  await one.page.screenshot({ path: 'docs/screenshots/ward-board.png', fullPage: true });
+  await screenshot(one.page, 'ward-board.png');
   await one.context.close();
   await two.context.close();
 });

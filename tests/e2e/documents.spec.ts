@@ -3,7 +3,7 @@
 // out, and printing from the kept copy audited on the next sync.
 import { expect, test, type APIRequestContext, type BrowserContext, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { SERVER, apiToken, scanOrigin, signIn, underServiceWorker } from './helpers';
+import { SERVER, apiToken, scanOrigin, screenshot, signIn, underServiceWorker } from './helpers';
 
 const SHORT = process.env.SHORT_TTL_URL ?? '';
 const SHORT_SERVER = process.env.SHORT_TTL_SERVER_URL ?? '';
@@ -118,7 +118,7 @@ test('requested offline, rendered once on reconnecting; the kept PDF is the serv
   // The browser's PDF viewer has taken the frame (and drawn it) before the screenshot.
   await expect.poll(() => page.frames().some((f) => f.url().startsWith('chrome-extension://'))).toBe(true);
   await page.waitForTimeout(1_000);
-  await page.screenshot({ path: 'docs/screenshots/documents.png', fullPage: true });
+  await screenshot(page, 'documents.png');
   await page.getByRole('button', { name: 'Close' }).click();
 
   // Offline, after a reload: the copy opens from the device.

@@ -1,6 +1,7 @@
 // Shared steps for the end-to-end tests: a person's actions by role and name, and the
 // server-side checks through the real API.
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
 
 export const FOLLOW_UP = 'Follow-up after your visit';
 
@@ -181,3 +182,13 @@ export async function scanOrigin(page: Page, markers: string[]) {
   }, markers);
 }
 
+
+/**
+ * A full-page screenshot for the README. Test runs write them to target/screenshots;
+ * `SCREENSHOTS_DIR=docs/screenshots cargo xtask e2e` refreshes the ones the README shows.
+ */
+export async function screenshot(page: Page, name: string) {
+  const dir = process.env.SCREENSHOTS_DIR ?? 'target/screenshots';
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: `${dir}/${name}`, fullPage: true });
+}

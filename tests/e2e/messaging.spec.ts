@@ -1,14 +1,10 @@
 // Messaging end to end: PWA → IndexedDB → outbox → reference API, through network loss.
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { mkdirSync } from 'node:fs';
 import {
-  FOLLOW_UP, apiToken, clearFaults, fault, openThread, send, serverBodies, signIn, tag,
+  FOLLOW_UP, apiToken, clearFaults, fault, openThread, screenshot, send, serverBodies, signIn, tag,
   underServiceWorker,
 } from './helpers';
-
-const screenshots = 'docs/screenshots';
-mkdirSync(screenshots, { recursive: true });
 
 test.afterEach(async ({ request }) => {
   await clearFaults(request);
@@ -27,7 +23,7 @@ test('wrong credentials get a clear message, and nothing else happens', async ({
 test('offline: five messages queue, survive a reload, and reach the server once each, in order', async ({ page, context, request }) => {
   await signIn(page);
   await underServiceWorker(page);
-  await page.screenshot({ path: `${screenshots}/threads.png`, fullPage: true });
+  await screenshot(page, 'threads.png');
   await openThread(page, FOLLOW_UP);
   await context.setOffline(true);
   await expect(page.getByRole('status')).toContainText('Offline');
@@ -43,7 +39,7 @@ test('offline: five messages queue, survive a reload, and reach the server once 
   await expect(page.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
   for (const text of texts) await expect(page.getByText(text, { exact: true })).toBeVisible();
   await expect(page.getByText('Waiting for network')).toHaveCount(5);
-  await page.screenshot({ path: `${screenshots}/thread-offline.png`, fullPage: true });
+  await screenshot(page, 'thread-offline.png');
 
   await context.setOffline(false);
   await expect(page.getByRole('status')).toContainText('All changes sent', { timeout: 30_000 });

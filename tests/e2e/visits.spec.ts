@@ -2,7 +2,7 @@
 // 512 KiB limit, made by the test), submitted, kept across an offline reload, and delivered
 // once when the network returns, each photo downscaled on the device to fit.
 import { expect, test, type Page } from '@playwright/test';
-import { SERVER, apiToken, clearFaults, fault, signIn, tag, underServiceWorker } from './helpers';
+import { SERVER, apiToken, clearFaults, fault, screenshot, signIn, tag, underServiceWorker } from './helpers';
 
 /** Puts two generated photos into the "Photos" input: a noisy 1600×1200 PNG (megabytes)
  *  and a small flat one. */
@@ -52,7 +52,7 @@ test('an offline visit with two photos survives a reload and arrives once, each 
   await expect(item.getByText('Waiting for network')).toBeVisible();
   await expect(item.getByText('2 photos')).toBeVisible();
   await expect(item.getByRole('img', { name: /^Photo \d of this visit$/ })).toHaveCount(2);
-  await page.screenshot({ path: 'docs/screenshots/visit-queued.png', fullPage: true });
+  await screenshot(page, 'visit-queued.png');
 
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Visits' })).toBeVisible();
