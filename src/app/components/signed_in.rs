@@ -2,7 +2,7 @@
 //! sign-in), and it refreshes its list from the server whenever the browser is online,
 //! trying again while that read fails.
 
-use std::{cell::Cell, future::Future, rc::Rc};
+use std::{cell::Cell, future::Future, pin::Pin, rc::Rc};
 
 use caresync_sync::backoff::{Backoff, SplitMix64};
 use leptos::prelude::*;
@@ -51,8 +51,20 @@ pub fn revalidate_when_online<F, Fut>(
     F: Fn(Rc<SignedIn>) -> Fut + 'static,
     Fut: Future<Output = Result<(), FetchError>> + 'static,
 {
+    let refresh: Rc<Refresh> = Rc::new(move |s| Box::pin(refresh(s)));
+    retry_reads(held, what, refresh);
+}
+
+type Refresh = dyn Fn(Rc<SignedIn>) -> Pin<Box<dyn Future<Output = Result<(), FetchError>>>>;
+
+/// The one concrete body of `revalidate_when_online`: as a generic, its retry loop was
+/// compiled once per page.
+fn retry_reads(
+    held: StoredValue<Rc<SignedIn>, LocalStorage>,
+    what: &'static str,
+    refresh: Rc<Refresh>,
+) {
     let online = use_online();
-    let refresh = Rc::new(refresh);
     // Each time the browser comes online starts one chain of tries; an older chain stops.
     let chain = Rc::new(Cell::new(0u32));
     Effect::new(move |_| {
