@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumArgs } from '../../playwright.config';
+import { FOLLOW_UP, openThread, send, signIn, tag, underServiceWorker } from './helpers';
 
 const baseURL = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
@@ -65,6 +66,33 @@ for (const [what, part] of [['wasm', /\.wasm$/], ['script', /\/caresync-[0-9a-f]
     await expect(page.getByText('could not start')).toHaveCount(0);
   });
 }
+
+test('if the running app traps, the page says so in words and a reload brings back what was saved', async ({ page, context }) => {
+  // Keep the wasm module's exports as Trunk hands them over, to make it trap for real.
+  await page.addInitScript(() => {
+    addEventListener('TrunkApplicationStarted', (e) => {
+      (window as unknown as { appWasm: unknown }).appWasm = (e as CustomEvent).detail.wasm;
+    });
+  });
+  await signIn(page);
+  await underServiceWorker(page);
+  await openThread(page, FOLLOW_UP);
+  await context.setOffline(true);
+  const text = tag('kept through a trap');
+  await send(page, text);
+  // A table read far out of bounds: a WebAssembly trap, as a Rust panic (abort) ends in,
+  // thrown from a task of the page's own event loop.
+  await page.evaluate(() => {
+    const wasm = (window as unknown as { appWasm: { __wbindgen_exn_store(i: number): void } }).appWasm;
+    setTimeout(() => wasm.__wbindgen_exn_store(0x7fffffff));
+  });
+  await expect(page.getByRole('alert')).toContainText('caresync stopped working. What it saved on this device is kept. Reload to go on.');
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await expect(page.getByRole('heading', { name: FOLLOW_UP })).toBeVisible();
+  await expect(page.getByText(text, { exact: true })).toBeVisible();
+  await expect(page.getByText('stopped working')).toHaveCount(0);
+  await context.setOffline(false);
+});
 
 test('a first visit installs the worker without ever offering "Reload"', async ({ page }) => {
   // The first worker passes through "waiting" on its way to active: it is no update, and a
