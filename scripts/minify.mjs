@@ -21,7 +21,10 @@ let index = readFileSync(indexPath, 'utf8');
 for (const name of readdirSync(dir).filter((n) => n.endsWith('.js') && !n.startsWith('sw'))) {
   const path = join(dir, name);
   const source = readFileSync(path, 'utf8');
-  const { code } = await minify(source, { module: true, ecma: 2020, compress: { passes: 2 } });
+  // unsafe_arrows: a function expression that uses neither `this` nor `arguments` becomes an
+  // arrow (terser checks both). The glue never calls its functions with `new` or reads
+  // their prototype, so nothing changes but 74-95 B of gzip.
+  const { code } = await minify(source, { module: true, ecma: 2020, compress: { passes: 2, unsafe_arrows: true } });
   if (!code) throw new Error(`minify: terser returned nothing for ${name}`);
   const [before, after] = [sri(source), sri(code)];
   // A page that pins the old bytes would refuse the new ones: stop rather than ship that.

@@ -79,13 +79,10 @@ fn retry_reads(
             let mut failed = 0;
             // The page may be gone (its values disposed) by the time a wait ends.
             while let Some(s) = held.try_get_value() {
-                match refresh(s).await {
-                    Ok(()) => return,
-                    Err(err) if !err.is_transient() => {
-                        leptos::logging::warn!("{what} not refreshed: {err}");
-                        return;
-                    }
-                    Err(err) => leptos::logging::warn!("{what} not refreshed yet: {err}"),
+                let Err(err) = refresh(s).await else { return };
+                leptos::logging::warn!("{what} not refreshed: {err}");
+                if !err.is_transient() {
+                    return;
                 }
                 failed += 1;
                 let wait = READ_RETRY.delay(failed, None, &mut rng);
