@@ -86,6 +86,18 @@ test('the first answer to every read lost on a fresh device: each page still fil
   }
 });
 
+test('the documents API (under /v1/) losing the first answer to every read: the shelf still fills by trying again', async ({ page, request }) => {
+  await signIn(page);
+  await chaos(request, { dropFirstGet: true, only: '/v1/documents/' });
+  await page.getByRole('link', { name: 'Documents' }).click();
+  await expect(page.getByRole('button', { name: 'Request Sick note' })).toBeVisible({ timeout: 15_000 });
+  const stats = await chaosStats(request);
+  report('first document read answers lost', { dropped: stats.droppedResponses, templates: stats.byRoute['GET /v1/documents/templates'] ?? 0 });
+  expect(stats.droppedResponses).toBeGreaterThanOrEqual(1);
+  expect(stats.byRoute['GET /v1/documents/templates']).toBeGreaterThanOrEqual(2);
+  expect(stats.byRoute['GET /v1/documents/templates']).toBeLessThanOrEqual(8);
+});
+
 test('two tabs on a network that loses every first answer, reads too: both messages once each', async ({ context, request }) => {
   const a = await context.newPage();
   await signIn(a);

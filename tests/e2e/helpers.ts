@@ -90,7 +90,7 @@ export async function clearFaults(request: APIRequestContext) {
 /** The chaos proxy between Chromium and the server (BASE_URL): its rules and its counts. */
 export const PROXY = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
-export type ChaosRules = { dropFirstPost?: boolean; dropFirstGet?: boolean; resetFraction?: number; delayMs?: number; seed?: number };
+export type ChaosRules = { dropFirstPost?: boolean; dropFirstGet?: boolean; resetFraction?: number; delayMs?: number; seed?: number; only?: string };
 
 export async function chaos(request: APIRequestContext, rules: ChaosRules, proxy = PROXY) {
   const res = await request.post(`${proxy}/__chaos`, { data: rules });

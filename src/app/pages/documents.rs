@@ -92,13 +92,15 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
     let follow = move || {
         let s = held.get_value();
         async move {
-            let templates = documents::revalidate_templates(&s).await?;
-            let jobs = documents::revalidate_jobs(&s).await?;
+            // Each read on its own: what one brought is shown even when the other failed
+            // (it is tried again, and a template list then answers 304, unchanged).
+            let templates = documents::revalidate_templates(&s).await;
+            let jobs = documents::revalidate_jobs(&s).await;
             // Redrawn only when something changed: a redraw closes an open request form.
-            if templates || jobs.changed {
+            if matches!(templates, Ok(true)) || jobs.as_ref().is_ok_and(|j| j.changed) {
                 s.runtime.status.revision.update(|r| *r += 1);
             }
-            Ok(())
+            templates.and(jobs).map(drop)
         }
     };
     revalidate_when_online(held, "documents", move |_| follow());
