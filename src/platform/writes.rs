@@ -190,7 +190,7 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Offline => true,
-            FetchError::Status(code) => matches!(code, 408 | 429) || *code >= 500,
+            FetchError::Status(code) => caresync_sync::classify::is_retryable(*code),
             FetchError::SignIn | FetchError::Local(_) => false,
         }
     }

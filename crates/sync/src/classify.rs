@@ -25,6 +25,13 @@ pub enum Verdict {
     Refetch { current_version: Option<i64> },
 }
 
+/// The statuses a later try may succeed on: timeout, too early, too many requests, and any
+/// server error. A write backs off on them; a page's read is tried again (the app's
+/// `FetchError::is_transient`).
+pub fn is_retryable(status: u16) -> bool {
+    matches!(status, 408 | 425 | 429 | 500..=599)
+}
+
 pub fn classify(
     policy: Policy,
     mutation: &Mutation,
@@ -46,7 +53,7 @@ pub fn classify(
             at: now,
         }),
         401 => Verdict::Reauth,
-        408 | 425 | 429 | 500..=599 => Verdict::Retry {
+        status if is_retryable(status) => Verdict::Retry {
             retry_after_ms: answer.retry_after_ms,
         },
         status => {
