@@ -14,9 +14,8 @@
     return reload;
   };
   const stopped = (error) => {
-    if (!(error instanceof WebAssembly.RuntimeError) || document.getElementById('stopped')) return;
+    if (!(error instanceof WebAssembly.RuntimeError) || document.querySelector('.stopped')) return;
     const notice = document.createElement('div');
-    notice.id = 'stopped';
     notice.className = 'stopped';
     notice.setAttribute('role', 'alert');
     const words = document.createElement('p');

@@ -85,9 +85,9 @@ fn retry_reads(
                     return;
                 }
                 failed += 1;
-                let wait = READ_RETRY.delay(failed, None, &mut rng);
-                gloo_timers::future::TimeoutFuture::new(u32::try_from(wait).unwrap_or(u32::MAX))
-                    .await;
+                // At most READ_RETRY's cap (a minute): no Retry-After is passed.
+                let wait = READ_RETRY.delay(failed, None, &mut rng) as u32;
+                gloo_timers::future::TimeoutFuture::new(wait).await;
                 if chain.get() != id || online.try_get_untracked() != Some(true) {
                     return;
                 }
