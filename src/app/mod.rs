@@ -4,8 +4,7 @@ pub mod components;
 pub mod host;
 pub mod model;
 pub mod pages;
-
-use std::rc::Rc;
+pub mod split;
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -13,13 +12,10 @@ use leptos_router::{
     path,
 };
 
-use crate::platform::locked::{self, Restored};
 use components::{AppHeader, IdleLock, SignInAgain, UpdatePrompt};
 pub use host::{DeviceHandle, Session, SessionHost};
-use pages::{
-    Appointments, Documents, Home, NotFound, SignOut, SyncPage, Thread, Threads, Unlock, Visits,
-    WardHome,
-};
+use pages::{Home, NotFound};
+use split::{lazily, open_on_start, sign_out_page, sync_page, unlock_page};
 
 pub fn use_host() -> SessionHost {
     expect_context::<SessionHost>()
@@ -74,42 +70,51 @@ pub fn use_entry() -> Entry {
 
 /// Mounts `app` on the page's body, then removes the static boot screen (`#boot` in the
 /// index page), in the same task, so no frame is left with neither.
-pub fn mount<V: IntoView + 'static>(app: fn() -> V) {
+pub fn mount<V: IntoView + 'static>(app: impl FnOnce() -> V + 'static) {
     leptos::mount::mount_to_body(app);
     if let Some(boot) = document().get_element_by_id("boot") {
         boot.remove();
     }
 }
 
+/// The patient app's pages after sign-in, each behind a split point of the patient binary
+/// (`src/main.rs`; see `split` for why there).
+#[derive(Clone, Copy)]
+pub struct PatientPages {
+    pub threads: fn() -> AnyView,
+    pub thread: fn() -> AnyView,
+    pub appointments: fn() -> AnyView,
+    pub visits: fn() -> AnyView,
+    pub documents: fn() -> AnyView,
+}
+
 /// The patient app: messages, visits, appointments, documents.
-#[component]
-pub fn App() -> impl IntoView {
-    frame(PATIENT, || {
+pub fn patient_app(pages: PatientPages) -> impl IntoView {
+    frame(PATIENT, move || {
         view! {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/") view=Home />
-                <Route path=path!("/threads") view=Threads />
-                <Route path=path!("/threads/:id") view=Thread />
-                <Route path=path!("/sync") view=SyncPage />
-                <Route path=path!("/appointments") view=Appointments />
-                <Route path=path!("/visits") view=Visits />
-                <Route path=path!("/documents") view=Documents />
-                <Route path=path!("/sign-out") view=SignOut />
+                <Route path=path!("/threads") view=pages.threads />
+                <Route path=path!("/threads/:id") view=pages.thread />
+                <Route path=path!("/sync") view=|| lazily(sync_page) />
+                <Route path=path!("/appointments") view=pages.appointments />
+                <Route path=path!("/visits") view=pages.visits />
+                <Route path=path!("/documents") view=pages.documents />
+                <Route path=path!("/sign-out") view=|| lazily(sign_out_page) />
             </Routes>
         }
         .into_any()
     })
 }
 
-/// The ward board for kiosk tablets, at `/ward/`.
-#[component]
-pub fn WardApp() -> impl IntoView {
-    frame(WARD, || {
+/// The ward board for kiosk tablets, at `/ward/`; `board` is the ward binary's split point.
+pub fn ward_app(board: fn() -> AnyView) -> impl IntoView {
+    frame(WARD, move || {
         view! {
             <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/ward") view=WardHome />
-                <Route path=path!("/ward/sync") view=SyncPage />
-                <Route path=path!("/ward/sign-out") view=SignOut />
+                <Route path=path!("/ward") view=board />
+                <Route path=path!("/ward/sync") view=|| lazily(sync_page) />
+                <Route path=path!("/ward/sign-out") view=|| lazily(sign_out_page) />
             </Routes>
         }
         .into_any()
@@ -118,7 +123,7 @@ pub fn WardApp() -> impl IntoView {
 
 /// What both apps share: the session host, the restore on reload, the header, the idle lock,
 /// the update prompt, and `routes` once the user's data is open.
-fn frame(entry: Entry, routes: fn() -> AnyView) -> impl IntoView {
+fn frame(entry: Entry, routes: impl Fn() -> AnyView + Copy + Send + Sync + 'static) -> impl IntoView {
     provide_context(entry);
     let online = crate::platform::online::use_online();
     provide_context(Online(online));
@@ -139,15 +144,7 @@ fn frame(entry: Entry, routes: fn() -> AnyView) -> impl IntoView {
     // The device comes first: a session restored before it would start without its escrow
     // and its courier (and send again what the service worker delivered meanwhile).
     leptos::task::spawn_local(async move {
-        if let Some(device) = DeviceHandle::start().await {
-            app_owner.with(|| device.sealed.start());
-            host.device.set(Some(device));
-        }
-        match locked::restore().await {
-            Some(Restored::SignedIn(signed_in)) => host.begin(signed_in),
-            Some(Restored::Locked(locked)) => host.locked.set(Some(Rc::new(locked))),
-            None => {}
-        }
+        open_on_start(host, app_owner).await;
         restoring.set(false);
     });
     let is_locked = move || host.locked.with(Option::is_some);
@@ -159,7 +156,7 @@ fn frame(entry: Entry, routes: fn() -> AnyView) -> impl IntoView {
             <main id="main">
                 <SignInAgain />
                 <Show when=move || !restoring.get() fallback=|| view! { <p class="page">"Opening your data…"</p> }>
-                    <Show when=move || !is_locked() fallback=|| view! { <Unlock /> }>
+                    <Show when=move || !is_locked() fallback=|| lazily(unlock_page)>
                         {routes()}
                     </Show>
                 </Show>

@@ -8,6 +8,7 @@ mod pg;
 mod proc;
 mod serve;
 mod size;
+mod split;
 mod tiers;
 mod tools;
 
@@ -36,6 +37,7 @@ const USAGE: &str = "usage:
   cargo xtask load    1,000 simulated devices push 100,000 writes under 20 % faults, at one
                       release server on SQLite, then at two on one PostgreSQL with NATS;
                       checked for exactly-once, lane order and one event per write
+  cargo xtask split   cut a linked app wasm at its #[lazy] split points (Trunk's post-build hook)
   cargo xtask bench   measure the engine against raw IndexedDB and fetch in headless Chromium
   cargo xtask lighthouse
                       Lighthouse (mobile, simulated throttling) on the first online visit of a
@@ -44,6 +46,11 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
+    // Run by Trunk's post-build hook inside another xtask: it must leave that one's scratch
+    // directory alone.
+    if args.first().map(String::as_str) == Some("split") {
+        return report(split::run(&args[1..]));
+    }
     let scratch = match proc::Scratch::new(&root) {
         Ok(scratch) => scratch,
         Err(err) => {
@@ -68,6 +75,10 @@ fn main() -> ExitCode {
         }
     };
     drop(scratch);
+    report(result)
+}
+
+fn report(result: Result<(), TaskError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,10 +1,10 @@
-//! The app shell's size against its budget: wasm + js glue + css of each app as built in
-//! `dist/`, counted as the gzip -9 files the server sends (written by `scripts/compress.mjs`).
+//! The app shell's size against its budget: the main wasm module + js (the glue, the chunk
+//! loader, the boot script) + css of each app as built in `dist/`, counted as the gzip -9
+//! files the server sends (written by `scripts/compress.mjs`). The chunks the split points
+//! load later (`scripts/split.mjs`) are printed beside it, not counted in it.
 //!
 //! A deterministic check, not a timing. Each app has the budget issue 18 sets and a ceiling
-//! the check enforces. Until the shell is under its budget, the ceiling is the size it has
-//! reached, so it can only shrink: a change that grows the shell fails the test command.
-//! Lower a ceiling whenever a change cuts the shell; set it to the budget once it fits.
+//! the check enforces; both shells fit, so each ceiling is its budget.
 
 use std::{fs, path::Path};
 
@@ -25,13 +25,13 @@ const LIMITS: [Limit; 2] = [
         app: "patient app",
         dir: "",
         budget: 250_000,
-        ceiling: 595_000,
+        ceiling: 250_000,
     },
     Limit {
         app: "ward board",
         dir: "ward",
         budget: 200_000,
-        ceiling: 519_000,
+        ceiling: 200_000,
     },
 ];
 
@@ -41,6 +41,9 @@ struct Shell {
     wasm: u64,
     js: u64,
     css: u64,
+    /// The split points' chunks, fetched after the first screen (not in the shell).
+    chunks: u64,
+    chunk_count: usize,
     /// Brotli, what Chromium receives.
     brotli: u64,
 }
@@ -70,6 +73,12 @@ pub fn check(root: &Path) -> Result<(), TaskError> {
             against(gzip, limit.budget),
             thousands(limit.ceiling),
         );
+        println!(
+            "      then on demand: {} chunks, {} B gzip; shell and chunks {} B",
+            shell.chunk_count,
+            thousands(shell.chunks),
+            thousands(gzip + shell.chunks),
+        );
         if gzip > limit.ceiling {
             over.push(format!(
                 "{} is {} B gzip, over its ceiling of {} B",
@@ -94,8 +103,8 @@ fn against(size: u64, budget: u64) -> String {
     }
 }
 
-/// The shell in `dir`: its `*_bg.wasm`, its glue `*.js` (not the service worker) and its
-/// css, each by its precompressed `.gz` and `.br` beside it.
+/// The shell in `dir`: its main `*_bg.wasm`, its `*.js` (not the service worker) and its
+/// css, each by its precompressed `.gz` and `.br` beside it; the other `*.wasm` are chunks.
 fn measure(dir: &Path) -> Result<Shell, TaskError> {
     let mut shell = Shell::default();
     for entry in fs::read_dir(dir)? {
@@ -105,6 +114,10 @@ fn measure(dir: &Path) -> Result<Shell, TaskError> {
         };
         let part = if name.ends_with("_bg.wasm") {
             &mut shell.wasm
+        } else if name.ends_with(".wasm") {
+            shell.chunk_count += 1;
+            shell.chunks += compressed(dir, name, "gz")?;
+            continue;
         } else if name.ends_with(".js") && !name.starts_with("sw") {
             &mut shell.js
         } else if name.ends_with(".css") {

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::{model::local_time_ms, use_entry, use_host, use_online};
+use crate::app::{model::local_time_ms, split, use_entry, use_host, use_online};
 
 /// What the header says, gathered once per change.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +145,7 @@ fn AccountActions() -> impl IntoView {
     let host = use_host();
     let sync_now = move |_| {
         if let Some(s) = host.session.get_untracked() {
-            s.runtime.sync_now();
+            leptos::task::spawn_local(split::sync_now(s));
         }
     };
     let navigate = leptos_router::hooks::use_navigate();
@@ -158,8 +158,12 @@ fn AccountActions() -> impl IntoView {
         {
             navigate(&entry.path("sign-out"), Default::default());
         } else {
-            host.end();
-            navigate(entry.base, Default::default());
+            // Ended before the sign-in page shows, or it would send a signed-in user on.
+            let navigate = navigate.clone();
+            leptos::task::spawn_local(async move {
+                split::end_session(host).await;
+                navigate(entry.base, Default::default());
+            });
         }
     };
     view! {

@@ -9,7 +9,7 @@ use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 
 use crate::{
-    app::use_host,
+    app::{split, use_host},
     platform::{device_class, listen::on_event},
 };
 
@@ -35,7 +35,7 @@ pub fn IdleLock() -> impl IntoView {
         let next = limit.map(|secs| {
             let ms = u32::try_from(secs.saturating_mul(1000)).unwrap_or(u32::MAX);
             Timeout::new(ms, move || {
-                leptos::task::spawn_local(async move { host.lock().await });
+                leptos::task::spawn_local(split::lock_session(host));
             })
         });
         // The previous timer, replaced here, is dropped and so cancelled.

@@ -28,6 +28,6 @@ pub use message::MessageItem;
 pub use pdf_viewer::PdfViewer;
 pub use resolve::resolve;
 pub use sealed_panel::SealedPanel;
-pub use sign_in_again::SignInAgain;
+pub use sign_in_again::{SignInAgain, SignInAgainForm};
 pub use signed_in::{require_session, revalidate_when_online};
 pub use update_prompt::UpdatePrompt;

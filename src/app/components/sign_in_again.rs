@@ -4,7 +4,10 @@
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{CredentialFields, SignInButton};
-use crate::app::use_session;
+use crate::app::{
+    split::{lazily, sign_in_again_form},
+    use_session,
+};
 
 /// "Sign in again to send your N changes", in words.
 pub fn reason(waiting: usize) -> String {
@@ -22,13 +25,13 @@ pub fn SignInAgain() -> impl IntoView {
         move || session.with(|s| s.as_ref().is_some_and(|s| s.runtime.status.sign_in.get()));
     view! {
         <Show when=needed>
-            <SignInAgainForm />
+            {lazily(sign_in_again_form)}
         </Show>
     }
 }
 
 #[component]
-fn SignInAgainForm() -> impl IntoView {
+pub fn SignInAgainForm() -> impl IntoView {
     let session = use_session();
     let known = session.with_untracked(|s| s.as_ref().and_then(|s| s.username.clone()));
     let username = RwSignal::new(known.unwrap_or_default());

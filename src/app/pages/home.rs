@@ -7,12 +7,10 @@ use leptos_router::components::Redirect;
 use crate::{
     app::{
         components::{CredentialFields, SignInButton},
+        split::{self, SignInForm},
         use_host,
     },
-    platform::{
-        device_class,
-        session::{self, Credentials},
-    },
+    platform::device_class,
 };
 
 #[component]
@@ -72,18 +70,16 @@ pub fn SignIn() -> impl IntoView {
         if !forced() {
             device_class::remember_shared(chosen_shared.get_untracked());
         }
+        let form = SignInForm {
+            tenant: t,
+            username: u,
+            password: p,
+            keep: k,
+            shared: sh,
+        };
         leptos::task::spawn_local(async move {
-            let device = host.device.get_untracked();
-            let credentials = Credentials {
-                tenant: t.trim(),
-                username: u.trim(),
-                password: &p,
-                keep: k,
-                shared: sh,
-            };
-            match session::sign_in(credentials, device.as_ref().map(|d| &d.device)).await {
-                Ok(signed_in) => host.begin(signed_in),
-                Err(err) => error.set(Some(err.to_string())),
+            if let Err(err) = split::sign_in(host, form).await {
+                error.set(Some(err.to_string()));
             }
             busy.set(false);
         });
