@@ -7,14 +7,21 @@ use caresync::app::{
     mount,
     pages::{Appointments, Documents, Thread, Threads, Visits},
     patient_app,
-    split::lazily,
+    split::{lazily, preload, Unloaded},
     PatientPages,
 };
-use leptos::{lazy, prelude::*};
+use leptos::{prelude::*, wasm_split::wasm_split};
 
 fn main() {
     console_error_panic_hook::set_once();
     mount(|| patient_app(PAGES));
+    preload(async {
+        preload_threads().await?;
+        preload_thread().await?;
+        preload_appointments().await?;
+        preload_visits().await?;
+        preload_documents().await
+    });
 }
 
 const PAGES: PatientPages = PatientPages {
@@ -25,27 +32,27 @@ const PAGES: PatientPages = PatientPages {
     documents: || lazily(documents),
 };
 
-#[lazy]
-fn threads() -> AnyView {
-    view! { <Threads /> }.into_any()
+#[wasm_split(caresync_threads, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_threads))]
+fn threads() -> Result<fn() -> AnyView, Unloaded> {
+    Ok(|| view! { <Threads /> }.into_any())
 }
 
-#[lazy]
-fn thread() -> AnyView {
-    view! { <Thread /> }.into_any()
+#[wasm_split(caresync_thread, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_thread))]
+fn thread() -> Result<fn() -> AnyView, Unloaded> {
+    Ok(|| view! { <Thread /> }.into_any())
 }
 
-#[lazy]
-fn appointments() -> AnyView {
-    view! { <Appointments /> }.into_any()
+#[wasm_split(caresync_appointments, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_appointments))]
+fn appointments() -> Result<fn() -> AnyView, Unloaded> {
+    Ok(|| view! { <Appointments /> }.into_any())
 }
 
-#[lazy]
-fn visits() -> AnyView {
-    view! { <Visits /> }.into_any()
+#[wasm_split(caresync_visits, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_visits))]
+fn visits() -> Result<fn() -> AnyView, Unloaded> {
+    Ok(|| view! { <Visits /> }.into_any())
 }
 
-#[lazy]
-fn documents() -> AnyView {
-    view! { <Documents /> }.into_any()
+#[wasm_split(caresync_documents, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_documents))]
+fn documents() -> Result<fn() -> AnyView, Unloaded> {
+    Ok(|| view! { <Documents /> }.into_any())
 }

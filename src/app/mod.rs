@@ -15,7 +15,7 @@ use leptos_router::{
 use components::{AppHeader, IdleLock, SignInAgain, UpdatePrompt};
 pub use host::{DeviceHandle, Session, SessionHost};
 use pages::{Home, NotFound};
-use split::{lazily, open_on_start, sign_out_page, sync_page, unlock_page};
+use split::session_view;
 
 pub fn use_host() -> SessionHost {
     expect_context::<SessionHost>()
@@ -96,11 +96,11 @@ pub fn patient_app(pages: PatientPages) -> impl IntoView {
                 <Route path=path!("/") view=Home />
                 <Route path=path!("/threads") view=pages.threads />
                 <Route path=path!("/threads/:id") view=pages.thread />
-                <Route path=path!("/sync") view=|| lazily(sync_page) />
+                <Route path=path!("/sync") view=|| session_view(|s| s.sync_page) />
                 <Route path=path!("/appointments") view=pages.appointments />
                 <Route path=path!("/visits") view=pages.visits />
                 <Route path=path!("/documents") view=pages.documents />
-                <Route path=path!("/sign-out") view=|| lazily(sign_out_page) />
+                <Route path=path!("/sign-out") view=|| session_view(|s| s.sign_out_page) />
             </Routes>
         }
         .into_any()
@@ -113,8 +113,8 @@ pub fn ward_app(board: fn() -> AnyView) -> impl IntoView {
         view! {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/ward") view=board />
-                <Route path=path!("/ward/sync") view=|| lazily(sync_page) />
-                <Route path=path!("/ward/sign-out") view=|| lazily(sign_out_page) />
+                <Route path=path!("/ward/sync") view=|| session_view(|s| s.sync_page) />
+                <Route path=path!("/ward/sign-out") view=|| session_view(|s| s.sign_out_page) />
             </Routes>
         }
         .into_any()
@@ -144,7 +144,12 @@ fn frame(entry: Entry, routes: impl Fn() -> AnyView + Copy + Send + Sync + 'stat
     // The device comes first: a session restored before it would start without its escrow
     // and its courier (and send again what the service worker delivered meanwhile).
     leptos::task::spawn_local(async move {
-        open_on_start(host, app_owner).await;
+        match split::session().await {
+            Ok(session) => (session.open_on_start)(host, app_owner).await,
+            // Only when the shell came from the network and the rest cannot: signing in
+            // tries again, and says so if it still cannot.
+            Err(err) => leptos::logging::warn!("{err}"),
+        }
         restoring.set(false);
     });
     let is_locked = move || host.locked.with(Option::is_some);
@@ -156,7 +161,7 @@ fn frame(entry: Entry, routes: impl Fn() -> AnyView + Copy + Send + Sync + 'stat
             <main id="main">
                 <SignInAgain />
                 <Show when=move || !restoring.get() fallback=|| view! { <p class="page">"Opening your data…"</p> }>
-                    <Show when=move || !is_locked() fallback=|| lazily(unlock_page)>
+                    <Show when=move || !is_locked() fallback=|| session_view(|s| s.unlock_page)>
                         {routes()}
                     </Show>
                 </Show>

@@ -1,21 +1,26 @@
-//! The shell's split points: what both apps load only when it is first needed.
+//! The shell's split points: what the apps load only once they need it.
 //!
 //! The shell (the main wasm module) holds what the first screen needs: the frame, the router
-//! and the sign-in form. Each `#[lazy]` function here is cut out of it by `scripts/split.mjs`
-//! with everything only it reaches, into chunks fetched the first time it is called: the
-//! signed-in session (the engine, the vault, the sealed outbox) and the screens after sign-in.
-//! The service worker precaches every chunk, so a split point costs no network offline.
+//! and the sign-in form. A split point (`wasm_split`) is cut out of it by `scripts/split.mjs`,
+//! with everything only it reaches, into chunks fetched the first time it is called. Both
+//! apps share one, the session: the engine, the vault, the sealed outbox and the screens
+//! around them, reached through [`Session`]. Each app's pages are split points of its own
+//! binary (`src/main.rs`, `src/bin/ward.rs`): a split point defined in the library is linked
+//! into both apps, and one an app never calls stays whole in its shell.
 //!
-//! A split point defined in the library is kept by both apps' builds (its export is), so
-//! only what both apps call lives here. A page only one app routes to is its binary's own
-//! split point (`src/main.rs`, `src/bin/ward.rs`): had it lived here, the other app would
-//! link it and, never calling it, keep it in its shell.
+//! Every split point loads as soon as the app has mounted ([`preload`]), so the app works
+//! offline as early as before; the service worker precaches every chunk too. A chunk that
+//! cannot load (offline on a first visit) is an [`Unloaded`] error in words, never a panic.
 //!
-//! Without splitting (`cargo test`, the browser tier) a split point is a plain async call.
+//! Split points are few on purpose: the splitter writes one chunk for each set of split
+//! points that share code, so every split point multiplies the files.
 
-use std::{future::Future, rc::Rc};
+use std::{future::Future, pin::Pin, rc::Rc};
 
-use leptos::{__reexports::send_wrapper::SendWrapper, lazy, prelude::*};
+use leptos::{
+    prelude::*,
+    wasm_split::{wasm_split, SplitLoaderError},
+};
 
 use super::{
     components::SignInAgainForm,
@@ -27,26 +32,40 @@ use crate::platform::{
     session::{self, Credentials, SignInError, SignedIn},
 };
 
-/// A view behind a split point: nothing until its chunk has loaded (at once when cached),
-/// then the view.
-pub fn lazily<F: Future<Output = AnyView> + 'static>(view: fn() -> F) -> AnyView {
-    // The chunk's future is not `Send`; the app has one thread.
-    let load = move || Suspend::new(SendWrapper::new(view()));
-    view! { <Suspense fallback=|| ()>{load}</Suspense> }.into_any()
+/// A part of the app that has not downloaded (offline on a first visit, or a lost answer).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("This part of caresync has not downloaded yet. Check the connection, then try again.")]
+pub struct Unloaded;
+
+impl From<SplitLoaderError> for Unloaded {
+    fn from(_: SplitLoaderError) -> Self {
+        Unloaded
+    }
 }
 
-/// At start: the device's sealed outbox, then the session this device restores, if any.
-#[lazy]
-pub async fn open_on_start(host: SessionHost, app: Owner) {
-    if let Some(device) = DeviceHandle::start().await {
-        app.with(|| device.sealed.start());
-        host.device.set(Some(device));
+impl From<Unloaded> for SignInError {
+    fn from(_: Unloaded) -> Self {
+        SignInError::Unreachable
     }
-    match locked::restore().await {
-        Some(Restored::SignedIn(signed_in)) => host.begin(signed_in),
-        Some(Restored::Locked(locked)) => host.locked.set(Some(Rc::new(locked))),
-        None => {}
-    }
+}
+
+type Task<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// What the session split point holds: everything after sign-in that both apps use.
+#[derive(Clone, Copy)]
+pub struct Session {
+    /// At start: the device's sealed outbox, then the session this device restores.
+    pub open_on_start: fn(SessionHost, Owner) -> Task<()>,
+    pub sign_in: fn(SessionHost, SignInForm) -> Task<Result<(), SignInError>>,
+    pub sync_now: fn(Rc<SignedIn>),
+    /// Sign-out on a personal device.
+    pub end: fn(SessionHost),
+    /// The idle lock of a shared device.
+    pub lock: fn(SessionHost) -> Task<()>,
+    pub unlock_page: fn() -> AnyView,
+    pub sync_page: fn() -> AnyView,
+    pub sign_out_page: fn() -> AnyView,
+    pub sign_in_again_form: fn() -> AnyView,
 }
 
 /// What the sign-in form holds when it is sent.
@@ -58,9 +77,35 @@ pub struct SignInForm {
     pub shared: bool,
 }
 
-/// Signs in with what the form holds and begins the session.
-#[lazy]
-pub async fn sign_in(host: SessionHost, form: SignInForm) -> Result<(), SignInError> {
+/// The session split point, loaded on first use.
+#[wasm_split(caresync_session, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_session))]
+pub fn session() -> Result<Session, Unloaded> {
+    Ok(Session {
+        open_on_start: |host, app| Box::pin(open_on_start(host, app)),
+        sign_in: |host, form| Box::pin(sign_in(host, form)),
+        sync_now: |signed_in| signed_in.runtime.sync_now(),
+        end: |host| host.end(),
+        lock: |host| Box::pin(async move { host.lock().await }),
+        unlock_page: || view! { <Unlock /> }.into_any(),
+        sync_page: || view! { <SyncPage /> }.into_any(),
+        sign_out_page: || view! { <SignOut /> }.into_any(),
+        sign_in_again_form: || view! { <SignInAgainForm /> }.into_any(),
+    })
+}
+
+async fn open_on_start(host: SessionHost, app: Owner) {
+    if let Some(device) = DeviceHandle::start().await {
+        app.with(|| device.sealed.start());
+        host.device.set(Some(device));
+    }
+    match locked::restore().await {
+        Some(Restored::SignedIn(signed_in)) => host.begin(signed_in),
+        Some(Restored::Locked(locked)) => host.locked.set(Some(Rc::new(locked))),
+        None => {}
+    }
+}
+
+async fn sign_in(host: SessionHost, form: SignInForm) -> Result<(), SignInError> {
     let device = host.device.get_untracked();
     let credentials = Credentials {
         tenant: form.tenant.trim(),
@@ -74,40 +119,57 @@ pub async fn sign_in(host: SessionHost, form: SignInForm) -> Result<(), SignInEr
     Ok(())
 }
 
-/// "Sync now".
-#[lazy]
-pub fn sync_now(signed_in: Rc<SignedIn>) {
-    signed_in.runtime.sync_now();
+/// Loads the session split point now, then `pages` (the app's own split points), so the app
+/// works offline as soon as they have loaded.
+pub fn preload(pages: impl Future<Output = Result<(), SplitLoaderError>> + 'static) {
+    leptos::task::spawn_local(async move {
+        let loaded = match preload_session().await {
+            Ok(()) => pages.await,
+            Err(err) => Err(err),
+        };
+        if loaded.is_err() {
+            leptos::logging::warn!("{Unloaded}");
+        }
+    });
 }
 
-/// Sign-out on a personal device (`SessionHost::end`).
-#[lazy]
-pub fn end_session(host: SessionHost) {
-    host.end();
+/// A view behind a split point: `load` gives the function that builds it once its chunk has
+/// loaded (at once when it has). Until then nothing shows; if it cannot load, that is said
+/// in words with a way to try again.
+///
+/// The view is built here, synchronously, under this owner, not inside the load's future: a
+/// view built in a `Suspend` keeps render effects that can outlive the signals they read, and
+/// reading a disposed signal panics.
+pub fn lazily<F, V>(load: V) -> AnyView
+where
+    V: Fn() -> F + Copy + Send + Sync + 'static,
+    F: Future<Output = Result<fn() -> AnyView, Unloaded>> + 'static,
+{
+    let built = RwSignal::new_local(None::<Result<fn() -> AnyView, Unloaded>>);
+    let fetch = move || {
+        leptos::task::spawn_local(async move {
+            // A no-op once the view is gone: `try_set` on a disposed signal.
+            built.try_set(Some(load().await));
+        });
+    };
+    fetch();
+    let view = move || match built.get() {
+        None => ().into_any(),
+        Some(Ok(build)) => build(),
+        Some(Err(err)) => view! {
+            <div class="notice" role="alert">
+                <p>{err.to_string()}</p>
+                <button type="button" on:click=move |_| { built.set(None); fetch(); }>
+                    "Try again"
+                </button>
+            </div>
+        }
+        .into_any(),
+    };
+    view.into_any()
 }
 
-/// The idle lock of a shared device (`SessionHost::lock`).
-#[lazy]
-pub async fn lock_session(host: SessionHost) {
-    host.lock().await;
-}
-
-#[lazy]
-pub fn unlock_page() -> AnyView {
-    view! { <Unlock /> }.into_any()
-}
-
-#[lazy]
-pub fn sync_page() -> AnyView {
-    view! { <SyncPage /> }.into_any()
-}
-
-#[lazy]
-pub fn sign_out_page() -> AnyView {
-    view! { <SignOut /> }.into_any()
-}
-
-#[lazy]
-pub fn sign_in_again_form() -> AnyView {
-    view! { <SignInAgainForm /> }.into_any()
+/// One of the session split point's views, behind [`lazily`].
+pub fn session_view(pick: fn(&Session) -> fn() -> AnyView) -> AnyView {
+    lazily(move || async move { Ok(pick(&session().await?)) })
 }

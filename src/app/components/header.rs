@@ -145,7 +145,12 @@ fn AccountActions() -> impl IntoView {
     let host = use_host();
     let sync_now = move |_| {
         if let Some(s) = host.session.get_untracked() {
-            leptos::task::spawn_local(split::sync_now(s));
+            leptos::task::spawn_local(async move {
+                match split::session().await {
+                    Ok(session) => (session.sync_now)(s),
+                    Err(err) => leptos::logging::warn!("{err}"),
+                }
+            });
         }
     };
     let navigate = leptos_router::hooks::use_navigate();
@@ -161,8 +166,13 @@ fn AccountActions() -> impl IntoView {
             // Ended before the sign-in page shows, or it would send a signed-in user on.
             let navigate = navigate.clone();
             leptos::task::spawn_local(async move {
-                split::end_session(host).await;
-                navigate(entry.base, Default::default());
+                match split::session().await {
+                    Ok(session) => {
+                        (session.end)(host);
+                        navigate(entry.base, Default::default());
+                    }
+                    Err(err) => leptos::logging::warn!("{err}"),
+                }
             });
         }
     };

@@ -35,7 +35,12 @@ pub fn IdleLock() -> impl IntoView {
         let next = limit.map(|secs| {
             let ms = u32::try_from(secs.saturating_mul(1000)).unwrap_or(u32::MAX);
             Timeout::new(ms, move || {
-                leptos::task::spawn_local(split::lock_session(host));
+                leptos::task::spawn_local(async move {
+                    match split::session().await {
+                        Ok(session) => (session.lock)(host).await,
+                        Err(err) => leptos::logging::warn!("{err}"),
+                    }
+                });
             })
         });
         // The previous timer, replaced here, is dropped and so cancelled.

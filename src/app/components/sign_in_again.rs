@@ -5,7 +5,7 @@ use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{CredentialFields, SignInButton};
 use crate::app::{
-    split::{lazily, sign_in_again_form},
+    split::session_view,
     use_session,
 };
 
@@ -25,7 +25,7 @@ pub fn SignInAgain() -> impl IntoView {
         move || session.with(|s| s.as_ref().is_some_and(|s| s.runtime.status.sign_in.get()));
     view! {
         <Show when=needed>
-            {lazily(sign_in_again_form)}
+            {session_view(|s| s.sign_in_again_form)}
         </Show>
     }
 }

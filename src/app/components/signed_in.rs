@@ -6,10 +6,10 @@ use std::{cell::Cell, future::Future, pin::Pin, rc::Rc};
 
 use caresync_sync::backoff::{Backoff, SplitMix64};
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::hooks::use_navigate;
 
 use crate::{
-    app::{use_online, use_session},
+    app::{use_host, use_online},
     platform::{session::SignedIn, writes::FetchError},
 };
 
@@ -30,11 +30,23 @@ pub fn require_session<V: IntoView + 'static>(
 
 /// One concrete gate for every page: as a generic, its reactive view was compiled once per
 /// page (about 14 KB of the shell's wasm).
+///
+/// The redirect is taken while the page is built: a lock or sign-out may run this closure
+/// once more as the page is torn down, when the router's context is no longer reachable. A
+/// locked session stays where it is: the Unlock screen covers it, and the page is the same
+/// after unlocking.
 fn session_gate(page: Box<dyn Fn(Rc<SignedIn>) -> AnyView + Send + Sync>) -> impl IntoView {
-    let session = use_session();
-    move || match session.get() {
+    let host = use_host();
+    let navigate = use_navigate();
+    let base = crate::app::use_entry().base;
+    move || match host.session.get() {
         Some(s) => page(s),
-        None => view! { <Redirect path=crate::app::use_entry().base /> }.into_any(),
+        None => {
+            if host.locked.with_untracked(Option::is_none) {
+                navigate(base, Default::default());
+            }
+            ().into_any()
+        }
     }
 }
 

@@ -78,7 +78,8 @@ pub fn SignIn() -> impl IntoView {
             shared: sh,
         };
         leptos::task::spawn_local(async move {
-            if let Err(err) = split::sign_in(host, form).await {
+            let signed_in = async move { (split::session().await?.sign_in)(host, form).await };
+            if let Err(err) = signed_in.await {
                 error.set(Some(err.to_string()));
             }
             busy.set(false);
