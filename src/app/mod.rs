@@ -17,6 +17,8 @@ pub use host::{DeviceHandle, Session, SessionHost};
 use pages::{Home, NotFound};
 use split::session_view;
 
+use crate::platform::locked;
+
 pub fn use_host() -> SessionHost {
     expect_context::<SessionHost>()
 }
@@ -132,13 +134,14 @@ fn frame(entry: Entry, routes: impl Fn() -> AnyView + Copy + Send + Sync + 'stat
         locked: RwSignal::new_local(None),
         farewell: RwSignal::new(None),
         device: RwSignal::new_local(None),
+        opened: RwSignal::new(false),
         app: StoredValue::new_local(Owner::current().unwrap_or_default()),
         current: StoredValue::new_local(None),
     };
     provide_context(host);
     // A reload (offline too) goes back to the last user's data: at once if they stay signed
     // in on this device, after their password otherwise.
-    let restoring = RwSignal::new(true);
+    let restoring = RwSignal::new(locked::has_hint());
     // The device's sealed outbox goes out whoever is signed in, and while no one is.
     let app_owner = Owner::current().unwrap_or_default();
     // The device comes first: a session restored before it would start without its escrow
@@ -150,6 +153,7 @@ fn frame(entry: Entry, routes: impl Fn() -> AnyView + Copy + Send + Sync + 'stat
             // tries again, and says so if it still cannot.
             Err(err) => leptos::logging::warn!("{err}"),
         }
+        host.opened.set(true);
         restoring.set(false);
     });
     let is_locked = move || host.locked.with(Option::is_some);

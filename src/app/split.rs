@@ -106,6 +106,11 @@ async fn open_on_start(host: SessionHost, app: Owner) {
 }
 
 async fn sign_in(host: SessionHost, form: SignInForm) -> Result<(), SignInError> {
+    // The form shows before the start is over on a first visit: the device must be open
+    // first, or this sign-in would go ahead without its escrow and courier.
+    while !host.opened.get_untracked() {
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
     let device = host.device.get_untracked();
     let credentials = Credentials {
         tenant: form.tenant.trim(),

@@ -142,6 +142,12 @@ impl Locked {
 
 /// The user who last signed in here, with no network: signed in again at once if they chose
 /// to stay signed in on this device, otherwise locked until they type their password.
+/// Whether a reload has anything to restore: without the hint `restore` finds nothing, so a
+/// first visit shows the sign-in form at once instead of waiting for the session to load.
+pub fn has_hint() -> bool {
+    local_storage().is_some_and(|s| s.get_item(HINT).ok().flatten().is_some())
+}
+
 pub async fn restore() -> Option<Restored> {
     let hint = local_storage()?.get_item(HINT).ok()??;
     let user: UserInfo = super::json::decode_str(&hint).ok()?;

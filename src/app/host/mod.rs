@@ -23,6 +23,9 @@ pub struct SessionHost {
     /// Said on the sign-in screen after a sign-out or a wipe.
     pub farewell: RwSignal<Option<String>>,
     pub device: RwSignal<Option<DeviceHandle>, LocalStorage>,
+    /// Set once the app's start is over: the device opened (or could not be) and whatever
+    /// this device restores is restored. A sign-in waits for it, to sign in with the device.
+    pub opened: RwSignal<bool>,
     pub(super) app: StoredValue<Owner, LocalStorage>,
     pub(super) current: StoredValue<Option<Owner>, LocalStorage>,
 }
