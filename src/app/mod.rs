@@ -125,7 +125,10 @@ pub fn ward_app(board: fn() -> AnyView) -> impl IntoView {
 
 /// What both apps share: the session host, the restore on reload, the header, the idle lock,
 /// the update prompt, and `routes` once the user's data is open.
-fn frame(entry: Entry, routes: impl Fn() -> AnyView + Copy + Send + Sync + 'static) -> impl IntoView {
+fn frame(
+    entry: Entry,
+    routes: impl Fn() -> AnyView + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     provide_context(entry);
     let online = crate::platform::online::use_online();
     provide_context(Online(online));

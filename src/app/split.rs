@@ -45,7 +45,7 @@ impl From<SplitLoaderError> for Unloaded {
 
 impl From<Unloaded> for SignInError {
     fn from(_: Unloaded) -> Self {
-        SignInError::Unreachable
+        SignInError::NotDownloaded
     }
 }
 

@@ -59,6 +59,9 @@ pub enum SignInError {
     Unreachable,
     #[error("The server could not sign you in (error {0}). Try again in a moment.")]
     Server(u16),
+    /// The app's session code (a split point's chunk) could not be fetched.
+    #[error("This part of caresync has not downloaded yet. Check the connection, then try again.")]
+    NotDownloaded,
     #[error("That is a different account. Sign out first to switch accounts; the changes waiting here belong to the account that made them.")]
     OtherUser,
     #[error("This device could not open its local storage: {0}")]

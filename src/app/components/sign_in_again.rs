@@ -4,10 +4,7 @@
 use leptos::{ev::SubmitEvent, prelude::*};
 
 use super::{CredentialFields, SignInButton};
-use crate::app::{
-    split::session_view,
-    use_session,
-};
+use crate::app::{split::session_view, use_session};
 
 /// "Sign in again to send your N changes", in words.
 pub fn reason(waiting: usize) -> String {
