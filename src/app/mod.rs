@@ -149,7 +149,7 @@ fn frame(
     let app_owner = Owner::current().unwrap_or_default();
     // The device comes first: a session restored before it would start without its escrow
     // and its courier (and send again what the service worker delivered meanwhile).
-    leptos::task::spawn_local(async move {
+    let start = async move {
         match split::session().await {
             Ok(session) => (session.open_on_start)(host, app_owner).await,
             // Only when the shell came from the network and the rest cannot: signing in
@@ -158,7 +158,14 @@ fn frame(
         }
         host.opened.set(true);
         restoring.set(false);
-    });
+    };
+    // With nothing to restore the sign-in form is the first screen: the session's chunks
+    // download once it is painted, not in its way.
+    if restoring.get_untracked() {
+        leptos::task::spawn_local(start);
+    } else {
+        split::when_idle(start);
+    }
     let is_locked = move || host.locked.with(Option::is_some);
     view! {
         <Router>

@@ -8,7 +8,7 @@
 //! binary (`src/main.rs`, `src/bin/ward.rs`): a split point defined in the library is linked
 //! into both apps, and one an app never calls stays whole in its shell.
 //!
-//! Every split point loads as soon as the app has mounted ([`preload`]), so the app works
+//! Every split point loads once the first screen is painted ([`preload`]), so the app works
 //! offline as early as before; the service worker precaches every chunk too. A chunk that
 //! cannot load (offline on a first visit) is an [`Unloaded`] error in words, never a panic.
 //!
@@ -127,13 +127,24 @@ async fn sign_in(host: SessionHost, form: SignInForm) -> Result<(), SignInError>
 /// Loads the session split point now, then `pages` (the app's own split points), so the app
 /// works offline as soon as they have loaded.
 pub fn preload(pages: impl Future<Output = Result<(), SplitLoaderError>> + 'static) {
-    leptos::task::spawn_local(async move {
+    when_idle(async move {
         let loaded = match preload_session().await {
             Ok(()) => pages.await,
             Err(err) => Err(err),
         };
         if loaded.is_err() {
             leptos::logging::warn!("{Unloaded}");
+        }
+    });
+}
+
+/// Runs `task` once the page is idle: after the first screen is painted, so what downloads
+/// for later does not hold it back.
+pub fn when_idle(task: impl Future<Output = ()> + 'static) {
+    let task = std::cell::Cell::new(Some(task));
+    request_idle_callback(move || {
+        if let Some(task) = task.take() {
+            leptos::task::spawn_local(task);
         }
     });
 }
