@@ -100,6 +100,14 @@ try {
     .replaceAll(sri(oldWasm), sri(mainWasm))
     .replaceAll(glueUrl, glueUrl.replace(glueStaged, glueName))
     .replaceAll(wasmUrl, wasmUrl.replace(wasmStaged, wasmName));
+  // The glue imports the loader: fetched alongside it, not after it has been parsed.
+  const gluePreload = index.match(/<link[^>]*rel="?modulepreload"?[^>]*>/)?.[0];
+  if (!gluePreload) throw new Error('split: index.html has no modulepreload of the glue');
+  const loaderUrl = glueUrl.replace(glueStaged, loaderName);
+  index = index.replace(
+    gluePreload,
+    `${gluePreload}<link rel="modulepreload" crossorigin href="${loaderUrl}" integrity="${sri(loaderOut)}">`,
+  );
   writeFileSync(indexPath, index);
   unlinkSync(join(dir, glueStaged));
   unlinkSync(join(dir, wasmStaged));

@@ -84,6 +84,7 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
     let held = StoredValue::new_local(s);
     let problem = RwSignal::new(None::<String>);
     let viewing = RwSignal::new(None::<(String, String)>);
+    let draft = RwSignal::new(None::<Draft>);
     let shelf = LocalResource::new(move || {
         revision.track();
         let s = held.get_value();
@@ -96,7 +97,7 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
             // (it is tried again, and a template list then answers 304, unchanged).
             let templates = documents::revalidate_templates(&s).await;
             let jobs = documents::revalidate_jobs(&s).await;
-            // Redrawn only when something changed: a redraw closes an open request form.
+            // Redrawn only when something changed (an open request form is kept: `Draft`).
             if matches!(templates, Ok(true)) || jobs.as_ref().is_ok_and(|j| j.changed) {
                 s.runtime.status.revision.update(|r| *r += 1);
             }
@@ -144,7 +145,7 @@ fn DocumentShelf(s: Rc<SignedIn>) -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading your documents…"</p> }>
                 {move || shelf.get().map(|found| match found {
                     Err(err) => view! { <p class="error" role="alert">{format!("Your documents could not be read from this device: {err}")}</p> }.into_any(),
-                    Ok(shelf) => view! { <ShelfView held=held shelf=shelf problem=problem viewing=viewing /> }.into_any(),
+                    Ok(shelf) => view! { <ShelfView held=held shelf=shelf problem=problem viewing=viewing draft=draft /> }.into_any(),
                 })}
             </Transition>
         </section>
@@ -157,6 +158,7 @@ fn ShelfView(
     shelf: Shelf,
     problem: RwSignal<Option<String>>,
     viewing: RwSignal<Option<(String, String)>>,
+    draft: RwSignal<Option<Draft>>,
 ) -> impl IntoView {
     let empty = shelf.listed.is_empty() && shelf.pending.is_empty();
     view! {
@@ -176,7 +178,7 @@ fn ShelfView(
         })}
         <ul class="templates">
             {shelf.templates.into_iter().map(|t| view! {
-                <TemplateItem held=held template=t problem=problem />
+                <TemplateItem held=held template=t problem=problem draft=draft />
             }).collect_view()}
         </ul>
     }
@@ -266,27 +268,45 @@ fn input_type(kind: ParameterInput) -> &'static str {
     }
 }
 
+/// The request form open on the screen: its template and what has been typed. Held by the
+/// shelf, not the template's item, so a redraw of the list (a read that brought news) keeps
+/// the form open and the words in it.
+type Draft = (String, serde_json::Map<String, serde_json::Value>);
+
 /// A template: "Request" queues it at once, or first asks for the values the person chooses.
 #[component]
 fn TemplateItem(
     held: Held,
     template: TemplateDto,
     problem: RwSignal<Option<String>>,
+    draft: RwSignal<Option<Draft>>,
 ) -> impl IntoView {
-    let asking = RwSignal::new(false);
-    let values = RwSignal::new(serde_json::Map::new());
+    let id = template.template_id.clone();
+    let mine = StoredValue::new(id.clone());
+    let asking = move || {
+        draft.with(|d| {
+            d.as_ref()
+                .is_some_and(|(open, _)| mine.with_value(|m| m == open))
+        })
+    };
+    let typed = move |name: &str| {
+        draft.with(|d| {
+            d.as_ref()
+                .and_then(|(_, m)| m.get(name)?.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+    };
     let t = StoredValue::new(template.clone());
     let fields = template.parameters.clone();
     let needs_values = !fields.is_empty();
     let queue = move || {
         let (s, t) = (held.get_value(), t.get_value());
-        let (new, change) = documents::request(&s, &t, values.get_untracked());
+        let values =
+            draft.with_untracked(|d| d.as_ref().map(|(_, m)| m.clone()).unwrap_or_default());
+        let (new, change) = documents::request(&s, &t, values);
         leptos::task::spawn_local(async move {
             match s.runtime.enqueue(new, Some(change)).await {
-                Ok(_) => {
-                    asking.set(false);
-                    values.set(serde_json::Map::new());
-                }
+                Ok(_) => draft.set(None),
                 Err(err) => problem.set(Some(format!(
                     "The request could not be saved on this device: {err}"
                 ))),
@@ -295,40 +315,40 @@ fn TemplateItem(
     };
     let complete = move || {
         t.with_value(|t| {
-            values.with(|v| {
-                t.parameters.iter().all(|p| {
-                    v.get(&p.name)
-                        .and_then(|x| x.as_str())
-                        .is_some_and(|x| !x.trim().is_empty())
-                })
-            })
+            t.parameters
+                .iter()
+                .all(|p| !typed(&p.name).trim().is_empty())
         })
     };
-    let id = template.template_id.clone();
     view! {
         <li class="template">
             <h3>{template.name.clone()}</h3>
-            <Show when=move || !asking.get()>
+            <Show when=move || !asking()>
                 <button type="button" aria-label=format!("Request {}", t.with_value(|t| t.name.clone()))
-                    on:click=move |_| if needs_values { asking.set(true) } else { queue() }>"Request"</button>
+                    on:click=move |_| if needs_values {
+                        draft.set(Some((mine.get_value(), serde_json::Map::new())))
+                    } else { queue() }>"Request"</button>
             </Show>
-            <Show when=move || asking.get()>
+            <Show when=asking>
                 <form class="document-form" on:submit=move |ev| { ev.prevent_default(); if complete() { queue() } }>
                     {fields.clone().into_iter().map(|f| {
                         let input_id = format!("{}-{}", id, f.name);
-                        let name = f.name.clone();
+                        let name = StoredValue::new(f.name.clone());
                         view! {
                             <label for=input_id.clone()>{f.label.clone()}</label>
                             <input id=input_id type=input_type(f.input_type) required
+                                prop:value=move || name.with_value(|n| typed(n))
                                 on:input=move |ev| {
                                     let v = event_target_value(&ev);
-                                    values.update(|m| { m.insert(name.clone(), v.into()); });
+                                    draft.update(|d| if let Some((_, m)) = d {
+                                        m.insert(name.get_value(), v.into());
+                                    });
                                 } />
                         }
                     }).collect_view()}
                     <div class="actions">
                         <button type="submit" prop:disabled=move || !complete()>"Request document"</button>
-                        <button type="button" class="secondary" on:click=move |_| asking.set(false)>"Cancel"</button>
+                        <button type="button" class="secondary" on:click=move |_| draft.set(None)>"Cancel"</button>
                     </div>
                 </form>
             </Show>
