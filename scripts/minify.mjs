@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { minify } from 'terser';
+import { sri, terse } from './glue.mjs';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) {
@@ -13,7 +13,6 @@ if (!dir) {
   process.exit(1);
 }
 
-const sri = (text) => `sha384-${createHash('sha384').update(text).digest('base64')}`;
 const indexPath = join(dir, 'index.html');
 let index = readFileSync(indexPath, 'utf8');
 
@@ -21,11 +20,7 @@ let index = readFileSync(indexPath, 'utf8');
 for (const name of readdirSync(dir).filter((n) => n.endsWith('.js') && !n.startsWith('sw'))) {
   const path = join(dir, name);
   const source = readFileSync(path, 'utf8');
-  // unsafe_arrows: a function expression that uses neither `this` nor `arguments` becomes an
-  // arrow (terser checks both). The glue never calls its functions with `new` or reads
-  // their prototype, so nothing changes but 74-95 B of gzip.
-  const { code } = await minify(source, { module: true, ecma: 2020, compress: { passes: 2, unsafe_arrows: true } });
-  if (!code) throw new Error(`minify: terser returned nothing for ${name}`);
+  const code = await terse(source, name);
   const [before, after] = [sri(source), sri(code)];
   // A page that pins the old bytes would refuse the new ones: stop rather than ship that.
   if (!index.includes(before)) {

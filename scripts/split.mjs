@@ -21,7 +21,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { minify } from 'terser';
+import { sri, terse } from './glue.mjs';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) {
@@ -32,7 +32,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const targetDir = absolute(process.env.CARGO_TARGET_DIR || 'target');
 const profile = process.env.TRUNK_PROFILE === 'debug' ? 'debug' : 'release';
 
-const sri = (bytes) => `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
 const indexPath = join(dir, 'index.html');
 let index = readFileSync(indexPath, 'utf8');
 
@@ -63,8 +62,8 @@ try {
       .map((n) => [n.slice(0, -'.wasm'.length), join(work, n)]),
   ];
   const optimised = await optimise(modules);
-  const glue = await minified(readFileSync(join(work, 'bg', `${bin}.js`), 'utf8'), 'glue');
-  const loader = await minified(readFileSync(join(work, '__wasm_split.js'), 'utf8'), 'loader');
+  const glue = await terse(readFileSync(join(work, 'bg', `${bin}.js`), 'utf8'), 'the split glue');
+  const loader = await terse(readFileSync(join(work, '__wasm_split.js'), 'utf8'), 'the chunk loader');
 
   // One name for the build: a hash of every byte it ships.
   const whole = createHash('sha256');
@@ -151,11 +150,4 @@ async function optimise(modules) {
   };
   await Promise.all([worker(), worker()]);
   return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** The same terser settings as minify.mjs, for the split build's two scripts. */
-async function minified(source, what) {
-  const { code } = await minify(source, { module: true, ecma: 2020, compress: { passes: 2, unsafe_arrows: true } });
-  if (!code) throw new Error(`split: terser returned nothing for the ${what}`);
-  return code;
 }

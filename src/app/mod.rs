@@ -150,11 +150,10 @@ fn frame(
     // The device comes first: a session restored before it would start without its escrow
     // and its courier (and send again what the service worker delivered meanwhile).
     let start = async move {
-        match split::session().await {
-            Ok(session) => (session.open_on_start)(host, app_owner).await,
-            // Only when the shell came from the network and the rest cannot: signing in
-            // tries again, and says so if it still cannot.
-            Err(err) => leptos::logging::warn!("{err}"),
+        // Missing only when the shell came from the network and the rest cannot: signing
+        // in tries again, and says so if it still cannot.
+        if let Some(session) = split::session_or_log().await {
+            (session.open_on_start)(host, app_owner).await;
         }
         host.opened.set(true);
         restoring.set(false);

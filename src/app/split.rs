@@ -93,6 +93,15 @@ pub fn session() -> Result<Session, Unloaded> {
     })
 }
 
+/// The session split point for an action with no screen of its own to say it on: `None`, said
+/// in the console, when it cannot download. The action is then not taken; nothing is lost.
+pub async fn session_or_log() -> Option<Session> {
+    session()
+        .await
+        .inspect_err(|err| leptos::logging::warn!("{err}"))
+        .ok()
+}
+
 async fn open_on_start(host: SessionHost, app: Owner) {
     if let Some(device) = DeviceHandle::start().await {
         app.with(|| device.sealed.start());

@@ -140,16 +140,21 @@ impl Locked {
     }
 }
 
-/// The user who last signed in here, with no network: signed in again at once if they chose
-/// to stay signed in on this device, otherwise locked until they type their password.
+/// The last user's hint, which `restore` starts from.
+fn hint() -> Option<String> {
+    local_storage()?.get_item(HINT).ok()?
+}
+
 /// Whether a reload has anything to restore: without the hint `restore` finds nothing, so a
 /// first visit shows the sign-in form at once instead of waiting for the session to load.
 pub fn has_hint() -> bool {
-    local_storage().is_some_and(|s| s.get_item(HINT).ok().flatten().is_some())
+    hint().is_some()
 }
 
+/// The user who last signed in here, with no network: signed in again at once if they chose
+/// to stay signed in on this device, otherwise locked until they type their password.
 pub async fn restore() -> Option<Restored> {
-    let hint = local_storage()?.get_item(HINT).ok()??;
+    let hint = hint()?;
     let user: UserInfo = super::json::decode_str(&hint).ok()?;
     let db = idb::open(&user.database()).await.ok()?;
     let sealed = Keyring::exists(&db).await.ok()?;

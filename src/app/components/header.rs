@@ -146,9 +146,8 @@ fn AccountActions() -> impl IntoView {
     let sync_now = move |_| {
         if let Some(s) = host.session.get_untracked() {
             leptos::task::spawn_local(async move {
-                match split::session().await {
-                    Ok(session) => (session.sync_now)(s),
-                    Err(err) => leptos::logging::warn!("{err}"),
+                if let Some(session) = split::session_or_log().await {
+                    (session.sync_now)(s);
                 }
             });
         }
@@ -166,12 +165,9 @@ fn AccountActions() -> impl IntoView {
             // Ended before the sign-in page shows, or it would send a signed-in user on.
             let navigate = navigate.clone();
             leptos::task::spawn_local(async move {
-                match split::session().await {
-                    Ok(session) => {
-                        (session.end)(host);
-                        navigate(entry.base, Default::default());
-                    }
-                    Err(err) => leptos::logging::warn!("{err}"),
+                if let Some(session) = split::session_or_log().await {
+                    (session.end)(host);
+                    navigate(entry.base, Default::default());
                 }
             });
         }

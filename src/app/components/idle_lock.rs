@@ -36,9 +36,8 @@ pub fn IdleLock() -> impl IntoView {
             let ms = u32::try_from(secs.saturating_mul(1000)).unwrap_or(u32::MAX);
             Timeout::new(ms, move || {
                 leptos::task::spawn_local(async move {
-                    match split::session().await {
-                        Ok(session) => (session.lock)(host).await,
-                        Err(err) => leptos::logging::warn!("{err}"),
+                    if let Some(session) = split::session_or_log().await {
+                        (session.lock)(host).await;
                     }
                 });
             })
